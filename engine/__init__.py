@@ -1,0 +1,1 @@
+"""The workflow enactment service: SpiffWorkflow behind Camunda-style services. No Flask here."""

@@ -1,0 +1,107 @@
+"""Who receives a user task, when it is due, and which business columns the worklist shows.
+
+Candidates come from, in order: `camunda:candidateGroups` / `candidateUsers`, the lane name
+mapped to a role, the process initiator. `camunda:assignee` may be an expression such as
+`${initiator}` or `${manager_of(initiator)}`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from engine import calendar, expressions
+from engine.errors import EngineError
+from engine.operations import EXPRESSION_FUNCTIONS
+from store.models import Role, User
+
+
+@dataclass
+class Assignment:
+    candidate_roles: list[str]
+    candidate_users: list[str]
+    assignee: str | None
+    due_at: datetime | None
+    follow_up_at: datetime | None
+    priority: int
+
+
+def _values(text: str | None, data: dict[str, Any]) -> list[str]:
+    if not text:
+        return []
+    value: Any = text
+    if expressions.is_expression(text):
+        value = expressions.evaluate(text, data, EXPRESSION_FUNCTIONS)
+    if value is None:
+        return []
+    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
+    return [str(v).strip() for v in items if str(v).strip()]
+
+
+def _when(text: str | None, data: dict[str, Any], now: datetime, working: bool) -> datetime | None:
+    if not text:
+        return None
+    value: Any = expressions.evaluate(text, data, EXPRESSION_FUNCTIONS) if expressions.is_expression(text) else text
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not value.strip():
+        return None
+    value = value.strip()
+    if value.startswith("P"):
+        return calendar.add_duration(now, value, working)
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=now.tzinfo)
+
+
+def _lane_role(session: Session, lane: str | None) -> str | None:
+    if not lane:
+        return None
+    return session.scalar(select(Role.name).where(or_(Role.name == lane, Role.label == lane)).limit(1))
+
+
+def resolve(session: Session, spiff_task: Any, initiator: str | None, now: datetime) -> Assignment:
+    spec = spiff_task.task_spec
+    ext: dict[str, Any] = getattr(spec, "extensions", None) or {}
+    data = spiff_task.data
+    props = ext.get("camundaProperties", {})
+    working = props.get("calendar") == "working"
+    try:
+        roles = _values(ext.get("candidateGroups"), data)
+        users = _values(ext.get("candidateUsers"), data)
+        assignees = _values(ext.get("assignee"), data)
+        due = _when(ext.get("dueDate"), data, now, working)
+        follow_up = _when(ext.get("followUpDate"), data, now, working)
+    except (EngineError, ValueError, TypeError) as exc:
+        raise EngineError(f"task '{spec.bpmn_id}': cannot resolve its assignment: {exc}") from exc
+    assignee = assignees[0] if assignees else None
+    if assignee is not None and session.scalar(select(User.id).where(User.username == assignee, User.active.is_(True))) is None:
+        assignee = None  # an unknown or disabled user: leave the task to its candidates
+    if not roles and not users:
+        lane_role = _lane_role(session, getattr(spec, "lane", None))
+        if lane_role:
+            roles = [lane_role]
+        elif assignee is None and initiator:
+            users = [initiator]
+    try:
+        priority = int(ext.get("priority") or props.get("priority") or 50)
+    except ValueError:
+        priority = 50
+    return Assignment(roles, users, assignee, due, follow_up, max(0, min(priority, 100)))
+
+
+def business_columns(data: dict[str, Any]) -> dict[str, Any]:
+    """The indexed columns the worklist filters on, taken from the process data."""
+    customer = data.get("customer") or data.get("company")
+    title = data.get("title") or data.get("description") or data.get("need")
+    amount = data.get("amount", data.get("estimated_value"))
+    if isinstance(amount, bool) or not isinstance(amount, (int, float)):
+        amount = None
+    return {
+        "customer": str(customer)[:200] if customer else None,
+        "title": str(title)[:300] if title else None,
+        "amount": amount,
+    }

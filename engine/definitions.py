@@ -1,0 +1,273 @@
+"""Repository service: validate, parse and deploy BPMN/DMN as versions; cache parsed specs."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from engine import operations, serializer, validation
+from engine.errors import Conflict, InvalidDefinition, NotFound
+from engine.parser import CAMUNDA_NS, CrmBpmnParser, camunda_extensions
+from store.models import DecisionDefinition, ProcessDefinition, ProcessInstance, Role
+
+if TYPE_CHECKING:
+    from engine.process_engine import ProcessEngine
+
+
+@dataclass
+class Deployed:
+    id: int
+    key: str
+    name: str
+    version: int
+    kind: str = "process"
+    new: bool = True
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "key": self.key, "name": self.name, "version": self.version, "kind": self.kind, "new": self.new}
+
+
+class SpecCache:
+    """Parsed specs by definition id; a version's spec never changes, so entries never go stale."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._items: OrderedDict[int, tuple[Any, dict[str, Any]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, definition: ProcessDefinition) -> tuple[Any, dict[str, Any]]:
+        with self._lock:
+            hit = self._items.get(definition.id)
+            if hit is not None:
+                self._items.move_to_end(definition.id)
+                return hit
+        loaded = serializer.load_spec(definition.spec_json)
+        with self._lock:
+            self._items[definition.id] = loaded
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return loaded
+
+
+def _sha(*parts: bytes) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(hashlib.sha256(part).digest())
+    return h.hexdigest()
+
+
+def _start_meta(process: etree._Element) -> dict[str, Any]:
+    starts = process.findall(f"{{{validation.BPMN_NS}}}startEvent")
+    start = next(
+        (s for s in starts if not len(s.findall(f".//{{{validation.BPMN_NS}}}messageEventDefinition"))), starts[0] if starts else None
+    )
+    ext = camunda_extensions(start) if start is not None else {}
+    groups = process.get(f"{{{CAMUNDA_NS}}}candidateStarterGroups") or ""
+    users = process.get(f"{{{CAMUNDA_NS}}}candidateStarterUsers") or ""
+    doc = process.find(f"{{{validation.BPMN_NS}}}documentation")
+    return {
+        "start_event": start.get("id") if start is not None else None,
+        "form": ext.get("form", []),
+        "initiator": ext.get("initiator"),
+        "starter_groups": [g.strip() for g in groups.split(",") if g.strip()],
+        "starter_users": [u.strip() for u in users.split(",") if u.strip()],
+        "documentation": (doc.text or "").strip() if doc is not None else "",
+    }
+
+
+class RepositoryService:
+    def __init__(self, engine: ProcessEngine) -> None:
+        self.engine = engine
+        self.specs = SpecCache()
+
+    # --- queries ---------------------------------------------------------------------------
+
+    def latest(self, session: Session, key: str) -> ProcessDefinition:
+        definition = session.scalar(
+            select(ProcessDefinition).where(ProcessDefinition.key == key).order_by(ProcessDefinition.version.desc()).limit(1)
+        )
+        if definition is None:
+            raise NotFound(f"no process definition with key '{key}'")
+        return definition
+
+    def list_latest(self, session: Session) -> list[ProcessDefinition]:
+        newest = select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("v")).group_by(ProcessDefinition.key).subquery()
+        return list(
+            session.scalars(
+                select(ProcessDefinition)
+                .join(newest, (ProcessDefinition.key == newest.c.key) & (ProcessDefinition.version == newest.c.v))
+                .order_by(ProcessDefinition.key)
+            )
+        )
+
+    def versions(self, session: Session, key: str) -> list[dict[str, Any]]:
+        counts = dict(
+            session.execute(
+                select(ProcessInstance.definition_id, func.count())
+                .where(ProcessInstance.process_key == key, ProcessInstance.status == "running")
+                .group_by(ProcessInstance.definition_id)
+            ).all()
+        )
+        rows = session.execute(
+            select(ProcessDefinition.id, ProcessDefinition.version, ProcessDefinition.deployed_at, ProcessDefinition.deployed_by)
+            .where(ProcessDefinition.key == key)
+            .order_by(ProcessDefinition.version)
+        ).all()
+        return [
+            {
+                "id": r.id,
+                "version": r.version,
+                "deployed_at": r.deployed_at,
+                "deployed_by": r.deployed_by,
+                "running_instances": counts.get(r.id, 0),
+            }
+            for r in rows
+        ]
+
+    def spec(self, definition: ProcessDefinition) -> tuple[Any, dict[str, Any]]:
+        return self.specs.get(definition)
+
+    # --- validation and deployment ---------------------------------------------------------
+
+    def _parse_all(self, files: list[tuple[str, bytes]]) -> list[validation.Document]:
+        if not files:
+            raise InvalidDefinition([{"element_id": "", "message": "no file to deploy", "severity": "error"}])
+        return [validation.parse_document(name, content) for name, content in files]
+
+    def _known_decisions(self, session: Session, docs: list[validation.Document]) -> dict[str, bytes]:
+        """Decision id -> DMN document bytes: this deployment's first, then the latest deployed."""
+        found: dict[str, bytes] = {}
+        for row in session.scalars(select(DecisionDefinition).order_by(DecisionDefinition.key, DecisionDefinition.version)):
+            found[row.key] = row.dmn_xml.encode()
+        for doc in docs:
+            if doc.kind == "dmn":
+                for decision in validation.decision_ids(doc):
+                    found[decision] = _text(doc).encode()
+        return found
+
+    def validate(self, session: Session, files: list[tuple[str, bytes]]) -> list[dict[str, Any]]:
+        """All problems (errors and warnings) of a would-be deployment; deploys nothing."""
+        try:
+            docs = self._parse_all(files)
+            self._check(session, docs)
+        except InvalidDefinition as exc:
+            return exc.problems
+        return self._check(session, docs)[2]
+
+    def _check(self, session: Session, docs: list[validation.Document]) -> tuple[CrmBpmnParser, dict[str, bytes], list[dict[str, Any]]]:
+        roles = set(session.scalars(select(Role.name)))
+        decisions = self._known_decisions(session, docs)
+        report = validation.Report()
+        for doc in docs:
+            if doc.kind == "bpmn":
+                report.problems.extend(validation.validate_bpmn(doc, roles, set(operations.OPERATIONS), set(decisions)).problems)
+        report.raise_if_errors()
+        parser = CrmBpmnParser()
+        try:
+            for dmn in dict.fromkeys(decisions.values()):
+                parser.add_dmn_xml(etree.fromstring(dmn, etree.XMLParser(resolve_entities=False, no_network=True)))
+            for doc in docs:
+                if doc.kind == "bpmn":
+                    parser.add_bpmn_xml(doc.root, doc.filename)
+            for doc in docs:
+                if doc.kind == "bpmn":
+                    for process in validation.executable_processes(doc.root):
+                        parser.get_subprocess_specs(process.get("id"))
+        except ValidationException as exc:
+            report.error(exc.id or "", str(exc).split("\n")[0] or "invalid element")
+        except (SpiffWorkflowException, ValueError, KeyError, AttributeError, TypeError, SyntaxError) as exc:
+            report.error("", f"the engine cannot parse this definition: {exc}")
+        report.raise_if_errors()
+        return parser, decisions, [p.as_dict() for p in report.problems]
+
+    def deploy(self, files: list[tuple[str, bytes]], deployed_by: str | None) -> list[Deployed]:
+        """Deploy BPMN and DMN files as new versions in one transaction; identical content is not
+        deployed again (its current version is returned)."""
+        docs = self._parse_all(files)
+        try:
+            with self.engine.db.transaction() as session:
+                return self._deploy(session, docs, deployed_by)
+        except IntegrityError as exc:
+            raise Conflict("another deployment of the same key happened at the same time; try again") from exc
+
+    def _deploy(self, session: Session, docs: list[validation.Document], deployed_by: str | None) -> list[Deployed]:
+        parser, decisions, _warnings = self._check(session, docs)
+        now = self.engine.clock()
+        result: list[Deployed] = []
+        for doc in docs:
+            if doc.kind != "dmn":
+                continue
+            digest = _sha(doc.content)
+            for key in validation.decision_ids(doc):
+                latest = session.scalar(
+                    select(DecisionDefinition).where(DecisionDefinition.key == key).order_by(DecisionDefinition.version.desc()).limit(1)
+                )
+                if latest is not None and latest.content_hash == digest:
+                    result.append(Deployed(latest.id, key, latest.name, latest.version, "decision", False))
+                    continue
+                node = doc.root.find(f"{{{etree.QName(doc.root).namespace}}}decision[@id='{key}']")
+                row = DecisionDefinition(
+                    key=key,
+                    version=(latest.version + 1) if latest else 1,
+                    name=(node.get("name") if node is not None else None) or key,
+                    dmn_xml=_text(doc),
+                    content_hash=digest,
+                    deployed_by=deployed_by,
+                    deployed_at=now,
+                )
+                session.add(row)
+                session.flush()
+                result.append(Deployed(row.id, key, row.name, row.version, "decision"))
+        for doc in docs:
+            if doc.kind != "bpmn":
+                continue
+            for process in validation.executable_processes(doc.root):
+                key = process.get("id")
+                spec, subs = parser.get_spec(key), parser.get_subprocess_specs(key)
+                used = sorted({decisions[d] for d in _decision_refs(process) if d in decisions})
+                digest = _sha(doc.content, *used)
+                latest = session.scalar(
+                    select(ProcessDefinition).where(ProcessDefinition.key == key).order_by(ProcessDefinition.version.desc()).limit(1)
+                )
+                if latest is not None and latest.content_hash == digest:
+                    result.append(Deployed(latest.id, key, latest.name, latest.version, new=False))
+                    continue
+                row = ProcessDefinition(
+                    key=key,
+                    version=(latest.version + 1) if latest else 1,
+                    name=process.get("name") or key,
+                    bpmn_xml=_text(doc),
+                    dmn_xml=[d.decode() for d in used],
+                    content_hash=digest,
+                    spec_json=serializer.dump_spec(spec, subs),
+                    serializer_version=serializer.SERIALIZER_VERSION,
+                    start_meta=_start_meta(process),
+                    deployed_by=deployed_by,
+                    deployed_at=now,
+                )
+                session.add(row)
+                session.flush()
+                self.engine.history.record(
+                    session, deployed_by, "deploy", data={"key": key, "version": row.version, "definition_id": row.id}
+                )
+                result.append(Deployed(row.id, key, row.name, row.version))
+        return result
+
+
+def _decision_refs(process: etree._Element) -> list[str]:
+    return [ref for node in process.iter() if isinstance(node.tag, str) and (ref := node.get(f"{{{CAMUNDA_NS}}}decisionRef"))]
+
+
+def _text(doc: validation.Document) -> str:
+    """The document as text without its encoding declaration, whatever encoding it came in."""
+    return etree.tostring(doc.root, encoding="unicode")

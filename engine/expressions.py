@@ -1,0 +1,460 @@
+"""Sandboxed expressions and scripts.
+
+Anyone who can edit a diagram writes code that runs on the server, so nothing here reaches
+Python's `eval` unchecked:
+- conditions, DMN entries, due dates and timer expressions go through a whitelist of AST nodes
+  (no attribute access to private names, no comprehensions, no lambdas, only listed functions);
+- script tasks are compiled by RestrictedPython and run under a line budget;
+- in both, `**`, `*` and `<<` go through guards that refuse results too large to compute.
+Camunda's JUEL subset (`${approved}`, `${!approved}`, `&&`, `||`, `eq` ...) is translated, and
+unquoted ISO-8601 timer literals (`PT24H`, `R3/PT1H`, `2026-01-01T09:00`) are taken as strings.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import re
+import sys
+import time
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from functools import lru_cache
+from types import CodeType
+from typing import Any
+
+from RestrictedPython import compile_restricted_exec, safe_builtins
+from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
+from RestrictedPython.transformer import RestrictingNodeTransformer
+
+from engine.errors import ExpressionError
+
+MAX_EXPRESSION_LENGTH = 4000
+MAX_SCRIPT_LENGTH = 20000
+MAX_SEQUENCE = 100_000  # longest string/list a guarded operation may build
+MAX_INT_BITS = 4096  # largest integer a guarded power/shift may build
+SCRIPT_LINE_BUDGET = 200_000
+SCRIPT_SECONDS = 2.0
+
+_ISO_DURATION = r"P(?=\d|T\d)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?"
+_ISO_DATETIME = r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?"
+ISO_LITERAL = re.compile(rf"^(?:{_ISO_DURATION}|{_ISO_DATETIME}|R\d*/(?:{_ISO_DATETIME}/)?{_ISO_DURATION}(?:/{_ISO_DATETIME})?)$")
+_JUEL = re.compile(r"^\s*[$#]\{(.*)\}\s*$", re.S)
+_TOKEN = re.compile(r"""('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")|(&&|\|\||!=|!)|([A-Za-z_][A-Za-z0-9_]*)|(.)""", re.S)
+_JUEL_WORDS = {
+    "eq": "==",
+    "ne": "!=",
+    "lt": "<",
+    "gt": ">",
+    "le": "<=",
+    "ge": ">=",
+    "true": "True",
+    "false": "False",
+    "null": "None",
+}
+_JUEL_OPS = {"&&": " and ", "||": " or ", "!": " not ", "!=": "!="}
+
+SAFE_METHODS = frozenset(
+    [
+        "lower",
+        "upper",
+        "strip",
+        "lstrip",
+        "rstrip",
+        "startswith",
+        "endswith",
+        "split",
+        "replace",
+        "get",
+        "keys",
+        "values",
+        "items",
+        "count",
+        "index",
+        "isdigit",
+        "isalpha",
+        "isalnum",
+        "isspace",
+        "title",
+        "capitalize",
+        "casefold",
+    ]
+)
+# str methods that can build huge strings or reach attributes through format fields.
+_DENIED_ATTRIBUTES = frozenset(["format", "format_map", "ljust", "rjust", "center", "zfill", "expandtabs", "mro"])
+
+
+def is_iso_literal(text: str) -> bool:
+    return bool(ISO_LITERAL.match(text.strip()))
+
+
+def translate(expression: str) -> str:
+    """Camunda JUEL `${...}` to Python; other text is returned as it is (already Python)."""
+    m = _JUEL.match(expression)
+    if not m:
+        return expression.strip()
+    out: list[str] = []
+    for string, op, word, other in _TOKEN.findall(m.group(1)):
+        if string:
+            out.append(string)
+        elif op:
+            out.append(_JUEL_OPS[op])
+        elif word:
+            out.append(_JUEL_WORDS.get(word, word))
+        else:
+            out.append(other)
+    return "".join(out).strip()
+
+
+# --- guarded operations -------------------------------------------------------------------
+
+
+def _too_long(value: Any, times: Any) -> bool:
+    return isinstance(times, int) and isinstance(value, (str, bytes, list, tuple)) and (len(value) * max(times, 0) > MAX_SEQUENCE)
+
+
+def guarded_mul(a: Any, b: Any) -> Any:
+    if _too_long(a, b) or _too_long(b, a):
+        raise ExpressionError("result too large: sequence repetition is limited")
+    return a * b
+
+
+def guarded_pow(a: Any, b: Any) -> Any:
+    if isinstance(a, int) and isinstance(b, int) and not isinstance(a, bool):
+        if b < 0:
+            return a**b
+        if abs(a) > 1 and b * math.log2(abs(a)) > MAX_INT_BITS:
+            raise ExpressionError("result too large: exponent is limited")
+    return a**b
+
+
+def guarded_lshift(a: Any, b: Any) -> Any:
+    if isinstance(a, int) and isinstance(b, int) and b > MAX_INT_BITS:
+        raise ExpressionError("result too large: shift is limited")
+    return a << b
+
+
+_GUARDS: dict[type[ast.operator], str] = {
+    ast.Pow: "_crm_pow",
+    ast.Mult: "_crm_mul",
+    ast.LShift: "_crm_lshift",
+}
+_GUARD_FUNCS: dict[str, Callable[[Any, Any], Any]] = {
+    "_crm_pow": guarded_pow,
+    "_crm_mul": guarded_mul,
+    "_crm_lshift": guarded_lshift,
+}
+
+
+def _guard_binop(node: ast.BinOp) -> ast.AST:
+    name = _GUARDS.get(type(node.op))
+    if name is None:
+        return node
+    call = ast.Call(func=ast.Name(name, ast.Load()), args=[node.left, node.right], keywords=[])
+    return ast.fix_missing_locations(ast.copy_location(call, node))
+
+
+# --- expressions ----------------------------------------------------------------------------
+
+_ALLOWED_NODES: tuple[type[ast.AST], ...] = (
+    ast.Expression,
+    ast.BoolOp,
+    ast.And,
+    ast.Or,
+    ast.BinOp,
+    ast.Add,
+    ast.Sub,
+    ast.Mult,
+    ast.Div,
+    ast.FloorDiv,
+    ast.Mod,
+    ast.Pow,
+    ast.UnaryOp,
+    ast.Not,
+    ast.USub,
+    ast.UAdd,
+    ast.Compare,
+    ast.Eq,
+    ast.NotEq,
+    ast.Lt,
+    ast.LtE,
+    ast.Gt,
+    ast.GtE,
+    ast.In,
+    ast.NotIn,
+    ast.Is,
+    ast.IsNot,
+    ast.IfExp,
+    ast.Name,
+    ast.Load,
+    ast.Constant,
+    ast.List,
+    ast.Tuple,
+    ast.Dict,
+    ast.Set,
+    ast.Subscript,
+    ast.Slice,
+    ast.Attribute,
+    ast.Call,
+    ast.keyword,
+    ast.JoinedStr,
+    ast.FormattedValue,
+)
+
+EXPRESSION_FUNCTIONS: dict[str, Any] = {
+    "len": len,
+    "min": min,
+    "max": max,
+    "abs": abs,
+    "round": round,
+    "int": int,
+    "float": float,
+    "str": str,
+    "bool": bool,
+    "sum": sum,
+    "any": any,
+    "all": all,
+    "sorted": sorted,
+    "list": list,
+    "True": True,
+    "False": False,
+    "None": None,
+}
+
+
+class _ExpressionChecker(ast.NodeTransformer):
+    def __init__(self, allowed_calls: frozenset[str]) -> None:
+        self.allowed_calls = allowed_calls
+
+    def generic_visit(self, node: ast.AST) -> ast.AST:
+        if not isinstance(node, _ALLOWED_NODES):
+            raise ExpressionError(f"'{type(node).__name__}' is not allowed in an expression")
+        if isinstance(node, ast.Name) and node.id.startswith("_"):
+            raise ExpressionError(f"name '{node.id}' is not allowed")
+        if isinstance(node, ast.Attribute) and (node.attr.startswith("_") or node.attr not in SAFE_METHODS):
+            raise ExpressionError(f"attribute '{node.attr}' is not allowed")
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Name) and func.id not in self.allowed_calls:
+                raise ExpressionError(f"function '{func.id}' is not available")
+            if not isinstance(func, (ast.Name, ast.Attribute)):
+                raise ExpressionError("only named functions can be called")
+            if any(k.arg is None for k in node.keywords) or any(isinstance(a, ast.Starred) for a in node.args):
+                raise ExpressionError("argument unpacking is not allowed")
+        node = super().generic_visit(node)
+        return _guard_binop(node) if isinstance(node, ast.BinOp) else node
+
+
+@lru_cache(maxsize=4096)
+def _compile_expression(text: str, allowed_calls: frozenset[str]) -> CodeType:
+    if len(text) > MAX_EXPRESSION_LENGTH:
+        raise ExpressionError("expression too long")
+    tree = ast.parse(translate(text), "<expression>", "eval")  # SyntaxError propagates
+    tree = _ExpressionChecker(allowed_calls).visit(tree)
+    ast.fix_missing_locations(tree)
+    return compile(tree, "<expression>", "eval")
+
+
+def compile_expression(text: str, functions: Mapping[str, Any] | None = None) -> CodeType:
+    """Check and compile; raises SyntaxError or ExpressionError."""
+    names = frozenset(EXPRESSION_FUNCTIONS) | frozenset(functions or ())
+    return _compile_expression(text, names)
+
+
+def evaluate(text: str, context: Mapping[str, Any], functions: Mapping[str, Any] | None = None) -> Any:
+    """Evaluate a sandboxed expression over task data; ISO-8601 literals evaluate to themselves."""
+    if is_iso_literal(text):
+        return text.strip()
+    code = compile_expression(text, functions)
+    scope: dict[str, Any] = {"__builtins__": {}, **_GUARD_FUNCS, **EXPRESSION_FUNCTIONS}
+    if functions:
+        scope.update(functions)
+    scope.update(context)
+    try:
+        return eval(code, scope)
+    except ExpressionError:
+        raise
+    except RecursionError as exc:
+        raise ExpressionError("expression too deeply nested") from exc
+
+
+def check_expression(text: str, functions: Mapping[str, Any] | None = None) -> str | None:
+    """The problem with an expression, or None when it compiles in the sandbox."""
+    if is_iso_literal(text):
+        return None
+    try:
+        compile_expression(text, functions)
+    except SyntaxError as exc:
+        return f"syntax error in expression '{_short(text)}': {exc.msg}"
+    except ExpressionError as exc:
+        return f"expression '{_short(text)}' refused: {exc.message}"
+    except (ValueError, RecursionError, MemoryError):
+        return f"expression '{_short(text)}' cannot be compiled"
+    return None
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+# --- scripts --------------------------------------------------------------------------------
+
+
+class _ScriptPolicy(RestrictingNodeTransformer):
+    """RestrictedPython's policy plus size guards on `**`, `*` and `<<`."""
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        node = self.node_contents_visit(node)
+        return _guard_binop(node)
+
+    def visit_Import(self, node: ast.Import) -> ast.AST:
+        self.error(node, "imports are not allowed")
+        return node
+
+    visit_ImportFrom = visit_Import
+
+
+def _guarded_getattr(obj: Any, name: str, default: Any = None) -> Any:
+    if name.startswith("_") or name in _DENIED_ATTRIBUTES:
+        raise ExpressionError(f"attribute '{name}' is not allowed")
+    if isinstance(obj, type) or (callable(obj) and not hasattr(obj, "__self__")):
+        raise ExpressionError(f"attribute '{name}' of {type(obj).__name__} is not allowed")
+    return getattr(obj, name, default)
+
+
+def _guarded_range(*args: int) -> range:
+    r = range(*args)
+    if len(r) > MAX_SEQUENCE:
+        raise ExpressionError("range too large")
+    return r
+
+
+def _inplacevar(op: str, x: Any, y: Any) -> Any:
+    ops: dict[str, Callable[[Any, Any], Any]] = {
+        "+=": lambda a, b: a + b,
+        "-=": lambda a, b: a - b,
+        "*=": guarded_mul,
+        "/=": lambda a, b: a / b,
+        "//=": lambda a, b: a // b,
+        "%=": lambda a, b: a % b,
+        "**=": guarded_pow,
+        "<<=": guarded_lshift,
+    }
+    if op not in ops:
+        raise ExpressionError(f"operator {op} is not allowed")
+    return ops[op](x, y)
+
+
+def _write_guard(obj: Any) -> Any:
+    if isinstance(obj, (dict, list)):
+        return obj
+    raise ExpressionError(f"cannot modify a {type(obj).__name__}")
+
+
+_SCRIPT_BUILTINS: dict[str, Any] = {
+    **{k: v for k, v in safe_builtins.items() if k not in {"setattr", "delattr", "_getattr_", "__build_class__", "id", "hash"}},
+    "range": _guarded_range,
+    "len": len,
+    "min": min,
+    "max": max,
+    "sum": sum,
+    "any": any,
+    "all": all,
+    "sorted": sorted,
+    "list": list,
+    "dict": dict,
+    "enumerate": enumerate,
+    "zip": zip,
+    "reversed": reversed,
+}
+
+SCRIPT_RUNTIME: dict[str, Any] = {
+    "_getattr_": _guarded_getattr,
+    "_getitem_": lambda obj, key: obj[key],
+    "_getiter_": iter,
+    "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
+    "_unpack_sequence_": guarded_unpack_sequence,
+    "_write_": _write_guard,
+    "_inplacevar_": _inplacevar,
+    **_GUARD_FUNCS,
+}
+JSON_TYPES = (str, int, float, bool, type(None), list, dict, datetime, date)
+
+
+def _dedent_xml_indentation(script: str) -> str:
+    """Scripts in pretty-printed XML carry the element's indentation on every line after the first."""
+    lines = script.strip("\n").splitlines()
+    rest = [line for line in lines[1:] if line.strip()]
+    indent = min((len(line) - len(line.lstrip()) for line in rest), default=0)
+    return "\n".join([lines[0].strip(), *(line[indent:] for line in lines[1:])]) if lines else script
+
+
+@lru_cache(maxsize=1024)
+def compile_script(script: str) -> CodeType:
+    if len(script) > MAX_SCRIPT_LENGTH:
+        raise ExpressionError("script too long")
+    result = compile_restricted_exec(script, "<script>", policy=_ScriptPolicy)
+    if any("IndentationError" in e for e in result.errors):
+        result = compile_restricted_exec(_dedent_xml_indentation(script), "<script>", policy=_ScriptPolicy)
+    if result.errors or result.code is None:
+        raise ExpressionError("; ".join(result.errors) or "script cannot be compiled")
+    return result.code
+
+
+def check_script(script: str) -> str | None:
+    try:
+        compile_script(script)
+    except ExpressionError as exc:
+        return f"script refused: {exc.message}"
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        return f"script cannot be compiled: {exc}"
+    return None
+
+
+class _Budget:
+    """A trace function that stops a script after a line budget or a wall-clock limit."""
+
+    def __init__(self) -> None:
+        self.lines = 0
+        self.deadline = time.monotonic() + SCRIPT_SECONDS
+
+    def __call__(self, frame: Any, event: str, arg: Any) -> Any:
+        if event == "line":
+            self.lines += 1
+            if self.lines > SCRIPT_LINE_BUDGET or (self.lines % 1000 == 0 and time.monotonic() > self.deadline):
+                raise ExpressionError("script stopped: it ran too long")
+        return self
+
+
+def execute_script(script: str, context: dict[str, Any], functions: Mapping[str, Any] | None = None) -> None:
+    """Run a script over task data in place: new and changed top-level names are written back."""
+    code = compile_script(script)
+    scope: dict[str, Any] = {"__builtins__": _SCRIPT_BUILTINS, **SCRIPT_RUNTIME}
+    if functions:
+        scope.update(functions)
+    reserved = set(scope)
+    scope.update(context)
+    previous = sys.gettrace()
+    sys.settrace(_Budget())
+    try:
+        exec(code, scope)
+    except ExpressionError:
+        raise
+    except RecursionError as exc:
+        raise ExpressionError("script recursed too deeply") from exc
+    finally:
+        sys.settrace(previous)
+    before = set(context)
+    for key in before - set(scope):
+        del context[key]
+    for key, value in scope.items():
+        if key.startswith("_") or (key in reserved and key not in before) or callable(value):
+            continue
+        if not isinstance(value, JSON_TYPES):
+            raise ExpressionError(f"variable '{key}' holds a {type(value).__name__}, which cannot be stored")
+        context[key] = value
+
+
+def is_expression(text: str) -> bool:
+    """True for `${...}` / `#{...}`: text that must be evaluated rather than taken literally."""
+    return bool(_JUEL.match(text))

@@ -1,0 +1,46 @@
+"""History service: the audit trail of every state change (who, what, when, which task, data)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from store.models import HistoryEvent
+
+if TYPE_CHECKING:
+    from engine.process_engine import ProcessEngine
+
+
+class HistoryService:
+    def __init__(self, engine: ProcessEngine) -> None:
+        self.engine = engine
+
+    def record(
+        self,
+        session: Session,
+        user: str | None,
+        action: str,
+        *,
+        instance_id: int | None = None,
+        task_id: str | None = None,
+        task_key: str | None = None,
+        comment: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> HistoryEvent:
+        event = HistoryEvent(
+            at=self.engine.clock(),
+            user=user,
+            action=action,
+            instance_id=instance_id,
+            task_id=task_id,
+            task_key=task_key,
+            comment=comment,
+            data=data or {},
+        )
+        session.add(event)
+        return event
+
+    def for_instance(self, session: Session, instance_id: int) -> list[HistoryEvent]:
+        return list(session.scalars(select(HistoryEvent).where(HistoryEvent.instance_id == instance_id).order_by(HistoryEvent.id)))

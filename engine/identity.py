@@ -1,0 +1,116 @@
+"""Identity service: users, roles, the reporting hierarchy, password and token checks."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from engine.clock import aware
+from engine.errors import NotFound
+from store.models import ApiToken, User
+
+if TYPE_CHECKING:
+    from engine.process_engine import ProcessEngine
+
+TOKEN_LIFETIME = timedelta(hours=12)
+_hasher = PasswordHasher()
+# Verifying against a dummy hash for unknown users keeps login timing uniform.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who performs an action, as the engine's authorization checks see them."""
+
+    user_id: int
+    username: str
+    roles: frozenset[str]
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.roles
+
+
+def actor_of(user: User) -> Actor:
+    return Actor(user.id, user.username, frozenset(user.role_names))
+
+
+class IdentityService:
+    def __init__(self, engine: ProcessEngine) -> None:
+        self.engine = engine
+
+    def authenticate(self, session: Session, username: str, password: str) -> User | None:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None or not user.active:
+            verify_password(_DUMMY_HASH, password)
+            return None
+        return user if verify_password(user.password_hash, password) else None
+
+    def issue_token(self, session: Session, user: User) -> str:
+        token = secrets.token_urlsafe(32)
+        now = self.engine.clock()
+        session.execute(delete(ApiToken).where(ApiToken.user_id == user.id, ApiToken.expires_at < now))
+        session.add(ApiToken(token_hash=_token_hash(token), user_id=user.id, created_at=now, expires_at=now + TOKEN_LIFETIME))
+        return token
+
+    def user_for_token(self, session: Session, token: str) -> User | None:
+        row = session.get(ApiToken, _token_hash(token))
+        if row is None or aware(row.expires_at) < self.engine.clock():  # type: ignore[operator]
+            return None
+        user = session.get(User, row.user_id)
+        return user if user is not None and user.active else None
+
+    def user(self, session: Session, username: str) -> User:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise NotFound(f"no user '{username}'")
+        return user
+
+    def actor(self, session: Session, username: str) -> Actor:
+        return actor_of(self.user(session, username))
+
+    def subordinates(self, session: Session, username: str, direct_only: bool = False) -> set[str]:
+        """The users who report to `username`, directly or (by default) through others."""
+        rows = session.execute(select(User.id, User.username, User.superior_id)).all()
+        by_id = {r.id: r for r in rows}
+        me = next((r.id for r in rows if r.username == username), None)
+        if me is None:
+            return set()
+        children: dict[int, list[int]] = {}
+        for r in rows:
+            if r.superior_id is not None:
+                children.setdefault(r.superior_id, []).append(r.id)
+        found: set[str] = set()
+        frontier = list(children.get(me, []))
+        while frontier:
+            uid = frontier.pop()
+            name = by_id[uid].username
+            if name in found or uid == me:
+                continue
+            found.add(name)
+            if not direct_only:
+                frontier.extend(children.get(uid, []))
+        return found
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

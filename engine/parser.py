@@ -1,0 +1,252 @@
+"""The BPMN parser: SpiffWorkflow's, taught the Camunda 7 attributes the designer writes.
+
+Everything Camunda-specific (candidate groups and users, assignee, due and follow-up dates,
+generated forms, extension properties, external-task topics, decision references) lands in the
+task spec's `extensions`, which Spiff serializes with the spec, so no custom spec classes are
+needed except the service task that calls a registered operation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.spiff.parser.event_parsers import (
+    SpiffBoundaryEventParser,
+    SpiffEndEventParser,
+    SpiffIntermediateCatchEventParser,
+    SpiffIntermediateThrowEventParser,
+    SpiffReceiveTaskParser,
+    SpiffSendTaskParser,
+    SpiffStartEventParser,
+)
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser, SpiffProcessParser
+from SpiffWorkflow.spiff.parser.task_spec import (
+    BusinessRuleTaskParser,
+    ScriptTaskParser,
+    ServiceTaskParser,
+    SpiffTaskParser,
+    UserTaskParser,
+)
+from SpiffWorkflow.spiff.specs.defaults import ServiceTask
+
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+CAMUNDA_ATTRIBUTES = (
+    "candidateGroups",
+    "candidateUsers",
+    "assignee",
+    "dueDate",
+    "followUpDate",
+    "priority",
+    "formKey",
+    "initiator",
+    "type",
+    "topic",
+    "decisionRef",
+    "resultVariable",
+    "asyncBefore",
+)
+
+
+def _c(tag: str) -> str:
+    return f"{{{CAMUNDA_NS}}}{tag}"
+
+
+def _extension_children(node: etree._Element, tag: str) -> list[etree._Element]:
+    return [child for ext in node if etree.QName(ext).localname == "extensionElements" for child in ext if child.tag == _c(tag)]
+
+
+def parse_form_fields(node: etree._Element) -> list[dict[str, Any]]:
+    """`camunda:formData/camunda:formField` to plain dicts (see engine.forms)."""
+    fields = []
+    for form in _extension_children(node, "formData"):
+        for xf in form:
+            if xf.tag != _c("formField"):
+                continue
+            field: dict[str, Any] = {
+                "id": xf.get("id") or "",
+                "label": xf.get("label") or xf.get("id") or "",
+                "type": xf.get("type") or "string",
+                "default": xf.get("defaultValue"),
+                "options": [],
+                "constraints": {},
+                "properties": {},
+            }
+            for child in xf:
+                if child.tag == _c("value"):
+                    field["options"].append({"id": child.get("id"), "name": child.get("name") or child.get("id")})
+                elif child.tag == _c("validation"):
+                    for constraint in child:
+                        if constraint.tag == _c("constraint"):
+                            field["constraints"][constraint.get("name")] = constraint.get("config")
+                elif child.tag == _c("properties"):
+                    for prop in child:
+                        if prop.tag == _c("property"):
+                            field["properties"][prop.get("id") or prop.get("name")] = prop.get("value")
+            fields.append(field)
+    return fields
+
+
+def camunda_extensions(node: etree._Element) -> dict[str, Any]:
+    """The Camunda 7 attributes and extension elements of one BPMN element."""
+    ext: dict[str, Any] = {}
+    for name in CAMUNDA_ATTRIBUTES:
+        value = node.get(_c(name))
+        if value not in (None, ""):
+            ext[name] = value
+    props = {
+        p.get("name"): p.get("value")
+        for group in _extension_children(node, "properties")
+        for p in group
+        if p.tag == _c("property") and p.get("name")
+    }
+    if props:
+        ext["camundaProperties"] = props
+    fields = parse_form_fields(node)
+    if fields:
+        ext["form"] = fields
+    params = {
+        p.get("name"): (p.text or "").strip()
+        for io in _extension_children(node, "inputOutput")
+        for p in io
+        if p.tag == _c("inputParameter") and p.get("name")
+    }
+    if params:
+        ext["inputParameters"] = params
+    return ext
+
+
+class CamundaExtensionsMixin:
+    """Adds the Camunda extensions to whatever Spiff reads into `extensions`."""
+
+    node: etree._Element
+
+    def parse_extensions(self, node: etree._Element | None = None) -> dict[str, Any]:
+        node = self.node if node is None else node
+        ext = SpiffTaskParser._parse_extensions(node)
+        ext.update(camunda_extensions(node))
+        return ext
+
+
+class OperationTask(ServiceTask):
+    """A service task that calls a registered Python operation (Camunda `type="external"` topic).
+
+    Parameters are literals unless written as `${...}`; the operation's result (a dict) is merged
+    into the task data.
+    """
+
+    def _execute(self, task: Any) -> bool:
+        task.workflow.script_engine.call_operation(task, self.operation_name, self.operation_params)
+        return True
+
+
+class CrmTaskParser(CamundaExtensionsMixin, SpiffTaskParser):
+    pass
+
+
+class CrmUserTaskParser(CamundaExtensionsMixin, UserTaskParser):
+    pass
+
+
+class CrmScriptTaskParser(CamundaExtensionsMixin, ScriptTaskParser):
+    pass
+
+
+class CrmServiceTaskParser(CamundaExtensionsMixin, ServiceTaskParser):
+    def create_task(self) -> Any:
+        ext = self.parse_extensions()
+        topic = ext.get("topic")
+        if topic is None and "serviceTaskOperator" in ext:
+            return super().create_task()
+        if topic is None:
+            raise ValidationException(
+                'A service task needs an implementation: set camunda:type="external" and camunda:topic to a registered operation',
+                node=self.node,
+                file_name=self.filename,
+            )
+        params = {name: {"value": value, "type": "str"} for name, value in ext.get("inputParameters", {}).items()}
+        return OperationTask(
+            self.spec,
+            self.bpmn_id,
+            operation_name=topic,
+            operation_params=params,
+            result_variable=ext.get("resultVariable"),
+            **self.bpmn_attributes,
+        )
+
+
+class CrmBusinessRuleTaskParser(CamundaExtensionsMixin, BusinessRuleTaskParser):
+    @staticmethod
+    def get_decision_ref(node: etree._Element) -> str | None:
+        return node.get(_c("decisionRef")) or BusinessRuleTaskParser.get_decision_ref(node)
+
+
+class CrmStartEventParser(CamundaExtensionsMixin, SpiffStartEventParser):
+    pass
+
+
+class CrmEndEventParser(CamundaExtensionsMixin, SpiffEndEventParser):
+    pass
+
+
+class CrmBoundaryEventParser(CamundaExtensionsMixin, SpiffBoundaryEventParser):
+    pass
+
+
+class CrmIntermediateCatchEventParser(CamundaExtensionsMixin, SpiffIntermediateCatchEventParser):
+    pass
+
+
+class CrmIntermediateThrowEventParser(CamundaExtensionsMixin, SpiffIntermediateThrowEventParser):
+    pass
+
+
+class CrmSendTaskParser(CamundaExtensionsMixin, SpiffSendTaskParser):
+    pass
+
+
+class CrmReceiveTaskParser(CamundaExtensionsMixin, SpiffReceiveTaskParser):
+    pass
+
+
+_BASE = SpiffBpmnParser.OVERRIDE_PARSER_CLASSES
+_PARSERS: dict[str, type] = {
+    "task": CrmTaskParser,
+    "manualTask": CrmTaskParser,
+    "userTask": CrmUserTaskParser,
+    "scriptTask": CrmScriptTaskParser,
+    "serviceTask": CrmServiceTaskParser,
+    "businessRuleTask": CrmBusinessRuleTaskParser,
+    "startEvent": CrmStartEventParser,
+    "endEvent": CrmEndEventParser,
+    "boundaryEvent": CrmBoundaryEventParser,
+    "intermediateCatchEvent": CrmIntermediateCatchEventParser,
+    "intermediateThrowEvent": CrmIntermediateThrowEventParser,
+    "sendTask": CrmSendTaskParser,
+    "receiveTask": CrmReceiveTaskParser,
+}
+
+
+class CrmProcessParser(SpiffProcessParser):
+    """Index only BPMN elements by id.
+
+    Spiff indexes every element with an id, so an enum value `approve` of a form field would
+    replace the user task `approve` in its index; form field and value ids are not BPMN ids.
+    """
+
+    def _index_process_nodes(self) -> None:
+        super()._index_process_nodes()
+        self.nodes_by_id = {node.get("id"): node for node in self.xpath(".//bpmn:*[@id]")}
+
+
+class CrmBpmnParser(SpiffBpmnParser):
+    """SpiffBpmnParser that also reads `camunda:*` task attributes, forms and topics."""
+
+    PROCESS_PARSER_CLASS = CrmProcessParser
+
+    OVERRIDE_PARSER_CLASSES = {
+        **_BASE,
+        **{full_tag(tag): (parser, _BASE[full_tag(tag)][1]) for tag, parser in _PARSERS.items()},
+    }

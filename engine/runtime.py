@@ -1,0 +1,295 @@
+"""Runtime service: start instances, run engine steps to the next wait state, correlate messages.
+
+Every action is one transaction: lock the instance row, load its state against the cached spec,
+apply the action, run engine steps, then write the new state, the worklist rows, the timer jobs
+and the history, and commit. Any exception rolls back to the previous wait state.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.orm import Session
+
+from engine import assignment, forms, operations, serializer
+from engine.errors import EngineError, Forbidden, NotFound, ProcessError, ValidationFailed
+from engine.identity import Actor
+from store.db import is_sqlite
+from store.models import Job, ProcessDefinition, ProcessInstance, Task, TaskCandidate
+
+if TYPE_CHECKING:
+    from engine.process_engine import ProcessEngine
+
+MAX_DATA_BYTES = 1_000_000
+
+
+def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(data, default=str))
+
+
+def process_error(exc: Exception) -> ProcessError:
+    """A readable message naming the element that failed."""
+    task = getattr(exc, "task", None) or getattr(exc, "task_spec", None)
+    spec = getattr(task, "task_spec", task)
+    element = getattr(spec, "bpmn_id", None) or getattr(spec, "name", None)
+    name = getattr(spec, "bpmn_name", None)
+    message = str(exc).split("\n")[0]
+    where = f" at '{name or element}' ({element})" if element else ""
+    return ProcessError(f"the process failed{where}: {message}", element_id=element)
+
+
+class RuntimeService:
+    def __init__(self, engine: ProcessEngine) -> None:
+        self.engine = engine
+
+    # --- locking and loading ---------------------------------------------------------------
+
+    def lock(self, session: Session, instance_id: int) -> ProcessInstance:
+        """Take the instance's row lock before reading its state (SQLite: the write lock)."""
+        if is_sqlite(session.get_bind()):
+            session.execute(text("UPDATE process_instances SET id = id WHERE id = :id"), {"id": instance_id})
+            instance = session.get(ProcessInstance, instance_id, populate_existing=True)
+        else:
+            instance = session.scalar(
+                select(ProcessInstance).where(ProcessInstance.id == instance_id).with_for_update().execution_options(populate_existing=True)
+            )
+        if instance is None:
+            raise NotFound(f"no process instance {instance_id}")
+        return instance
+
+    def load(self, session: Session, instance: ProcessInstance) -> BpmnWorkflow:
+        definition = session.get(ProcessDefinition, instance.definition_id)
+        assert definition is not None
+        spec, subs = self.engine.repository.spec(definition)
+        return serializer.load_instance(instance.state, spec, subs)
+
+    # --- start ------------------------------------------------------------------------------
+
+    def may_start(self, definition: ProcessDefinition, actor: Actor) -> bool:
+        meta = definition.start_meta or {}
+        groups, users = meta.get("starter_groups") or [], meta.get("starter_users") or []
+        if actor.is_admin or (not groups and not users):
+            return True
+        return bool(actor.roles & set(groups)) or actor.username in users
+
+    def start(self, actor: Actor, process_key: str, data: Any, business_key: str | None = None) -> ProcessInstance:
+        with self.engine.db.transaction() as session:
+            definition = self.engine.repository.latest(session, process_key)
+            if not self.may_start(definition, actor):
+                raise Forbidden(f"you may not start '{process_key}'")
+            meta = definition.start_meta or {}
+            values = forms.validate(meta.get("form") or [], data if data is not None else {})
+            if business_key is not None and (not isinstance(business_key, str) or len(business_key) > 200):
+                raise ValidationFailed({"business_key": "must be text of at most 200 characters"})
+            now = self.engine.clock()
+            spec, subs = self.engine.repository.spec(definition)
+            workflow = serializer.new_workflow(spec, subs)
+            initial = dict(values)
+            if meta.get("initiator"):
+                initial[meta["initiator"]] = actor.username
+            workflow.task_tree.data.update(initial)
+            instance = ProcessInstance(
+                definition_id=definition.id,
+                process_key=definition.key,
+                status="running",
+                business_key=business_key,
+                started_by=actor.username,
+                state=b"",
+                serializer_version=serializer.SERIALIZER_VERSION,
+                data={},
+                started_at=now,
+                updated_at=now,
+            )
+            session.add(instance)
+            session.flush()
+            self.engine.history.record(session, actor.username, "start", instance_id=instance.id, data=values)
+            self.advance(session, instance, workflow, actor.username)
+            return instance
+
+    # --- messages ---------------------------------------------------------------------------
+
+    def correlate_message(
+        self, actor: Actor, name: str, *, business_key: str | None = None, instance_id: int | None = None, data: Any = None
+    ) -> ProcessInstance:
+        if not isinstance(name, str) or not name:
+            raise ValidationFailed({"name": "is required"})
+        if data is not None and not isinstance(data, dict):
+            raise ValidationFailed({"data": "must be an object"})
+        with self.engine.db.transaction() as session:
+            candidates: list[int]
+            if instance_id is not None:
+                candidates = [instance_id]
+            elif business_key is not None:
+                candidates = list(
+                    session.scalars(
+                        select(ProcessInstance.id)
+                        .where(ProcessInstance.business_key == business_key, ProcessInstance.status == "running")
+                        .order_by(ProcessInstance.id)
+                    )
+                )
+            else:
+                raise ValidationFailed({"business_key": "business_key or instance_id is required"})
+            for candidate in candidates:
+                instance = session.get(ProcessInstance, candidate)
+                if instance is None or instance.status != "running" or not self.engine.tasks.can_view(session, actor, instance):
+                    continue
+                instance = self.lock(session, candidate)
+                workflow = self.load(session, instance)
+                waiting = [
+                    t
+                    for t in workflow.event_manager.tasks.values()
+                    if isinstance(t.task_spec.event_definition, MessageEventDefinition) and t.task_spec.event_definition.name == name
+                ]
+                if not waiting:
+                    continue
+                event = BpmnEvent(waiting[0].task_spec.event_definition, _jsonable(data or {}))
+                try:
+                    workflow.catch(event)
+                except SpiffWorkflowException as exc:
+                    raise process_error(exc) from exc
+                self.engine.history.record(
+                    session, actor.username, "message", instance_id=instance.id, data={"name": name, "payload": data or {}}
+                )
+                self.advance(session, instance, workflow, actor.username)
+                return instance
+        raise NotFound(f"no running instance is waiting for message '{name}'")
+
+    # --- advancing to the next wait state ---------------------------------------------------
+
+    def advance(self, session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, actor: str | None) -> None:
+        now = self.engine.clock()
+        ctx = operations.ActionContext(session=session, actor=actor, now=now, instance=instance)
+        with operations.action(ctx):
+            try:
+                workflow.do_engine_steps()
+            except SpiffWorkflowException as exc:
+                raise process_error(exc) from exc
+            except EngineError as exc:
+                raise ProcessError(exc.message) from exc
+            data = _current_data(workflow)
+            self._sync_tasks(session, instance, workflow, now)
+        self._sync_jobs(session, instance, workflow, now)
+        state = serializer.dump_instance(workflow)
+        if len(state) > MAX_DATA_BYTES * 10:
+            raise ProcessError("the instance state grew beyond its size limit")
+        instance.state = state
+        instance.serializer_version = serializer.SERIALIZER_VERSION
+        instance.data = data
+        instance.updated_at = now
+        if workflow.is_completed():
+            instance.status = "completed"
+            instance.ended_at = now
+            self.engine.history.record(session, actor, "end", instance_id=instance.id, data={"outcome": data.get("outcome")})
+
+    def _sync_tasks(self, session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, now: datetime) -> None:
+        ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+        open_rows = list(session.scalars(select(Task).where(Task.instance_id == instance.id, Task.status == "open")))
+        for row in open_rows:
+            if row.id not in ready:
+                row.status = "cancelled"
+                row.completed_at = now
+        known = {row.id for row in open_rows}
+        for task_id, spiff_task in ready.items():
+            if task_id in known:
+                continue
+            who = assignment.resolve(session, spiff_task, instance.started_by, now)
+            spec = spiff_task.task_spec
+            row = Task(
+                id=task_id,
+                instance_id=instance.id,
+                process_key=instance.process_key,
+                task_key=spec.bpmn_id,
+                name=(spec.bpmn_name or spec.bpmn_id)[:200],
+                status="open",
+                assignee=who.assignee,
+                claimed_at=now if who.assignee else None,
+                candidate_roles=",".join(who.candidate_roles)[:500],
+                candidate_users=",".join(who.candidate_users)[:500],
+                priority=who.priority,
+                created_at=now,
+                due_at=who.due_at,
+                follow_up_at=who.follow_up_at,
+                business_key=instance.business_key,
+                started_by=instance.started_by,
+                **assignment.business_columns(spiff_task.data),
+            )
+            session.add(row)
+            session.add_all(
+                [TaskCandidate(task_id=task_id, kind="role", name=r) for r in dict.fromkeys(who.candidate_roles)]
+                + [TaskCandidate(task_id=task_id, kind="user", name=u) for u in dict.fromkeys(who.candidate_users)]
+            )
+            if who.assignee:
+                operations.notify([who.assignee], "assigned", f"{row.name}", task_id=task_id)
+
+    def _sync_jobs(self, session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, now: datetime) -> None:
+        """One pending job per waiting timer (the deadlines service fires them)."""
+        session.execute(delete(Job).where(Job.instance_id == instance.id, Job.kind == "timer", Job.status == "pending"))
+        for task in workflow.event_manager.tasks.values():
+            definition = getattr(task.task_spec, "event_definition", None)
+            if not isinstance(definition, TimerEventDefinition):
+                continue
+            value = definition.details(task).value
+            if not value:
+                continue
+            try:
+                due = datetime.fromisoformat(str(value))
+            except ValueError:
+                continue
+            session.add(
+                Job(
+                    kind="timer",
+                    instance_id=instance.id,
+                    task_id=str(task.id),
+                    element_id=task.task_spec.bpmn_id,
+                    due_at=due,
+                    status="pending",
+                    payload={"timer": type(definition).__name__, "expression": definition.expression},
+                    created_at=now,
+                )
+            )
+
+    # --- queries ----------------------------------------------------------------------------
+
+    def get(self, session: Session, actor: Actor, instance_id: int) -> ProcessInstance:
+        instance = session.get(ProcessInstance, instance_id)
+        if instance is None or not self.engine.tasks.can_view(session, actor, instance):
+            raise NotFound(f"no process instance {instance_id}")
+        return instance
+
+    def query(
+        self, session: Session, actor: Actor, process_key: str | None = None, status: str | None = None, limit: int = 50, offset: int = 0
+    ) -> tuple[list[ProcessInstance], int]:
+        stmt = select(ProcessInstance)
+        if process_key:
+            stmt = stmt.where(ProcessInstance.process_key == process_key)
+        if status:
+            stmt = stmt.where(ProcessInstance.status == status)
+        if not actor.is_admin:
+            stmt = stmt.where(self.engine.tasks.visible_instances_clause(session, actor))
+        total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        rows = list(session.scalars(stmt.order_by(ProcessInstance.id.desc()).limit(limit).offset(offset)))
+        return rows, total
+
+    def bump(self, session: Session, instance: ProcessInstance) -> None:
+        session.execute(update(ProcessInstance).where(ProcessInstance.id == instance.id).values(updated_at=self.engine.clock()))
+
+
+def _current_data(workflow: BpmnWorkflow) -> dict[str, Any]:
+    if workflow.is_completed():
+        data = dict(workflow.data)
+        if workflow.last_task is not None:
+            data = {**workflow.last_task.data, **data}
+    else:
+        data = dict(workflow.last_task.data) if workflow.last_task is not None else dict(workflow.task_tree.data)
+        for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
+            data.update(task.data)
+    return _jsonable({k: v for k, v in data.items() if not k.startswith("spiff__")})

@@ -1,0 +1,282 @@
+"""Task service: the worklist and its actions (claim, unclaim, assign, complete).
+
+Authorization follows the seeds' rule: a task is for its candidates and its assignee; a direct
+superior has the rights of the subordinate (except delete); an indirect superior may view.
+Completion is first-wins: the loser of a race gets a 409, never a silent double completion.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine import forms, operations
+from engine.errors import Conflict, Forbidden, NotFound, ProcessError, ValidationFailed
+from engine.identity import Actor
+from engine.runtime import process_error
+from store.models import ProcessInstance, Task, TaskCandidate, User
+
+if TYPE_CHECKING:
+    from engine.process_engine import ProcessEngine
+
+SCOPES = ("mine", "available", "team", "all")
+
+
+class TaskService:
+    def __init__(self, engine: ProcessEngine) -> None:
+        self.engine = engine
+
+    # --- visibility -------------------------------------------------------------------------
+
+    def is_candidate(self, session: Session, actor: Actor, task: Task) -> bool:
+        return session.scalar(select(exists().where(TaskCandidate.task_id == task.id, self._candidate_clause(actor)))) or False
+
+    @staticmethod
+    def _candidate_clause(actor: Actor) -> ColumnElement[bool]:
+        return or_(
+            and_(TaskCandidate.kind == "role", TaskCandidate.name.in_(sorted(actor.roles))),
+            and_(TaskCandidate.kind == "user", TaskCandidate.name == actor.username),
+        )
+
+    def is_superior_of(self, session: Session, actor: Actor, username: str | None, direct_only: bool = False) -> bool:
+        return bool(username) and username in self.engine.identity.subordinates(session, actor.username, direct_only)
+
+    def can_view_task(self, session: Session, actor: Actor, task: Task) -> bool:
+        if actor.is_admin or task.assignee == actor.username or task.completed_by == actor.username:
+            return True
+        if self.is_candidate(session, actor, task):  # offered to them: they may learn it is taken or done
+            return True
+        reports = self.engine.identity.subordinates(session, actor.username)
+        return bool(reports & {task.assignee, task.completed_by, task.started_by})
+
+    def visible_instances_clause(self, session: Session, actor: Actor) -> ColumnElement[bool]:
+        people = {actor.username} | self.engine.identity.subordinates(session, actor.username)
+        touched = exists().where(
+            Task.instance_id == ProcessInstance.id,
+            or_(Task.assignee.in_(people), Task.completed_by.in_(people)),
+        )
+        offered = exists().where(
+            Task.instance_id == ProcessInstance.id,
+            Task.status == "open",
+            exists().where(TaskCandidate.task_id == Task.id, self._candidate_clause(actor)),
+        )
+        return or_(ProcessInstance.started_by.in_(people), touched, offered)
+
+    def can_view(self, session: Session, actor: Actor, instance: ProcessInstance) -> bool:
+        if actor.is_admin:
+            return True
+        return bool(
+            session.scalar(select(exists().where(ProcessInstance.id == instance.id, self.visible_instances_clause(session, actor))))
+        )
+
+    # --- queries ----------------------------------------------------------------------------
+
+    def get(self, session: Session, actor: Actor, task_id: str) -> Task:
+        task = session.get(Task, _task_id(task_id))
+        if task is None or not self.can_view_task(session, actor, task):
+            raise NotFound(f"no task {task_id}")
+        return task
+
+    def query(
+        self,
+        session: Session,
+        actor: Actor,
+        scope: str = "mine",
+        process_key: str | None = None,
+        instance_id: int | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[Task], int]:
+        stmt = select(Task).where(Task.status == "open")
+        if scope == "mine":
+            stmt = stmt.where(Task.assignee == actor.username)
+        elif scope == "available":
+            stmt = stmt.where(
+                Task.assignee.is_(None),
+                exists().where(TaskCandidate.task_id == Task.id, self._candidate_clause(actor)),
+            )
+        elif scope == "team":
+            reports = self.engine.identity.subordinates(session, actor.username)
+            stmt = stmt.where(Task.assignee.in_(sorted(reports)) if reports else false())
+        elif scope == "all":
+            if not actor.is_admin:
+                raise Forbidden("only admins may list all tasks")
+        else:
+            raise ValidationFailed({"scope": f"must be one of {', '.join(SCOPES)}"})
+        if process_key:
+            stmt = stmt.where(Task.process_key == process_key)
+        if instance_id is not None:
+            stmt = stmt.where(Task.instance_id == instance_id)
+        total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        rows = session.scalars(
+            stmt.order_by(Task.due_at.is_(None), Task.due_at, Task.priority.desc(), Task.created_at).limit(limit).offset(offset)
+        )
+        return list(rows), total
+
+    def details(self, session: Session, actor: Actor, task_id: str) -> tuple[Task, list[dict[str, Any]], dict[str, Any]]:
+        """The task, its form model (defaults computed) and the business data it works on."""
+        task = self.get(session, actor, task_id)
+        instance = session.get(ProcessInstance, task.instance_id)
+        assert instance is not None
+        context = dict(instance.data or {})
+        fields: list[dict[str, Any]] = []
+        if task.status == "open":
+            workflow = self.engine.runtime.load(session, instance)
+            spiff_task = workflow.get_task_from_id(UUID(task.id))
+            if spiff_task is not None:
+                context = dict(spiff_task.data)
+                fields = (spiff_task.task_spec.extensions or {}).get("form", [])
+        with operations.action(operations.ActionContext(session, actor.username, self.engine.clock(), instance)):
+            model = forms.form_model(fields, context)
+        return task, model, {k: v for k, v in context.items() if not k.startswith("spiff__")}
+
+    # --- actions ----------------------------------------------------------------------------
+
+    def _locked_task(self, session: Session, task_id: str) -> tuple[Task, ProcessInstance]:
+        row = session.get(Task, _task_id(task_id))
+        if row is None:
+            raise NotFound(f"no task {task_id}")
+        instance = self.engine.runtime.lock(session, row.instance_id)
+        session.refresh(row)
+        return row, instance
+
+    def _check_open(self, session: Session, actor: Actor, task: Task) -> None:
+        if not self.can_view_task(session, actor, task):
+            raise NotFound(f"no task {task.id}")
+        if task.status != "open":
+            raise Conflict(f"task {task.id} is already {task.status}")
+
+    def claim(self, actor: Actor, task_id: str) -> Task:
+        with self.engine.db.transaction() as session:
+            task, _instance = self._locked_task(session, task_id)
+            self._check_open(session, actor, task)
+            if task.assignee == actor.username:
+                return task
+            if task.assignee is not None:
+                raise Conflict(f"task {task.id} is already claimed by {task.assignee}")
+            if not self.is_candidate(session, actor, task):
+                raise Forbidden("you are not a candidate for this task")
+            task.assignee = actor.username
+            task.claimed_at = self.engine.clock()
+            self.engine.history.record(
+                session, actor.username, "claim", instance_id=task.instance_id, task_id=task.id, task_key=task.task_key
+            )
+            return task
+
+    def unclaim(self, actor: Actor, task_id: str) -> Task:
+        with self.engine.db.transaction() as session:
+            task, _instance = self._locked_task(session, task_id)
+            self._check_open(session, actor, task)
+            if task.assignee is None:
+                return task
+            if task.assignee != actor.username and not (actor.is_admin or self.is_superior_of(session, actor, task.assignee)):
+                raise Forbidden("only the assignee, their superiors or an admin may unclaim this task")
+            previous = task.assignee
+            task.assignee = None
+            task.claimed_at = None
+            self.engine.history.record(
+                session,
+                actor.username,
+                "unclaim",
+                instance_id=task.instance_id,
+                task_id=task.id,
+                task_key=task.task_key,
+                data={"previous": previous},
+            )
+            return task
+
+    def assign(self, actor: Actor, task_id: str, username: Any) -> Task:
+        if not isinstance(username, str) or not username:
+            raise ValidationFailed({"username": "is required"})
+        with self.engine.db.transaction() as session:
+            task, _instance = self._locked_task(session, task_id)
+            self._check_open(session, actor, task)
+            target = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
+            if target is None:
+                raise ValidationFailed({"username": "no active user with this name"})
+            allowed = actor.is_admin or (
+                self.is_superior_of(session, actor, task.assignee)
+                if task.assignee
+                else self.is_superior_of(session, actor, username)
+                or (username == actor.username and self.is_candidate(session, actor, task))
+            )
+            if not allowed:
+                raise Forbidden("only the assignee's superiors or an admin may reassign this task")
+            previous = task.assignee
+            task.assignee = username
+            task.claimed_at = self.engine.clock()
+            self.engine.history.record(
+                session,
+                actor.username,
+                "assign",
+                instance_id=task.instance_id,
+                task_id=task.id,
+                task_key=task.task_key,
+                data={"from": previous, "to": username},
+            )
+            with operations.action(operations.ActionContext(session, actor.username, self.engine.clock(), _instance)):
+                if username != actor.username:
+                    operations.notify([username], "assigned", task.name, task_id=task.id)
+            return task
+
+    def complete(self, actor: Actor, task_id: str, data: Any) -> ProcessInstance:
+        try:
+            with self.engine.db.transaction() as session:
+                return self._complete(session, actor, task_id, data)
+        except StaleDataError as exc:
+            raise Conflict("the instance changed while this task was being completed; reload and try again") from exc
+
+    def _complete(self, session: Session, actor: Actor, task_id: str, data: Any) -> ProcessInstance:
+        task, instance = self._locked_task(session, task_id)
+        self._check_open(session, actor, task)
+        if task.assignee is None:
+            if not self.is_candidate(session, actor, task):
+                raise Forbidden("you are not a candidate for this task; claim it first")
+            task.assignee = actor.username
+            task.claimed_at = self.engine.clock()
+        elif task.assignee != actor.username and not self.is_superior_of(session, actor, task.assignee, direct_only=True):
+            raise Forbidden(f"this task is assigned to {task.assignee}")
+        workflow = self.engine.runtime.load(session, instance)
+        spiff_task = workflow.get_task_from_id(UUID(task.id))
+        if spiff_task is None or spiff_task.state != TaskState.READY:
+            raise Conflict(f"task {task.id} is no longer ready")
+        fields = (spiff_task.task_spec.extensions or {}).get("form", [])
+        with operations.action(operations.ActionContext(session, actor.username, self.engine.clock(), instance)):
+            values = forms.validate(fields, data if data is not None else {}, spiff_task.data)
+        spiff_task.data.update(values)
+        try:
+            spiff_task.run()
+        except SpiffWorkflowException as exc:
+            raise process_error(exc) from exc
+        now = self.engine.clock()
+        task.status = "completed"
+        task.completed_at = now
+        task.completed_by = actor.username
+        comment = values.get("comment") if isinstance(values.get("comment"), str) else None
+        self.engine.history.record(
+            session,
+            actor.username,
+            "complete",
+            instance_id=instance.id,
+            task_id=task.id,
+            task_key=task.task_key,
+            comment=comment,
+            data=values,
+        )
+        self.engine.runtime.advance(session, instance, workflow, actor.username)
+        if instance.status == "error":
+            raise ProcessError(instance.error or "the process failed")
+        return instance
+
+
+def _task_id(task_id: str) -> str:
+    try:
+        return str(UUID(str(task_id)))
+    except ValueError as exc:
+        raise NotFound(f"no task {task_id}") from exc

@@ -1,0 +1,332 @@
+"""Validation of BPMN/DMN documents before deployment: one list of per-element problems.
+
+The designer and the deploy API share this code, so what the designer flags is exactly what
+deployment refuses. Errors block deployment; warnings are reported and allowed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+
+from engine import expressions, forms
+from engine.errors import InvalidDefinition, TooLarge
+from engine.parser import CAMUNDA_NS, parse_form_fields
+
+MAX_DEFINITION_BYTES = 5 * 1024 * 1024
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+DMN_NAMESPACES = {
+    "https://www.omg.org/spec/DMN/20191111/MODEL/",
+    "http://www.omg.org/spec/DMN/20180521/MODEL/",
+    "http://www.omg.org/spec/DMN/20151101/dmn.xsd",
+}
+
+FLOW_NODES = {
+    "startEvent",
+    "endEvent",
+    "userTask",
+    "manualTask",
+    "task",
+    "scriptTask",
+    "serviceTask",
+    "businessRuleTask",
+    "sendTask",
+    "receiveTask",
+    "exclusiveGateway",
+    "parallelGateway",
+    "inclusiveGateway",
+    "eventBasedGateway",
+    "intermediateCatchEvent",
+    "intermediateThrowEvent",
+    "boundaryEvent",
+    "subProcess",
+    "callActivity",
+    "transaction",
+}
+OTHER_ALLOWED = {
+    "sequenceFlow",
+    "laneSet",
+    "lane",
+    "dataObject",
+    "dataObjectReference",
+    "dataStoreReference",
+    "textAnnotation",
+    "association",
+    "documentation",
+    "extensionElements",
+    "ioSpecification",
+    "property",
+    "group",
+    "dataInputAssociation",
+    "dataOutputAssociation",
+    "category",
+}
+_ISO_LIKE = re.compile(r"^(P|R\d*/)[0-9A-Z.,/:+-]*$")
+UNSUPPORTED = {"complexGateway", "adHocSubProcess", "choreographyTask", "subChoreography"}
+
+
+@dataclass
+class Problem:
+    element_id: str
+    message: str
+    severity: str = "error"
+    element_name: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "element_id": self.element_id,
+            "element_name": self.element_name,
+            "message": self.message,
+            "severity": self.severity,
+        }
+
+
+@dataclass
+class Document:
+    filename: str
+    content: bytes
+    root: etree._Element
+    kind: str  # bpmn | dmn
+
+
+@dataclass
+class Report:
+    problems: list[Problem] = field(default_factory=list)
+
+    def error(self, node: Any, message: str) -> None:
+        self.add(node, message, "error")
+
+    def warning(self, node: Any, message: str) -> None:
+        self.add(node, message, "warning")
+
+    def add(self, node: Any, message: str, severity: str) -> None:
+        if isinstance(node, str):
+            self.problems.append(Problem(node, message, severity))
+        else:
+            self.problems.append(Problem(node.get("id") or "", message, severity, node.get("name") or ""))
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    def raise_if_errors(self) -> None:
+        if self.errors:
+            raise InvalidDefinition([p.as_dict() for p in self.problems])
+
+
+def parse_document(filename: str, content: bytes) -> Document:
+    """Parse untrusted XML safely: size limit, no DTDs, no entities, no network."""
+    if len(content) > MAX_DEFINITION_BYTES:
+        raise TooLarge(f"{filename} is larger than {MAX_DEFINITION_BYTES // (1024 * 1024)} MB")
+    head = content[:4096].lower().replace(b"\x00", b"")
+    if b"<!doctype" in head or b"<!entity" in head:
+        raise InvalidDefinition([{"element_id": "", "message": f"{filename}: DTDs and entities are not allowed", "severity": "error"}])
+    parser = etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+    )
+    try:
+        root = etree.fromstring(content, parser)
+    except etree.XMLSyntaxError as exc:
+        raise InvalidDefinition([{"element_id": "", "message": f"{filename}: not well-formed XML: {exc}", "severity": "error"}]) from exc
+    tree = root.getroottree()
+    if tree.docinfo.internalDTD is not None or tree.docinfo.doctype:
+        raise InvalidDefinition([{"element_id": "", "message": f"{filename}: DTDs and entities are not allowed", "severity": "error"}])
+    ns = etree.QName(root).namespace
+    if ns == BPMN_NS and etree.QName(root).localname == "definitions":
+        return Document(filename, content, root, "bpmn")
+    if ns in DMN_NAMESPACES and etree.QName(root).localname == "definitions":
+        return Document(filename, content, root, "dmn")
+    raise InvalidDefinition([{"element_id": "", "message": f"{filename}: not a BPMN 2.0 or DMN document", "severity": "error"}])
+
+
+def _local(node: etree._Element) -> str:
+    return etree.QName(node).localname if isinstance(node.tag, str) else ""
+
+
+def _bpmn(node: etree._Element, tag: str) -> list[etree._Element]:
+    return node.findall(f"{{{BPMN_NS}}}{tag}")
+
+
+def _camunda(node: etree._Element, name: str) -> str | None:
+    return node.get(f"{{{CAMUNDA_NS}}}{name}")
+
+
+def executable_processes(root: etree._Element) -> list[etree._Element]:
+    return [p for p in _bpmn(root, "process") if p.get("isExecutable", "false").lower() == "true"]
+
+
+def _check_timer(report: Report, event: etree._Element) -> None:
+    for definition in event.iter(f"{{{BPMN_NS}}}timerEventDefinition"):
+        texts = [(c, _local(c)) for c in definition if _local(c) in ("timeDate", "timeDuration", "timeCycle")]
+        if not texts:
+            report.error(event, "timer has no date, duration or cycle")
+        for child, kind in texts:
+            text = (child.text or "").strip()
+            if not text:
+                report.error(event, f"timer {kind} is empty")
+            elif expressions.is_iso_literal(text) or _ISO_LIKE.match(text):
+                try:
+                    if kind == "timeDuration":
+                        TimerEventDefinition.parse_iso_duration(text)
+                    elif kind == "timeCycle":
+                        TimerEventDefinition.parse_iso_recurring_interval(text)
+                    else:
+                        TimerEventDefinition.get_datetime(text)
+                except Exception:
+                    report.error(event, f"timer {kind} '{text}' is not a valid ISO 8601 value")
+            else:
+                problem = expressions.check_expression(text)
+                if problem:
+                    report.error(event, f"timer {kind}: {problem}")
+
+
+def _check_node(report: Report, node: etree._Element, known_roles: set[str] | None, operations: set[str], decisions: set[str]) -> None:
+    kind = _local(node)
+    for attr in ("candidateGroups", "candidateUsers", "assignee", "dueDate", "followUpDate"):
+        value = _camunda(node, attr)
+        if not value:
+            continue
+        if expressions.is_expression(value):
+            problem = expressions.check_expression(value)
+            if problem:
+                report.error(node, f"{attr}: {problem}")
+        elif attr in ("dueDate", "followUpDate") and not expressions.is_iso_literal(value):
+            report.error(node, f"{attr} '{value}' is neither an ISO 8601 date/duration nor an expression")
+        elif attr == "candidateGroups" and known_roles is not None:
+            for role in (r.strip() for r in value.split(",")):
+                if role and role not in known_roles:
+                    report.error(node, f"candidate group '{role}' is not a role")
+    fields = parse_form_fields(node)
+    seen: set[str] = set()
+    for f in fields:
+        for problem in forms.field_problems(f):
+            report.error(node, problem)
+        if f["id"] in seen:
+            report.error(node, f"form field '{f['id']}' is declared twice")
+        seen.add(f["id"])
+    if kind == "scriptTask":
+        scripts = _bpmn(node, "script")
+        text = scripts[0].text if scripts else None
+        if not text or not text.strip():
+            report.error(node, "script task has no script")
+        else:
+            fmt = (node.get("scriptFormat") or "python").lower()
+            if fmt not in ("python", "py", "text/x-python"):
+                report.error(node, f"script format '{fmt}' is not supported (use python)")
+            else:
+                problem = expressions.check_script(text)
+                if problem:
+                    report.error(node, problem)
+    if kind == "serviceTask":
+        topic = _camunda(node, "topic")
+        if topic is not None and topic not in operations:
+            report.error(node, f"no operation is registered for topic '{topic}'")
+        for io in node.iter(f"{{{CAMUNDA_NS}}}inputParameter"):
+            text = (io.text or "").strip()
+            if expressions.is_expression(text):
+                problem = expressions.check_expression(text)
+                if problem:
+                    report.error(node, f"input parameter '{io.get('name')}': {problem}")
+    if kind == "businessRuleTask":
+        ref = _camunda(node, "decisionRef")
+        if not ref:
+            report.error(node, "business rule task has no camunda:decisionRef")
+        elif ref not in decisions:
+            report.error(node, f"decision '{ref}' is not deployed and not part of this deployment")
+    if kind in ("startEvent", "boundaryEvent", "intermediateCatchEvent"):
+        _check_timer(report, node)
+    if kind == "userTask" and not any(_camunda(node, a) for a in ("candidateGroups", "candidateUsers", "assignee")):
+        report.warning(
+            node, "nobody is named to receive this task (no candidate groups, users or assignee): it goes to the process initiator"
+        )
+
+
+def _check_container(
+    report: Report, container: etree._Element, known_roles: set[str] | None, operations: set[str], decisions: set[str]
+) -> None:
+    ids: dict[str, etree._Element] = {}
+    flows = []
+    for node in container:
+        kind = _local(node)
+        if not kind:
+            continue
+        if kind in UNSUPPORTED or (kind not in FLOW_NODES and kind not in OTHER_ALLOWED):
+            report.error(node, f"{kind} is not supported")
+            continue
+        if node.get("id"):
+            ids[node.get("id")] = node
+        if kind == "sequenceFlow":
+            flows.append(node)
+        elif kind in FLOW_NODES:
+            _check_node(report, node, known_roles, operations, decisions)
+            if kind in ("subProcess", "transaction"):
+                _check_container(report, node, known_roles, operations, decisions)
+    incoming: set[str] = set()
+    outgoing: set[str] = set()
+    for flow in flows:
+        src, dst = flow.get("sourceRef"), flow.get("targetRef")
+        if src not in ids or dst not in ids:
+            report.error(flow, f"sequence flow is dangling: {src or '?'} -> {dst or '?'}")
+            continue
+        incoming.add(dst)
+        outgoing.add(src)
+        for cond in _bpmn(flow, "conditionExpression"):
+            text = (cond.text or "").strip()
+            if text:
+                problem = expressions.check_expression(text)
+                if problem:
+                    report.error(flow, f"condition: {problem}")
+    event_sub = container.get("triggeredByEvent") == "true"
+    for node_id, node in ids.items():
+        kind = _local(node)
+        if kind not in FLOW_NODES:
+            continue
+        if (
+            node_id not in incoming
+            and kind not in ("startEvent", "boundaryEvent")
+            and not (kind == "subProcess" and node.get("triggeredByEvent") == "true")
+        ):
+            report.warning(node, "has no incoming sequence flow: it can never run")
+        needs_outgoing = (
+            kind in ("startEvent", "exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway", "boundaryEvent")
+            or kind.endswith("Task")
+            or kind == "task"
+        )
+        if node_id not in outgoing and needs_outgoing and not event_sub:
+            report.warning(node, "has no outgoing sequence flow: the path ends here")
+
+
+def validate_bpmn(doc: Document, known_roles: set[str] | None, operations: set[str], decisions: set[str]) -> Report:
+    report = Report()
+    processes = executable_processes(doc.root)
+    if not processes:
+        report.error(doc.root.get("id") or "definitions", f'{doc.filename}: no executable process (isExecutable="true")')
+    for process in processes:
+        if not process.get("id"):
+            report.error(process, "process has no id")
+            continue
+        starts = [n for n in _bpmn(process, "startEvent")]
+        if not starts:
+            report.error(process, "process has no start event")
+        starter_groups = _camunda(process, "candidateStarterGroups")
+        if starter_groups and known_roles is not None:
+            for role in (r.strip() for r in starter_groups.split(",")):
+                if role and role not in known_roles:
+                    report.error(process, f"candidate starter group '{role}' is not a role")
+        _check_container(report, process, known_roles, operations, decisions)
+    return report
+
+
+def decision_ids(doc: Document) -> list[str]:
+    ns = etree.QName(doc.root).namespace
+    return [d.get("id") for d in doc.root.findall(f"{{{ns}}}decision") if d.get("id")]

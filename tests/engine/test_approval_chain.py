@@ -1,0 +1,85 @@
+"""Approval chains (审批流): the decision table picks the chain; approve, reject, return, resubmit."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.errors import Forbidden, NotFound, ValidationFailed
+from tests.flow import Flow
+
+CHAINS = [
+    ("store_expense", 3000, "store_staff", [("region_manager", "region_mgr"), ("ops_manager", "ops_mgr")]),
+    ("department_expense", 20000, "cs_sup", [("ops_manager", "ops_mgr"), ("gm", "gm")]),
+    ("special_expense", 8000, "mkt_mgr", [("finance", "fin_mgr"), ("gm", "gm")]),
+    ("discount_change", 0, "sales1", [("marketing_manager", "mkt_mgr"), ("finance", "fin_mgr")]),
+    ("contract", 99999, "sales1", [("sales_director", "sales_dir"), ("finance", "fin_mgr")]),
+    ("contract", 100000, "sales2", [("sales_director", "sales_dir"), ("finance", "fin_mgr"), ("gm", "gm")]),
+]
+
+
+def request(request_type: str, amount: float, **extra: object) -> dict[str, object]:
+    return {
+        "request_type": request_type,
+        "title": f"{request_type} {amount}",
+        "amount": amount,
+        "currency": "CNY",
+        "description": "demo",
+        **extra,
+    }
+
+
+@pytest.mark.parametrize(("request_type", "amount", "requester", "chain"), CHAINS)
+def test_each_request_type_runs_its_chain_in_order(
+    flow: Flow, request_type: str, amount: float, requester: str, chain: list[tuple[str, str]]
+) -> None:
+    instance = flow.start(requester, "approval_chain", request(request_type, amount))
+    for role, approver in chain:
+        step = flow.task(instance.id, "approve")
+        assert step.candidate_roles == role
+        others = {u for _r, u in chain if u != approver}
+        assert all(step.id not in flow.available_ids(u, instance.id) for u in others)
+        result = flow.complete(approver, instance.id, "approve", {"decision": "approve", "comment": f"{role} ok"})
+    assert result.status == "completed" and result.data["outcome"] == "approved"
+    decisions = [(e.user, e.data["decision"]) for e in flow.history(instance.id) if e.task_key == "approve"]
+    assert decisions == [(u, "approve") for _r, u in chain]
+    assert any(n.username == requester and n.kind == "approved" for n in flow.notifications(instance.id))
+
+
+def test_a_rejection_ends_the_chain_and_tells_the_requester(flow: Flow) -> None:
+    instance = flow.start("store_staff", "approval_chain", request("store_expense", 1200))
+    with pytest.raises(ValidationFailed) as raised:
+        flow.complete("region_mgr", instance.id, "approve", {"decision": "reject"})
+    assert "comment" in raised.value.fields
+    done = flow.complete("region_mgr", instance.id, "approve", {"decision": "reject", "comment": "超预算"})
+    assert done.status == "completed" and done.data["outcome"] == "rejected"
+    assert any(n.username == "store_staff" and n.kind == "rejected" for n in flow.notifications(instance.id))
+
+
+def test_a_return_sends_it_to_the_requester_and_the_chain_starts_again(flow: Flow) -> None:
+    instance = flow.start("sales1", "approval_chain", request("contract", 50000))
+    flow.complete("sales_dir", instance.id, "approve", {"decision": "approve"})
+    flow.complete("fin_mgr", instance.id, "approve", {"decision": "return", "comment": "金额需含税"})
+    revise = flow.task(instance.id, "revise")
+    assert revise.assignee == "sales1"
+    with flow.engine.db.sessions() as session:
+        _t, form, _c = flow.engine.tasks.details(session, flow.actor("sales1"), revise.id)
+    assert {f["id"]: f["default"] for f in form}["amount"] == 50000
+    flow.complete("sales1", instance.id, "revise", request("contract", 120000))
+    approvers = []
+    while (keys := flow.task_keys(instance.id)) == ["approve"]:
+        step = flow.task(instance.id, "approve")
+        approver = {"sales_director": "sales_dir", "finance": "fin_mgr", "gm": "gm"}[step.candidate_roles]
+        approvers.append(approver)
+        done = flow.complete(approver, instance.id, "approve", {"decision": "approve"})
+    assert keys == []
+    assert approvers == ["sales_dir", "fin_mgr", "gm"]
+    assert done.data["outcome"] == "approved" and done.data["amount"] == 120000
+
+
+def test_an_approver_outside_the_step_cannot_decide(flow: Flow) -> None:
+    instance = flow.start("store_staff", "approval_chain", request("store_expense", 500))
+    step = flow.task(instance.id, "approve").id
+    with pytest.raises(NotFound):  # an outsider does not even learn that the task exists
+        flow.engine.tasks.claim(flow.actor("fin_mgr"), step)
+    with pytest.raises(Forbidden):  # the requester's indirect superior sees it but is not a candidate
+        flow.engine.tasks.claim(flow.actor("ops_mgr"), step)

@@ -1,0 +1,133 @@
+"""Complaint handling (客户投诉处理), end to end through the engine services, every branch."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.errors import Forbidden, NotFound, ValidationFailed
+from tests.flow import Flow
+
+COMPLAINT = {
+    "customer": "宁波海联贸易有限公司",
+    "contact": "王先生 13800000000",
+    "channel": "phone",
+    "category": "quality",
+    "description": "到港货物外箱破损，部分产品受潮",
+    "demand": "赔偿损失",
+    "severity": "high",
+}
+
+
+def _to_leader(flow: Flow, category: str = "quality", department: str = "quality", staff: str = "qa_staff") -> int:
+    instance = flow.start("cs_agent1", "complaint_handling", {**COMPLAINT, "category": category})
+    flow.complete("cs_sup", instance.id, "assess", {"valid": True, "note": "属实"})
+    flow.complete("cs_sup", instance.id, "assign_department", {"department": department})
+    flow.complete(staff, instance.id, "analyze_cause", {"cause": "包装不达标", "responsible_person": staff})
+    flow.complete(staff, instance.id, "propose_resolution", {"resolution_type": "compensation", "amount": 5000, "plan": "赔偿受潮货物"})
+    return instance.id
+
+
+def test_a_valid_complaint_runs_all_nine_steps_and_is_archived_as_resolved(flow: Flow) -> None:
+    iid = _to_leader(flow)
+    flow.complete("vp_service", iid, "leader_approval", {"decision": "approve", "comment": "同意"})
+    flow.complete("gm", iid, "gm_approval", {"decision": "approve"})
+    flow.complete("qa_staff", iid, "implement", {"customer_notified": True, "feedback": "客户满意", "penalty": "通报批评"})
+    instance = flow.complete("cs_sup", iid, "summarize", {"summary": "加强包装检验"})
+    assert instance.status == "completed"
+    assert instance.data["outcome"] == "resolved"
+    completed = [e.task_key for e in flow.history(iid) if e.action == "complete"]
+    assert completed == [
+        "assess",
+        "assign_department",
+        "analyze_cause",
+        "propose_resolution",
+        "leader_approval",
+        "gm_approval",
+        "implement",
+        "summarize",
+    ]
+    assert flow.open_tasks(iid) == []
+
+
+def test_the_rule_proposes_the_department_from_the_category(flow: Flow) -> None:
+    instance = flow.start("cs_agent1", "complaint_handling", {**COMPLAINT, "category": "customs"})
+    flow.complete("cs_sup", instance.id, "assess", {"valid": True})
+    task = flow.task(instance.id, "assign_department")
+    with flow.engine.db.sessions() as session:
+        _task, form, context = flow.engine.tasks.details(session, flow.actor("cs_sup"), task.id)
+    department = next(f for f in form if f["id"] == "department")
+    assert department["default"] == "customs"
+    assert context["customer"] == COMPLAINT["customer"]
+
+
+def test_the_supervisor_may_override_the_proposed_department(flow: Flow) -> None:
+    instance = flow.start("cs_agent1", "complaint_handling", {**COMPLAINT, "category": "service"})
+    flow.complete("cs_sup", instance.id, "assess", {"valid": True})
+    flow.complete("cs_sup", instance.id, "assign_department", {"department": "transport"})
+    analyze = flow.task(instance.id, "analyze_cause")
+    assert analyze.candidate_roles == "transport"
+    assert analyze.id in flow.available_ids("tr_staff", instance.id)
+    assert analyze.id not in flow.available_ids("qa_staff", instance.id)
+
+
+def test_an_invalid_complaint_gets_a_courteous_reply_and_closes_rejected(flow: Flow) -> None:
+    instance = flow.start("cs_agent1", "complaint_handling", COMPLAINT)
+    flow.complete("cs_sup", instance.id, "assess", {"valid": False, "note": "超出索赔期"})
+    reply = flow.task(instance.id, "reply_invalid")
+    assert reply.assignee == "cs_agent1"
+    with pytest.raises(ValidationFailed) as raised:
+        flow.complete("cs_agent1", instance.id, "reply_invalid", {})
+    assert raised.value.fields == {"reply": "is required"}
+    done = flow.complete("cs_agent1", instance.id, "reply_invalid", {"reply": "感谢反馈，经核实已超出索赔期。"})
+    assert done.status == "completed" and done.data["outcome"] == "rejected"
+
+
+def test_the_division_leader_returns_the_resolution_to_the_department(flow: Flow) -> None:
+    iid = _to_leader(flow)
+    with pytest.raises(ValidationFailed) as raised:
+        flow.complete("vp_service", iid, "leader_approval", {"decision": "return"})
+    assert "comment" in raised.value.fields
+    flow.complete("vp_service", iid, "leader_approval", {"decision": "return", "comment": "赔偿金额过高"})
+    assert flow.task_keys(iid) == ["propose_resolution"]
+    flow.complete("qa_staff", iid, "propose_resolution", {"resolution_type": "discount", "amount": 2000, "plan": "下批货折价"})
+    flow.complete("vp_service", iid, "leader_approval", {"decision": "approve"})
+    assert flow.task_keys(iid) == ["gm_approval"]
+    returns = [e for e in flow.history(iid) if e.task_key == "leader_approval" and e.data.get("decision") == "return"]
+    assert returns and returns[0].comment == "赔偿金额过高" and returns[0].user == "vp_service"
+
+
+def test_the_general_manager_returns_the_resolution_to_the_department(flow: Flow) -> None:
+    iid = _to_leader(flow)
+    flow.complete("vp_service", iid, "leader_approval", {"decision": "approve"})
+    flow.complete("gm", iid, "gm_approval", {"decision": "return", "comment": "先与客户协商"})
+    assert flow.task_keys(iid) == ["propose_resolution"]
+
+
+def test_who_sees_the_assessment_and_who_does_not(flow: Flow) -> None:
+    instance = flow.start("cs_agent1", "complaint_handling", COMPLAINT)
+    assess = flow.task(instance.id, "assess")
+    assert assess.candidate_roles == "cs_supervisor"
+    assert assess.due_at is not None
+    assert assess.id in flow.available_ids("cs_sup", instance.id)
+    for outsider in ("cs_agent2", "qa_staff", "sales1", "gm"):
+        assert assess.id not in flow.available_ids(outsider, instance.id)
+    with pytest.raises(NotFound):
+        flow.complete("sales1", instance.id, "assess", {"valid": True})
+    with pytest.raises(NotFound), flow.engine.db.sessions() as session:
+        flow.engine.runtime.get(session, flow.actor("sales1"), instance.id)
+
+
+def test_only_customer_service_agents_may_register_complaints(flow: Flow) -> None:
+    with pytest.raises(Forbidden):
+        flow.start("sales1", "complaint_handling", COMPLAINT)
+
+
+def test_invalid_start_data_stores_nothing(flow: Flow) -> None:
+    with flow.engine.db.sessions() as session:
+        before, _ = flow.engine.runtime.query(session, flow.actor("admin"), "complaint_handling")
+    with pytest.raises(ValidationFailed) as raised:
+        flow.start("cs_agent1", "complaint_handling", {"customer": "", "category": "weather", "hack": 1})
+    assert set(raised.value.fields) == {"customer", "category", "description", "hack"}
+    with flow.engine.db.sessions() as session:
+        after, _ = flow.engine.runtime.query(session, flow.actor("admin"), "complaint_handling")
+    assert [i.id for i in after] == [i.id for i in before]

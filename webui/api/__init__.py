@@ -1,0 +1,93 @@
+"""REST API under /api/v1: bearer-token auth, JSON in and out, JSON errors with the right status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, g, jsonify, request
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
+
+from engine.errors import BadRequest, EngineError
+from engine.identity import Actor, actor_of
+from engine.process_engine import ProcessEngine
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+PUBLIC_ENDPOINTS = {"api.issue_token", "api.openapi"}
+
+
+def engine() -> ProcessEngine:
+    return current_app.extensions["crmflow"]  # type: ignore[no-any-return]
+
+
+def actor() -> Actor:
+    return g.actor  # type: ignore[no-any-return]
+
+
+def error_response(status: int, code: str, message: str, **extra: Any) -> ResponseReturnValue:
+    body: dict[str, Any] = {"error": code, "message": message}
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return jsonify(body), status
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object, or a 400 that says why not."""
+    data = request.get_json(silent=True)
+    if data is None:
+        raise BadRequest("the request body must be a JSON object (Content-Type: application/json)")
+    if not isinstance(data, dict):
+        raise BadRequest("the request body must be a JSON object")
+    return data
+
+
+def int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise BadRequest(f"query parameter '{name}' must be a whole number") from exc
+    if not low <= value <= high:
+        raise BadRequest(f"query parameter '{name}' must be between {low} and {high}")
+    return value
+
+
+@bp.before_request
+def authenticate() -> ResponseReturnValue | None:
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return error_response(401, "unauthorized", "send Authorization: Bearer <token> (POST /api/v1/auth/token)")
+    eng = engine()
+    with eng.db.sessions() as session:
+        user = eng.identity.user_for_token(session, token.strip())
+        if user is None:
+            return error_response(401, "unauthorized", "the token is invalid or has expired")
+        g.actor = actor_of(user)
+    return None
+
+
+@bp.errorhandler(EngineError)
+def engine_error(exc: EngineError) -> ResponseReturnValue:
+    return error_response(exc.status, exc.code, exc.message, **exc.extra)
+
+
+@bp.errorhandler(HTTPException)
+def http_error(exc: HTTPException) -> ResponseReturnValue:
+    codes = {
+        400: "bad_request",
+        401: "unauthorized",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        413: "too_large",
+        415: "unsupported_media_type",
+    }
+    status = exc.code or 500
+    return error_response(status, codes.get(status, "error"), exc.description or exc.name)
+
+
+from webui.api import auth, definitions, instances, messages, notifications, openapi, tasks  # noqa: E402,F401

@@ -1,0 +1,47 @@
+"""The caller's notifications, newest first, and marking them read."""
+
+from __future__ import annotations
+
+from flask.typing import ResponseReturnValue
+from sqlalchemy import func, select, update
+
+from engine.clock import iso
+from engine.errors import NotFound
+from store.models import Notification
+from webui.api import actor, bp, engine, int_arg
+
+
+@bp.get("/notifications")
+def list_notifications() -> ResponseReturnValue:
+    eng = engine()
+    me = actor().username
+    with eng.db.sessions() as session:
+        rows = session.scalars(
+            select(Notification).where(Notification.username == me).order_by(Notification.id.desc()).limit(int_arg("limit", 50, 1, 200))
+        )
+        unread = session.scalar(select(func.count()).where(Notification.username == me, Notification.read.is_(False)))
+        items = [
+            {
+                "id": n.id,
+                "at": iso(n.at),
+                "kind": n.kind,
+                "message": n.message,
+                "instance_id": n.instance_id,
+                "task_id": n.task_id,
+                "read": n.read,
+            }
+            for n in rows
+        ]
+        return {"items": items, "unread": unread or 0}
+
+
+@bp.post("/notifications/<int:notification_id>/read")
+def mark_read(notification_id: int) -> ResponseReturnValue:
+    eng = engine()
+    with eng.db.transaction() as session:
+        result = session.execute(
+            update(Notification).where(Notification.id == notification_id, Notification.username == actor().username).values(read=True)
+        )
+        if result.rowcount == 0:  # type: ignore[attr-defined]
+            raise NotFound(f"no notification {notification_id}")
+    return {"id": notification_id, "read": True}

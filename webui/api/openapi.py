@@ -1,0 +1,381 @@
+"""The OpenAPI 3 document of /api/v1. A test checks it lists exactly the routes that exist."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.typing import ResponseReturnValue
+
+from webui.api import bp
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    text = {
+        400: "Malformed request",
+        401: "Not logged in",
+        403: "Not allowed",
+        404: "Unknown (or not visible)",
+        409: "Conflict",
+        413: "Too large",
+        422: "Invalid content",
+    }
+    return {str(c): _json(_ref("Error"), text[c]) for c in codes}
+
+
+_ID = {"name": "task_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
+_PAGING = [
+    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
+    {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 10000000, "default": 0}},
+]
+_XML_UPLOAD = {
+    "required": True,
+    "content": {
+        "application/xml": {"schema": {"type": "string"}},
+        "multipart/form-data": {
+            "schema": {"type": "object", "properties": {"file": {"type": "array", "items": {"type": "string", "format": "binary"}}}}
+        },
+    },
+}
+
+
+def _action(summary: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "summary": summary,
+        "parameters": [_ID],
+        "responses": {"200": _json(_ref("Task")), **_errors(400, 401, 403, 404, 409, 422)},
+    }
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    return op
+
+
+SPEC: dict[str, Any] = {
+    "openapi": "3.0.3",
+    "info": {"title": "CRMFlow API", "version": "1.0.0", "description": "BPMN process system for CRM work."},
+    "servers": [{"url": "/api/v1"}],
+    "security": [{"bearer": []}],
+    "paths": {
+        "/auth/token": {
+            "post": {
+                "summary": "Exchange username and password for a bearer token",
+                "security": [],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["username", "password"],
+                                "properties": {"username": {"type": "string"}, "password": {"type": "string"}},
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json({"type": "object", "properties": {"token": {"type": "string"}, "user": {"type": "object"}}}),
+                    **_errors(400, 401, 422),
+                },
+            }
+        },
+        "/process-definitions": {
+            "get": {
+                "summary": "Latest version of each process definition",
+                "responses": {"200": _json({"type": "array", "items": _ref("Definition")}), **_errors(401)},
+            },
+            "post": {
+                "summary": "Deploy BPMN/DMN files as new versions (admins)",
+                "requestBody": _XML_UPLOAD,
+                "responses": {
+                    "201": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "deployed": {"type": "array", "items": {"type": "object"}},
+                                "decisions": {"type": "array", "items": {"type": "object"}},
+                            },
+                        },
+                        "Deployed",
+                    ),
+                    **_errors(400, 401, 403, 409, 413, 422),
+                },
+            },
+        },
+        "/process-definitions/validate": {
+            "post": {
+                "summary": "Validate BPMN/DMN files without deploying (admins)",
+                "requestBody": _XML_UPLOAD,
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {"valid": {"type": "boolean"}, "problems": {"type": "array", "items": _ref("Problem")}},
+                        }
+                    ),
+                    **_errors(400, 401, 403, 413, 422),
+                },
+            }
+        },
+        "/process-definitions/{key}": {
+            "get": {
+                "summary": "Latest version of a definition, with all versions",
+                "parameters": [{"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": _json(_ref("Definition")), **_errors(401, 404)},
+            }
+        },
+        "/process-definitions/{key}/xml": {
+            "get": {
+                "summary": "BPMN XML of the latest version",
+                "parameters": [{"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {
+                    "200": {"description": "BPMN XML", "content": {"application/xml": {"schema": {"type": "string"}}}},
+                    **_errors(401, 404),
+                },
+            }
+        },
+        "/process-instances": {
+            "get": {
+                "summary": "Instances the caller may see",
+                "parameters": [
+                    {"name": "process_key", "in": "query", "schema": {"type": "string"}},
+                    {
+                        "name": "status",
+                        "in": "query",
+                        "schema": {"type": "string", "enum": ["running", "completed", "terminated", "suspended", "error"]},
+                    },
+                    *_PAGING,
+                ],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {"items": {"type": "array", "items": _ref("Instance")}, "total": {"type": "integer"}},
+                        }
+                    ),
+                    **_errors(400, 401, 422),
+                },
+            },
+            "post": {
+                "summary": "Start an instance with its start form's values",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["process_key"],
+                                "properties": {
+                                    "process_key": {"type": "string"},
+                                    "data": {"type": "object"},
+                                    "business_key": {"type": "string"},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {"201": _json(_ref("Instance"), "Started"), **_errors(400, 401, 403, 404, 422)},
+            },
+        },
+        "/process-instances/{instance_id}": {
+            "get": {
+                "summary": "One instance: data, open tasks, history",
+                "parameters": [{"name": "instance_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "responses": {"200": _json(_ref("Instance")), **_errors(401, 404)},
+            }
+        },
+        "/tasks": {
+            "get": {
+                "summary": "Ready user tasks by scope",
+                "parameters": [
+                    {
+                        "name": "scope",
+                        "in": "query",
+                        "schema": {"type": "string", "enum": ["mine", "available", "team", "all"], "default": "mine"},
+                    },
+                    {"name": "process_key", "in": "query", "schema": {"type": "string"}},
+                    {"name": "instance_id", "in": "query", "schema": {"type": "integer"}},
+                    *_PAGING,
+                ],
+                "responses": {
+                    "200": _json(
+                        {"type": "object", "properties": {"items": {"type": "array", "items": _ref("Task")}, "total": {"type": "integer"}}}
+                    ),
+                    **_errors(400, 401, 403, 422),
+                },
+            }
+        },
+        "/tasks/{task_id}": {
+            "get": {
+                "summary": "One task with its form and business context",
+                "parameters": [_ID],
+                "responses": {"200": _json(_ref("Task")), **_errors(401, 404)},
+            }
+        },
+        "/tasks/{task_id}/claim": {"post": _action("Claim a task offered to you")},
+        "/tasks/{task_id}/unclaim": {"post": _action("Give a task back to its candidates")},
+        "/tasks/{task_id}/assign": {
+            "post": _action(
+                "Assign a task to a user (the assignee's superiors and admins)",
+                {"type": "object", "required": ["username"], "properties": {"username": {"type": "string"}}},
+            )
+        },
+        "/tasks/{task_id}/complete": {
+            "post": {
+                **_action("Complete a task with its form values", {"type": "object", "properties": {"data": {"type": "object"}}}),
+                "responses": {
+                    "200": _json({"type": "object", "properties": {"instance": _ref("Instance")}}),
+                    **_errors(400, 401, 403, 404, 409, 422),
+                },
+            }
+        },
+        "/messages": {
+            "post": {
+                "summary": "Deliver a message to the instance waiting for it",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["name"],
+                                "properties": {
+                                    "name": {"type": "string"},
+                                    "business_key": {"type": "string"},
+                                    "instance_id": {"type": "integer"},
+                                    "data": {"type": "object"},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {"200": _json(_ref("Instance")), **_errors(400, 401, 404, 422)},
+            }
+        },
+        "/notifications": {
+            "get": {
+                "summary": "The caller's notifications, newest first",
+                "parameters": [_PAGING[0]],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {"items": {"type": "array", "items": _ref("Notification")}, "unread": {"type": "integer"}},
+                        }
+                    ),
+                    **_errors(400, 401),
+                },
+            }
+        },
+        "/notifications/{notification_id}/read": {
+            "post": {
+                "summary": "Mark one notification read",
+                "parameters": [{"name": "notification_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "responses": {"200": _json({"type": "object"}), **_errors(401, 404)},
+            }
+        },
+        "/openapi.json": {"get": {"summary": "This document", "security": [], "responses": {"200": _json({"type": "object"})}}},
+    },
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "schemas": {
+            "Error": {
+                "type": "object",
+                "required": ["error", "message"],
+                "properties": {
+                    "error": {"type": "string"},
+                    "message": {"type": "string"},
+                    "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "problems": {"type": "array", "items": _ref("Problem")},
+                },
+            },
+            "Problem": {
+                "type": "object",
+                "properties": {
+                    "element_id": {"type": "string"},
+                    "element_name": {"type": "string"},
+                    "message": {"type": "string"},
+                    "severity": {"type": "string", "enum": ["error", "warning"]},
+                },
+            },
+            "Definition": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "key": {"type": "string"},
+                    "name": {"type": "string"},
+                    "version": {"type": "integer"},
+                    "deployed_at": {"type": "string", "format": "date-time"},
+                    "deployed_by": {"type": "string", "nullable": True},
+                },
+            },
+            "Task": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string"},
+                    "task_key": {"type": "string"},
+                    "name": {"type": "string"},
+                    "process_key": {"type": "string"},
+                    "instance_id": {"type": "integer"},
+                    "status": {"type": "string"},
+                    "assignee": {"type": "string", "nullable": True},
+                    "candidate_roles": {"type": "array", "items": {"type": "string"}},
+                    "candidate_users": {"type": "array", "items": {"type": "string"}},
+                    "created_at": {"type": "string", "format": "date-time"},
+                    "due_at": {"type": "string", "format": "date-time", "nullable": True},
+                    "priority": {"type": "integer"},
+                    "form": {"type": "array", "items": {"type": "object"}},
+                    "context": {"type": "object"},
+                },
+            },
+            "Instance": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "process_key": {"type": "string"},
+                    "version": {"type": "integer"},
+                    "status": {"type": "string", "enum": ["running", "completed", "terminated", "suspended", "error"]},
+                    "business_key": {"type": "string", "nullable": True},
+                    "started_by": {"type": "string", "nullable": True},
+                    "data": {"type": "object"},
+                    "tasks": {"type": "array", "items": _ref("Task")},
+                    "history": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "at": {"type": "string"},
+                                "user": {"type": "string", "nullable": True},
+                                "action": {"type": "string"},
+                                "task_key": {"type": "string", "nullable": True},
+                            },
+                        },
+                    },
+                },
+            },
+            "Notification": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "at": {"type": "string"},
+                    "kind": {"type": "string"},
+                    "message": {"type": "string"},
+                    "instance_id": {"type": "integer", "nullable": True},
+                    "task_id": {"type": "string", "nullable": True},
+                    "read": {"type": "boolean"},
+                },
+            },
+        },
+    },
+}
+
+
+@bp.get("/openapi.json")
+def openapi() -> ResponseReturnValue:
+    return SPEC

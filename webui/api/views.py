@@ -1,0 +1,81 @@
+"""JSON shapes of the API's objects (API.md), built from rows without extra queries per item."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.clock import iso
+from store.models import HistoryEvent, ProcessDefinition, ProcessInstance, Task
+
+
+def definition_view(d: ProcessDefinition) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "key": d.key,
+        "name": d.name,
+        "version": d.version,
+        "deployed_at": iso(d.deployed_at),
+        "deployed_by": d.deployed_by,
+    }
+
+
+def task_view(t: Task) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "task_key": t.task_key,
+        "name": t.name,
+        "process_key": t.process_key,
+        "instance_id": t.instance_id,
+        "status": t.status,
+        "assignee": t.assignee,
+        "candidate_roles": [r for r in t.candidate_roles.split(",") if r],
+        "candidate_users": [u for u in t.candidate_users.split(",") if u],
+        "created_at": iso(t.created_at),
+        "claimed_at": iso(t.claimed_at),
+        "completed_at": iso(t.completed_at),
+        "completed_by": t.completed_by,
+        "due_at": iso(t.due_at),
+        "follow_up_at": iso(t.follow_up_at),
+        "priority": t.priority,
+        "business_key": t.business_key,
+        "customer": t.customer,
+        "title": t.title,
+        "amount": float(t.amount) if t.amount is not None else None,
+    }
+
+
+def history_view(e: HistoryEvent) -> dict[str, Any]:
+    return {
+        "at": iso(e.at),
+        "user": e.user,
+        "action": e.action,
+        "task_key": e.task_key,
+        "task_id": e.task_id,
+        "comment": e.comment,
+        "data": e.data,
+    }
+
+
+def instance_view(session: Session, i: ProcessInstance, full: bool = True) -> dict[str, Any]:
+    definition = session.get(ProcessDefinition, i.definition_id)
+    view: dict[str, Any] = {
+        "id": i.id,
+        "process_key": i.process_key,
+        "definition_id": i.definition_id,
+        "version": definition.version if definition else None,
+        "status": i.status,
+        "business_key": i.business_key,
+        "started_by": i.started_by,
+        "started_at": iso(i.started_at),
+        "ended_at": iso(i.ended_at),
+        "data": i.data,
+    }
+    if full:
+        tasks = session.scalars(select(Task).where(Task.instance_id == i.id, Task.status == "open").order_by(Task.created_at))
+        history = session.scalars(select(HistoryEvent).where(HistoryEvent.instance_id == i.id).order_by(HistoryEvent.id))
+        view["tasks"] = [task_view(t) for t in tasks]
+        view["history"] = [history_view(e) for e in history]
+    return view

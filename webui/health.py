@@ -1,0 +1,31 @@
+"""Liveness and readiness: `/healthz` answers 503 when the database is unreachable."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify
+from flask.typing import ResponseReturnValue
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz() -> ResponseReturnValue:
+    engine = current_app.extensions["crmflow"]
+    try:
+        with engine.db.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        return jsonify(status="degraded", database="unavailable"), 503
+    return jsonify(status="ok", database="ok")
+
+
+@bp.get("/")
+def index() -> ResponseReturnValue:
+    return jsonify(
+        name="CRMFlow",
+        api="/api/v1",
+        openapi="/api/v1/openapi.json",
+        health="/healthz",
+    )
