@@ -31,7 +31,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         DATABASE_URL=os.environ.get("DATABASE_URL"),
         MAX_CONTENT_LENGTH=MAX_UPLOAD_BYTES,
         SCHEDULER_ENABLED=os.environ.get("SCHEDULER_ENABLED", "1") not in ("0", "false", "no"),
-        JSON_SORT_KEYS=False,
     )
     if config:
         app.config.update(config)
@@ -42,6 +41,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             raise RuntimeError("SECRET_KEY is not set: refusing to start outside debug/test mode")
         app.config["SECRET_KEY"] = "dev-only-insecure-key"
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
     db = Database(app.config["DATABASE_URL"])
     app.extensions["crmflow"] = ProcessEngine(db)

@@ -18,7 +18,7 @@ FIELD_TYPES = ("string", "long", "double", "boolean", "date", "enum")
 MAX_STRING = 10_000
 _TRUE = {"true", "on", "1", "yes"}
 _FALSE = {"false", "off", "0", "no", ""}
-_FIELD_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+FIELD_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 
 
 def _constraint(field: dict[str, Any], name: str) -> str | None:
@@ -79,7 +79,7 @@ def field_problems(field: dict[str, Any]) -> list[str]:
     """Deploy-time checks of one field definition."""
     problems = []
     fid = field.get("id") or ""
-    if not _FIELD_ID.match(fid):
+    if not FIELD_ID.match(fid):
         problems.append(f"form field id '{fid}' must be a letter followed by letters, digits or _")
     if field.get("type") not in FIELD_TYPES:
         problems.append(f"form field '{fid}' has unsupported type '{field.get('type')}'")

@@ -17,7 +17,7 @@ from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from engine import assignment, forms, operations, serializer
@@ -122,8 +122,7 @@ class RuntimeService:
     ) -> ProcessInstance:
         if not isinstance(name, str) or not name:
             raise ValidationFailed({"name": "is required"})
-        if data is not None and not isinstance(data, dict):
-            raise ValidationFailed({"data": "must be an object"})
+        payload = _message_payload(data)
         with self.engine.db.transaction() as session:
             candidates: list[int]
             if instance_id is not None:
@@ -151,7 +150,9 @@ class RuntimeService:
                 ]
                 if not waiting:
                     continue
-                event = BpmnEvent(waiting[0].task_spec.event_definition, _jsonable(data or {}))
+                # Camunda semantics: the message's variables join the process data.
+                waiting[0].data.update(payload)
+                event = BpmnEvent(waiting[0].task_spec.event_definition, payload)
                 try:
                     workflow.catch(event)
                 except SpiffWorkflowException as exc:
@@ -279,8 +280,20 @@ class RuntimeService:
         rows = list(session.scalars(stmt.order_by(ProcessInstance.id.desc()).limit(limit).offset(offset)))
         return rows, total
 
-    def bump(self, session: Session, instance: ProcessInstance) -> None:
-        session.execute(update(ProcessInstance).where(ProcessInstance.id == instance.id).values(updated_at=self.engine.clock()))
+
+def _message_payload(data: Any) -> dict[str, Any]:
+    """Message data becomes process variables: plain names and JSON values, bounded in size."""
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ValidationFailed({"data": "must be an object"})
+    bad = {str(k)[:64]: "is not a valid variable name" for k in data if not isinstance(k, str) or not forms.FIELD_ID.match(k)}
+    if bad:
+        raise ValidationFailed(bad)
+    payload = _jsonable(data)
+    if len(json.dumps(payload)) > 64_000:
+        raise ValidationFailed({"data": "is larger than 64 kB"})
+    return payload
 
 
 def _current_data(workflow: BpmnWorkflow) -> dict[str, Any]:

@@ -7,6 +7,8 @@ Completion is first-wins: the loser of a race gets a 409, never a silent double 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -152,76 +154,70 @@ class TaskService:
         if task.status != "open":
             raise Conflict(f"task {task.id} is already {task.status}")
 
-    def claim(self, actor: Actor, task_id: str) -> Task:
+    @contextmanager
+    def _acting_on(self, actor: Actor, task_id: str) -> Iterator[tuple[Session, Task, ProcessInstance]]:
+        """One transaction on an open task, its instance row locked."""
         with self.engine.db.transaction() as session:
-            task, _instance = self._locked_task(session, task_id)
+            task, instance = self._locked_task(session, task_id)
             self._check_open(session, actor, task)
+            yield session, task, instance
+
+    def _set_assignee(self, session: Session, actor: Actor, task: Task, action: str, username: str | None) -> None:
+        previous = task.assignee
+        task.assignee = username
+        task.claimed_at = self.engine.clock() if username else None
+        self.engine.history.record(
+            session,
+            actor.username,
+            action,
+            instance_id=task.instance_id,
+            task_id=task.id,
+            task_key=task.task_key,
+            data={"from": previous, "to": username},
+        )
+
+    def claim(self, actor: Actor, task_id: str) -> Task:
+        with self._acting_on(actor, task_id) as (session, task, _instance):
             if task.assignee == actor.username:
                 return task
             if task.assignee is not None:
                 raise Conflict(f"task {task.id} is already claimed by {task.assignee}")
             if not self.is_candidate(session, actor, task):
                 raise Forbidden("you are not a candidate for this task")
-            task.assignee = actor.username
-            task.claimed_at = self.engine.clock()
-            self.engine.history.record(
-                session, actor.username, "claim", instance_id=task.instance_id, task_id=task.id, task_key=task.task_key
-            )
+            self._set_assignee(session, actor, task, "claim", actor.username)
             return task
 
     def unclaim(self, actor: Actor, task_id: str) -> Task:
-        with self.engine.db.transaction() as session:
-            task, _instance = self._locked_task(session, task_id)
-            self._check_open(session, actor, task)
+        with self._acting_on(actor, task_id) as (session, task, _instance):
             if task.assignee is None:
                 return task
             if task.assignee != actor.username and not (actor.is_admin or self.is_superior_of(session, actor, task.assignee)):
                 raise Forbidden("only the assignee, their superiors or an admin may unclaim this task")
-            previous = task.assignee
-            task.assignee = None
-            task.claimed_at = None
-            self.engine.history.record(
-                session,
-                actor.username,
-                "unclaim",
-                instance_id=task.instance_id,
-                task_id=task.id,
-                task_key=task.task_key,
-                data={"previous": previous},
-            )
+            self._set_assignee(session, actor, task, "unclaim", None)
             return task
+
+    def may_assign(self, session: Session, actor: Actor, task: Task, username: str) -> bool:
+        """Admins; the assignee's superiors; for an unassigned task, the target's superiors, or a
+        candidate taking it themselves."""
+        if actor.is_admin:
+            return True
+        if task.assignee:
+            return self.is_superior_of(session, actor, task.assignee)
+        if username == actor.username:
+            return self.is_candidate(session, actor, task)
+        return self.is_superior_of(session, actor, username)
 
     def assign(self, actor: Actor, task_id: str, username: Any) -> Task:
         if not isinstance(username, str) or not username:
             raise ValidationFailed({"username": "is required"})
-        with self.engine.db.transaction() as session:
-            task, _instance = self._locked_task(session, task_id)
-            self._check_open(session, actor, task)
-            target = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
-            if target is None:
+        with self._acting_on(actor, task_id) as (session, task, instance):
+            if session.scalar(select(User.id).where(User.username == username, User.active.is_(True))) is None:
                 raise ValidationFailed({"username": "no active user with this name"})
-            allowed = actor.is_admin or (
-                self.is_superior_of(session, actor, task.assignee)
-                if task.assignee
-                else self.is_superior_of(session, actor, username)
-                or (username == actor.username and self.is_candidate(session, actor, task))
-            )
-            if not allowed:
+            if not self.may_assign(session, actor, task, username):
                 raise Forbidden("only the assignee's superiors or an admin may reassign this task")
-            previous = task.assignee
-            task.assignee = username
-            task.claimed_at = self.engine.clock()
-            self.engine.history.record(
-                session,
-                actor.username,
-                "assign",
-                instance_id=task.instance_id,
-                task_id=task.id,
-                task_key=task.task_key,
-                data={"from": previous, "to": username},
-            )
-            with operations.action(operations.ActionContext(session, actor.username, self.engine.clock(), _instance)):
-                if username != actor.username:
+            self._set_assignee(session, actor, task, "assign", username)
+            if username != actor.username:
+                with operations.action(operations.ActionContext(session, actor.username, self.engine.clock(), instance)):
                     operations.notify([username], "assigned", task.name, task_id=task.id)
             return task
 
