@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -45,15 +46,15 @@ class SpecCache:
         self._items: OrderedDict[int, tuple[Any, dict[str, Any]]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, definition: ProcessDefinition) -> tuple[Any, dict[str, Any]]:
+    def get(self, definition_id: int, load_json: Callable[[], str]) -> tuple[Any, dict[str, Any]]:
         with self._lock:
-            hit = self._items.get(definition.id)
+            hit = self._items.get(definition_id)
             if hit is not None:
-                self._items.move_to_end(definition.id)
+                self._items.move_to_end(definition_id)
                 return hit
-        loaded = serializer.load_spec(definition.spec_json)
+        loaded = serializer.load_spec(load_json())
         with self._lock:
-            self._items[definition.id] = loaded
+            self._items[definition_id] = loaded
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
         return loaded
@@ -134,8 +135,16 @@ class RepositoryService:
             for r in rows
         ]
 
-    def spec(self, definition: ProcessDefinition) -> tuple[Any, dict[str, Any]]:
-        return self.specs.get(definition)
+    def spec(self, session: Session, definition_id: int) -> tuple[Any, dict[str, Any]]:
+        """The parsed spec of a version; the row's large columns are read only on a cache miss."""
+
+        def load_json() -> str:
+            text = session.scalar(select(ProcessDefinition.spec_json).where(ProcessDefinition.id == definition_id))
+            if text is None:
+                raise NotFound(f"no process definition {definition_id}")
+            return text
+
+        return self.specs.get(definition_id, load_json)
 
     # --- validation and deployment ---------------------------------------------------------
 

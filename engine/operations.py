@@ -104,7 +104,7 @@ EXPRESSION_FUNCTIONS: dict[str, Any] = {"manager_of": manager_of}
 # --- notifications -------------------------------------------------------------------------
 
 
-def _recipients(session: Session, instance: ProcessInstance | None, data: dict[str, Any], to: str) -> list[str]:
+def _recipients(session: Session, instance: ProcessInstance | None, to: str) -> list[str]:
     kind, _, arg = to.partition(":")
     if kind == "initiator":
         return [instance.started_by] if instance and instance.started_by else []
@@ -147,7 +147,7 @@ def op_notify(data: dict[str, Any], params: dict[str, Any]) -> None:
     ctx = current()
     kind = str(params.get("kind") or "info")
     message = str(params.get("message") or kind).format_map(_Missing({k: v for k, v in data.items() if isinstance(v, (str, int, float))}))
-    notify(_recipients(ctx.session, ctx.instance, data, str(params.get("to") or "initiator")), kind, message)
+    notify(_recipients(ctx.session, ctx.instance, str(params.get("to") or "initiator")), kind, message)
 
 
 # --- leads and customers -------------------------------------------------------------------

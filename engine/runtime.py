@@ -8,7 +8,7 @@ and the history, and commit. Any exception rolls back to the previous wait state
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
@@ -17,10 +17,11 @@ from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from engine import assignment, forms, operations, serializer
+from engine.clock import aware
 from engine.errors import EngineError, Forbidden, NotFound, ProcessError, ValidationFailed
 from engine.identity import Actor
 from store.db import is_sqlite
@@ -29,7 +30,7 @@ from store.models import Job, ProcessDefinition, ProcessInstance, Task, TaskCand
 if TYPE_CHECKING:
     from engine.process_engine import ProcessEngine
 
-MAX_DATA_BYTES = 1_000_000
+MAX_STATE_BYTES = 10_000_000
 
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
@@ -67,9 +68,7 @@ class RuntimeService:
         return instance
 
     def load(self, session: Session, instance: ProcessInstance) -> BpmnWorkflow:
-        definition = session.get(ProcessDefinition, instance.definition_id)
-        assert definition is not None
-        spec, subs = self.engine.repository.spec(definition)
+        spec, subs = self.engine.repository.spec(session, instance.definition_id)
         return serializer.load_instance(instance.state, spec, subs)
 
     # --- start ------------------------------------------------------------------------------
@@ -91,7 +90,7 @@ class RuntimeService:
             if business_key is not None and (not isinstance(business_key, str) or len(business_key) > 200):
                 raise ValidationFailed({"business_key": "must be text of at most 200 characters"})
             now = self.engine.clock()
-            spec, subs = self.engine.repository.spec(definition)
+            spec, subs = self.engine.repository.spec(session, definition.id)
             workflow = serializer.new_workflow(spec, subs)
             initial = dict(values)
             if meta.get("initiator"):
@@ -180,7 +179,7 @@ class RuntimeService:
             self._sync_tasks(session, instance, workflow, now)
         self._sync_jobs(session, instance, workflow, now)
         state = serializer.dump_instance(workflow)
-        if len(state) > MAX_DATA_BYTES * 10:
+        if len(state) > MAX_STATE_BYTES:
             raise ProcessError("the instance state grew beyond its size limit")
         instance.state = state
         instance.serializer_version = serializer.SERIALIZER_VERSION
@@ -232,28 +231,35 @@ class RuntimeService:
                 operations.notify([who.assignee], "assigned", f"{row.name}", task_id=task_id)
 
     def _sync_jobs(self, session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, now: datetime) -> None:
-        """One pending job per waiting timer (the deadlines service fires them)."""
-        session.execute(delete(Job).where(Job.instance_id == instance.id, Job.kind == "timer", Job.status == "pending"))
+        """One pending job per waiting timer (the jobs service fires them); unchanged ones stay."""
+        wanted: dict[str, tuple[Any, datetime]] = {}
         for task in workflow.event_manager.tasks.values():
             definition = getattr(task.task_spec, "event_definition", None)
-            if not isinstance(definition, TimerEventDefinition):
-                continue
-            value = definition.details(task).value
-            if not value:
-                continue
-            try:
-                due = datetime.fromisoformat(str(value))
-            except ValueError:
+            if isinstance(definition, TimerEventDefinition) and (due := _timer_due(definition, task)) is not None:
+                wanted[str(task.id)] = (task, due)
+        pending = {
+            job.task_id: job
+            for job in session.scalars(select(Job).where(Job.instance_id == instance.id, Job.kind == "timer", Job.status == "pending"))
+        }
+        for task_id, job in pending.items():
+            if task_id not in wanted or aware(job.due_at) != wanted[task_id][1]:
+                session.delete(job)
+        for task_id, (task, due) in wanted.items():
+            job = pending.get(task_id)
+            if job is not None and aware(job.due_at) == due:
                 continue
             session.add(
                 Job(
                     kind="timer",
                     instance_id=instance.id,
-                    task_id=str(task.id),
+                    task_id=task_id,
                     element_id=task.task_spec.bpmn_id,
                     due_at=due,
                     status="pending",
-                    payload={"timer": type(definition).__name__, "expression": definition.expression},
+                    payload={
+                        "timer": type(task.task_spec.event_definition).__name__,
+                        "expression": task.task_spec.event_definition.expression,
+                    },
                     created_at=now,
                 )
             )
@@ -279,6 +285,14 @@ class RuntimeService:
         total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         rows = list(session.scalars(stmt.order_by(ProcessInstance.id.desc()).limit(limit).offset(offset)))
         return rows, total
+
+
+def _timer_due(definition: TimerEventDefinition, task: Any) -> datetime | None:
+    value = definition.details(task).value
+    try:
+        return datetime.fromisoformat(str(value)).astimezone(UTC) if value else None
+    except ValueError:
+        return None
 
 
 def _message_payload(data: Any) -> dict[str, Any]:
