@@ -287,3 +287,8 @@ class Opportunity(Base):
     owner: Mapped[str | None] = mapped_column(String(64))
     stage: Mapped[str] = mapped_column(String(32), default="qualified")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# Tables owned by the worklist UI live in their own module; importing it here keeps
+# Base.metadata complete for migrations and create_all.
+from store import ui_models  # noqa: E402,F401

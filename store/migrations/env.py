@@ -7,6 +7,7 @@ import os
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
+from store import ui_models  # noqa: F401  (worklist UI tables join Base.metadata)
 from store.models import Base
 
 config = context.config
