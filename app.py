@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -128,5 +128,10 @@ def _register_commands(app: Flask) -> None:
         """Fire every job due at or before --now; prints how many fired."""
         from engine.jobs import run_due_jobs
 
-        at = datetime.fromisoformat(now.replace("Z", "+00:00")) if now else None
+        try:
+            at = datetime.fromisoformat(now.replace("Z", "+00:00")) if now else None
+        except ValueError as exc:
+            raise click.BadParameter(f"'{now}' is not an ISO 8601 time, e.g. 2026-10-08T09:00:00+08:00", param_hint="--now") from exc
+        if at is not None and at.tzinfo is None:
+            at = at.replace(tzinfo=UTC)
         click.echo(f"fired {run_due_jobs(engine(), at)}")

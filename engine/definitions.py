@@ -76,7 +76,10 @@ def _start_meta(process: etree._Element) -> dict[str, Any]:
     groups = process.get(f"{{{CAMUNDA_NS}}}candidateStarterGroups") or ""
     users = process.get(f"{{{CAMUNDA_NS}}}candidateStarterUsers") or ""
     doc = process.find(f"{{{validation.BPMN_NS}}}documentation")
+    event_definitions = ("timerEventDefinition", "messageEventDefinition", "signalEventDefinition", "conditionalEventDefinition")
+    none_starts = [s for s in starts if not any(isinstance(c.tag, str) and etree.QName(c).localname in event_definitions for c in s)]
     return {
+        "manual": bool(none_starts),
         "start_event": start.get("id") if start is not None else None,
         "form": ext.get("form", []),
         "initiator": ext.get("initiator"),
@@ -266,11 +269,23 @@ class RepositoryService:
                 )
                 session.add(row)
                 session.flush()
+                self.engine.jobs.schedule_timer_starts(session, row, _start_timers(process), now)
                 self.engine.history.record(
                     session, deployed_by, "deploy", data={"key": key, "version": row.version, "definition_id": row.id}
                 )
                 result.append(Deployed(row.id, key, row.name, row.version))
         return result
+
+
+def _start_timers(process: etree._Element) -> list[dict[str, str]]:
+    """The timer start events at the top of a process: element id, timer kind and text."""
+    timers = []
+    for start in process.findall(f"{{{validation.BPMN_NS}}}startEvent"):
+        for definition in start.findall(f"{{{validation.BPMN_NS}}}timerEventDefinition"):
+            for child in definition:
+                if isinstance(child.tag, str) and etree.QName(child).localname in ("timeDate", "timeDuration", "timeCycle"):
+                    timers.append({"element_id": start.get("id") or "", "kind": etree.QName(child).localname, "text": (child.text or "").strip()})
+    return timers
 
 
 def _decision_refs(process: etree._Element) -> list[str]:

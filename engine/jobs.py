@@ -1,71 +1,315 @@
-"""Jobs: fire the timers that are due. Each job runs in its own transaction under the instance lock.
+"""Job service: timers, timer starts and email, fired exactly once by any number of workers.
 
-Spiff decides whether a timer has fired by comparing its target with the wall clock; to fire at
-a given moment (`jobs run-due --now`), the target is moved back by the difference between that
-moment and the wall clock, so a timer fires exactly when `--now` has reached it.
+A worker claims due jobs in one short transaction (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite
+serialises writers) and gives each a lease. Each job then runs in its own transaction under its
+instance's row lock; marking it done commits together with the instance's new state, so a fired
+timer cannot fire again. A worker that dies mid-job leaves its transaction uncommitted and its
+lease runs out; another worker takes the job over. A job that fails is retried with backoff and
+then becomes an incident that an admin can retry.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import os
+import socket
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    DurationTimerEventDefinition,
+    TimerEventDefinition,
+)
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
 
-from engine.clock import utcnow
-from store.models import Job
+from engine import calendar, expressions, mail
+from engine.clock import aware, utcnow
+from engine.errors import Conflict, EngineError, Forbidden, NotFound
+from engine.identity import Actor
+from store.models import Job, ProcessDefinition, ProcessInstance, User
 
 if TYPE_CHECKING:
     from engine.process_engine import ProcessEngine
 
 
-def _shift(value: Any, delta: Any) -> Any:
-    if isinstance(value, dict) and value.get("next"):
-        return {**value, "next": (datetime.fromisoformat(value["next"]) - delta).isoformat()}
-    if isinstance(value, str):
-        return (datetime.fromisoformat(value) - delta).isoformat()
-    return value
+@dataclass(frozen=True)
+class JobSettings:
+    lease: timedelta = timedelta(seconds=120)
+    batch: int = 20
+    max_attempts: int = 3
+    backoff: timedelta = timedelta(seconds=30)
 
 
-def run_due_jobs(engine: ProcessEngine, at: datetime | None = None) -> int:
-    """Fire every pending timer job due at or before `at`; returns how many fired."""
-    at = at or engine.clock()
-    at = at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)
-    with engine.db.sessions() as session:
-        due = session.execute(
-            select(Job.id, Job.instance_id)
-            .where(Job.status == "pending", Job.kind == "timer", Job.due_at <= at)
-            .order_by(Job.due_at, Job.id)
-        ).all()
-    fired = 0
-    for job_id, instance_id in due:
-        with engine.db.transaction() as session:
-            instance = engine.runtime.lock(session, instance_id)
-            job = session.get(Job, job_id)
-            if job is None or job.status != "pending" or instance.status != "running":
-                continue
-            workflow = engine.runtime.load(session, instance)
-            task = workflow.get_task_from_id(UUID(job.task_id)) if job.task_id else None
-            definition = getattr(getattr(task, "task_spec", None), "event_definition", None)
-            if task is None or task.state != TaskState.WAITING or not isinstance(definition, TimerEventDefinition):
-                job.status = "obsolete"
-                continue
-            delta = at - utcnow()
-            if delta.total_seconds() > 0:
-                task._set_internal_data(event_value=_shift(task._get_internal_data("event_value"), delta))
-            workflow.refresh_waiting_tasks()
-            engine.history.record(
-                session,
-                None,
-                "timer",
-                instance_id=instance.id,
-                task_id=job.task_id,
-                task_key=job.element_id,
-                data={"due_at": job.due_at.isoformat(), "cycle": isinstance(definition, CycleTimerEventDefinition)},
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _utc(value: datetime) -> datetime:
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class JobService:
+    def __init__(self, engine: ProcessEngine, settings: JobSettings | None = None) -> None:
+        self.engine = engine
+        self.settings = settings or JobSettings()
+        # Called inside a job's transaction just before it commits (tests hold a worker there).
+        self.before_commit: Callable[[Job], None] | None = None
+
+    # --- claiming and running ---------------------------------------------------------------
+
+    def claim(self, worker: str, at: datetime, limit: int) -> list[int]:
+        """Claim up to `limit` due jobs (and jobs whose lease ran out) for `worker`."""
+        wall = utcnow()
+        with self.engine.db.transaction() as session:
+            due = (
+                select(Job.id)
+                .where(
+                    or_(
+                        (Job.status == "pending") & (Job.run_at <= at),
+                        (Job.status == "running") & (Job.lock_expires_at < wall),
+                    )
+                )
+                .order_by(Job.run_at, Job.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+                .scalar_subquery()
             )
-            engine.runtime.advance(session, instance, workflow, None)
-            fired += 1
-    return fired
+            claimed = session.scalars(
+                update(Job)
+                .where(Job.id.in_(due))
+                .values(status="running", lock_owner=worker, lock_expires_at=wall + self.settings.lease)
+                .returning(Job.id)
+                .execution_options(synchronize_session=False)
+            )
+            return sorted(claimed)
+
+    def run_due(self, at: datetime | None = None, worker: str | None = None, limit: int | None = None) -> int:
+        """Run every job due at or before `at` (default now); returns how many fired."""
+        at = _utc(at or self.engine.clock())
+        worker = f"{worker or default_worker_id()}:{uuid4().hex[:8]}"
+        fired = 0
+        while limit is None or fired < limit:
+            batch = self.claim(worker, at, self.settings.batch if limit is None else min(self.settings.batch, limit - fired))
+            if not batch:
+                break
+            fired += sum(1 for job_id in batch if self.run_one(job_id, worker, at) == "fired")
+        return fired
+
+    def run_one(self, job_id: int, worker: str, at: datetime) -> str:
+        try:
+            with self.engine.db.transaction() as session:
+                job = session.get(Job, job_id)
+                if job is None:
+                    return "skipped"
+                if job.instance_id is not None:
+                    self.engine.runtime.lock(session, job.instance_id)
+                job = session.get(Job, job_id, populate_existing=True, with_for_update=True)
+                if job is None or job.status != "running" or job.lock_owner != worker:
+                    return "skipped"  # done by a worker that held it before us, or taken over
+                outcome = self._execute(session, job, at)
+                job.status = "done" if outcome == "fired" else "obsolete"
+                job.fired_at = at if outcome == "fired" else None
+                job.lock_owner = None
+                job.lock_expires_at = None
+                if self.before_commit is not None:
+                    self.before_commit(job)
+                return outcome
+        except Exception as exc:
+            self._record_failure(job_id, worker, at, exc)
+            return "failed"
+
+    def _record_failure(self, job_id: int, worker: str, at: datetime, exc: Exception) -> None:
+        message = exc.message if isinstance(exc, EngineError) else f"{type(exc).__name__}: {exc}"
+        with self.engine.db.transaction() as session:
+            job = session.get(Job, job_id, with_for_update=True)
+            if job is None or job.lock_owner != worker:
+                return
+            job.attempts += 1
+            job.last_error = (message + "\n" + "".join(traceback.format_exception_only(exc))).strip()[:4000]
+            job.lock_owner = None
+            job.lock_expires_at = None
+            if job.attempts >= self.settings.max_attempts:
+                job.status = "incident"
+                self.engine.history.record(session, None, "incident", instance_id=job.instance_id, task_id=job.task_id, task_key=job.element_id, comment=message[:500], data={"job_id": job.id})
+            else:
+                job.status = "pending"
+                job.run_at = at + self.settings.backoff * (2 ** (job.attempts - 1))
+
+    def _execute(self, session: Session, job: Job, at: datetime) -> str:
+        if job.kind == "timer":
+            return self._fire_timer(session, job)
+        if job.kind == "timer_start":
+            return self._fire_timer_start(session, job, at)
+        if job.kind == "email":
+            return self._send_email(job)
+        raise EngineError(f"unknown job kind '{job.kind}'")
+
+    # --- the kinds of job ---------------------------------------------------------------------
+
+    def _fire_timer(self, session: Session, job: Job) -> str:
+        instance = session.get(ProcessInstance, job.instance_id)
+        if instance is None or instance.status != "running" or not job.task_id:
+            return "obsolete"
+        workflow = self.engine.runtime.load(session, instance)
+        task = workflow.get_task_from_id(UUID(job.task_id))
+        definition = getattr(getattr(task, "task_spec", None), "event_definition", None)
+        if task is None or task.state != TaskState.WAITING or not isinstance(definition, TimerEventDefinition):
+            return "obsolete"  # the timer was cancelled or already fired with its activity
+        fire_now(task, definition)
+        self.engine.history.record(
+            session, None, "timer", instance_id=instance.id, task_id=job.task_id, task_key=job.element_id, data={"due_at": aware(job.due_at).isoformat()}  # type: ignore[union-attr]
+        )
+        self.engine.runtime.advance(session, instance, workflow, None)
+        return "fired"
+
+    def _fire_timer_start(self, session: Session, job: Job, at: datetime) -> str:
+        definition = session.get(ProcessDefinition, job.definition_id)
+        if definition is None:
+            return "obsolete"
+        newest = self.engine.repository.latest(session, definition.key)
+        if newest.id != definition.id:
+            return "obsolete"  # a newer version was deployed and scheduled its own start
+        self.engine.runtime.start_by_timer(session, definition, job.element_id)
+        nxt = next_cycle(job.payload, aware(job.due_at))  # type: ignore[arg-type]
+        if nxt is not None:
+            due, payload = nxt
+            session.add(Job(kind="timer_start", definition_id=definition.id, element_id=job.element_id, due_at=due, run_at=due, payload=payload, created_at=at))
+        return "fired"
+
+    def _send_email(self, job: Job) -> str:
+        settings = self.engine.mail
+        if settings is None:
+            return "obsolete"  # mail was switched off after the notification was written
+        mail.send(settings, job.payload["to"], job.payload["subject"], job.payload["body"])
+        return "fired"
+
+    # --- scheduling -----------------------------------------------------------------------------
+
+    def schedule_timer_starts(self, session: Session, definition: ProcessDefinition, start_timers: list[dict[str, str]], now: datetime) -> None:
+        """Timer start events of a newly deployed version; pending starts of older versions lapse."""
+        older = select(ProcessDefinition.id).where(ProcessDefinition.key == definition.key, ProcessDefinition.id != definition.id)
+        session.execute(update(Job).where(Job.kind == "timer_start", Job.status == "pending", Job.definition_id.in_(older)).values(status="obsolete"))
+        for timer in start_timers:
+            first = first_occurrence(timer["kind"], timer["text"], now)
+            if first is None:
+                continue
+            due, payload = first
+            session.add(Job(kind="timer_start", definition_id=definition.id, element_id=timer["element_id"], due_at=due, run_at=due, payload=payload, created_at=now))
+
+    def enqueue_email(self, session: Session, usernames: list[str], kind: str, message: str, instance: ProcessInstance | None, task_id: str | None, now: datetime) -> None:
+        settings = self.engine.mail
+        if settings is None or not usernames:
+            return
+        users = session.execute(select(User.username, User.display_name, User.email, User.locale).where(User.username.in_(usernames), User.active.is_(True))).all()
+        for user in users:
+            if not user.email:
+                continue
+            link = f"{settings.base_url}/tasks/{task_id}" if task_id else f"{settings.base_url}/instances/{instance.id if instance else ''}"
+            subject, body = mail.render(
+                kind,
+                user.locale or "zh_CN",
+                name=message.splitlines()[0][:80] if message else kind,
+                message=message,
+                display_name=user.display_name or user.username,
+                process=instance.process_key if instance else "-",
+                instance_id=instance.id if instance else "-",
+                link=link,
+            )
+            session.add(
+                Job(kind="email", instance_id=None, task_id=task_id, due_at=now, run_at=now, payload={"to": user.email, "subject": subject, "body": body, "username": user.username}, created_at=now)
+            )
+
+    # --- incidents ------------------------------------------------------------------------------
+
+    def incidents(self, session: Session, actor: Actor) -> list[Job]:
+        if not actor.is_admin:
+            raise Forbidden("only admins see incidents")
+        return list(session.scalars(select(Job).where(Job.status == "incident").order_by(Job.id.desc())))
+
+    def retry(self, actor: Actor, job_id: int) -> Job:
+        if not actor.is_admin:
+            raise Forbidden("only admins may retry incidents")
+        with self.engine.db.transaction() as session:
+            job = session.get(Job, job_id, with_for_update=True)
+            if job is None:
+                raise NotFound(f"no job {job_id}")
+            if job.status != "incident":
+                raise Conflict(f"job {job_id} is {job.status}, not an incident")
+            job.status = "pending"
+            job.attempts = 0
+            job.run_at = self.engine.clock()
+            self.engine.history.record(session, actor.username, "retry", instance_id=job.instance_id, task_id=job.task_id, task_key=job.element_id, data={"job_id": job.id})
+            return job
+
+
+def fire_now(task: Any, definition: TimerEventDefinition) -> None:
+    """Make a waiting timer fire on the next refresh, whatever the wall clock says.
+
+    A cycle fires one occurrence and keeps its schedule; other timers are marked fired.
+    """
+    if isinstance(definition, CycleTimerEventDefinition):
+        value = task._get_internal_data("event_value")
+        if value and value.get("cycles") != 0:
+            scheduled = datetime.fromisoformat(value["next"])
+            task._set_internal_data(event_value={**value, "next": (utcnow() - timedelta(seconds=1)).isoformat()})
+            task.workflow.top_workflow.refresh_timers()
+            after = task._get_internal_data("event_value")
+            if after:
+                after["next"] = (scheduled + timedelta(seconds=value["duration"])).isoformat()
+                task._set_internal_data(event_value=after)
+            return
+    task._set_internal_data(event_fired=True)
+    task.workflow.top_workflow.refresh_timers()
+
+
+def apply_working_calendar(task: Any, definition: TimerEventDefinition) -> None:
+    """A duration timer marked `calendar=working` counts working time from when it was armed."""
+    props = (getattr(task.task_spec, "extensions", None) or {}).get("camundaProperties", {})
+    if props.get("calendar") != "working" or not isinstance(definition, DurationTimerEventDefinition):
+        return
+    value = task._get_internal_data("event_value")
+    if not value or task._get_internal_data("working_time"):
+        return
+    duration = task.workflow.script_engine.evaluate(task, definition.expression)
+    plain = datetime.fromisoformat(value)
+    armed = plain - (calendar.add_duration(plain, duration) - plain)
+    due = calendar.add_duration(armed, duration, working=True)
+    task._set_internal_data(event_value=due.isoformat(), working_time=True)
+
+
+def first_occurrence(kind: str, text: str, now: datetime) -> tuple[datetime, dict[str, Any]] | None:
+    """When a timer start event first fires: a date, now + a duration, or a cycle's first start."""
+    value = expressions.evaluate(text, {}) if expressions.is_expression(text) else text.strip()
+    if kind == "timeDate":
+        return _utc(TimerEventDefinition.get_datetime(str(value))), {"kind": kind, "text": text}
+    if kind == "timeDuration":
+        return calendar.add_duration(now, str(value)), {"kind": kind, "text": text}
+    cycles, start, duration = TimerEventDefinition.parse_iso_recurring_interval(str(value))
+    start = _utc(start)
+    while start < now and cycles != 0:  # a start in the past: the next occurrence from now on
+        start += duration
+        cycles -= 1 if cycles > 0 else 0
+    if cycles == 0:
+        return None
+    return start, {"kind": kind, "text": text, "cycles_left": cycles, "interval": duration.total_seconds()}
+
+
+def next_cycle(payload: dict[str, Any], due: datetime) -> tuple[datetime, dict[str, Any]] | None:
+    if payload.get("kind") != "timeCycle":
+        return None
+    left = int(payload.get("cycles_left", -1))
+    left = left - 1 if left > 0 else left
+    if left == 0:
+        return None
+    return due + timedelta(seconds=float(payload["interval"])), {**payload, "cycles_left": left}
+
+
+def run_due_jobs(engine: ProcessEngine, at: datetime | None = None, worker: str | None = None) -> int:
+    """Fire every job due at or before `at` (the `jobs run-due` command)."""
+    return engine.jobs.run_due(at, worker)

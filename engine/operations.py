@@ -28,6 +28,7 @@ class ActionContext:
     actor: str | None
     now: datetime
     instance: ProcessInstance | None = None
+    jobs: Any = None  # engine.jobs.JobService: queues the email that goes with a notification
     notifications: list[Notification] = field(default_factory=list)
 
 
@@ -115,16 +116,31 @@ def _recipients(session: Session, instance: ProcessInstance | None, to: str) -> 
     if kind == "manager_of_role":
         return sorted({m for u in users_with_role(session, arg) if (m := superior_of(session, u))})
     if kind in ("assignee_of", "manager_of_assignee") and instance is not None:
-        assignee = session.scalar(select(Task.assignee).where(Task.instance_id == instance.id, Task.task_key == arg, Task.status == "open"))
+        task = session.scalar(select(Task).where(Task.instance_id == instance.id, Task.task_key == arg, Task.status == "open").limit(1))
+        if task is None:
+            return []
+        # An unclaimed task is its candidates' to do: remind them, alert their superiors.
+        people = [task.assignee] if task.assignee else _candidates(session, task)
         if kind == "assignee_of":
-            return [assignee] if assignee else []
-        return [m] if (m := superior_of(session, assignee)) else []
+            return people
+        return sorted({m for p in people if (m := superior_of(session, p))})
     raise EngineError(f"unknown notification recipient '{to}'")
 
 
+def _candidates(session: Session, task: Task) -> list[str]:
+    users = [u for u in task.candidate_users.split(",") if u]
+    for role in (r for r in task.candidate_roles.split(",") if r):
+        users.extend(users_with_role(session, role))
+    return sorted(set(users))
+
+
 def notify(usernames: list[str], kind: str, message: str, task_id: str | None = None) -> None:
+    """In-app notifications, and email through the outbox when mail is configured."""
     ctx = current()
-    for username in dict.fromkeys(usernames):
+    usernames = list(dict.fromkeys(u for u in usernames if u))
+    if ctx.jobs is not None:
+        ctx.jobs.enqueue_email(ctx.session, usernames, kind, message, ctx.instance, task_id, ctx.now)
+    for username in usernames:
         note = Notification(
             username=username,
             at=ctx.now,

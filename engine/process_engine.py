@@ -5,21 +5,39 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from sqlalchemy.orm import Session
+
 from engine.clock import utcnow
 from engine.definitions import RepositoryService
 from engine.history import HistoryService
 from engine.identity import IdentityService
+from engine.jobs import JobService, JobSettings
+from engine.mail import MailSettings
+from engine.operations import ActionContext
 from engine.runtime import RuntimeService
 from engine.tasks import TaskService
 from store.db import Database
+from store.models import ProcessInstance
 
 
 class ProcessEngine:
-    def __init__(self, db: Database, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Callable[[], datetime] = utcnow,
+        mail: MailSettings | None = None,
+        job_settings: JobSettings | None = None,
+    ) -> None:
         self.db = db
         self.clock = clock
+        self.mail = mail
         self.history = HistoryService(self)
         self.identity = IdentityService(self)
         self.repository = RepositoryService(self)
         self.runtime = RuntimeService(self)
         self.tasks = TaskService(self)
+        self.jobs = JobService(self, job_settings)
+
+    def context(self, session: Session, actor: str | None, instance: ProcessInstance | None = None) -> ActionContext:
+        """What invoked operations and notifications of one action need to know."""
+        return ActionContext(session=session, actor=actor, now=self.clock(), instance=instance, jobs=self.jobs)

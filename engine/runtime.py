@@ -8,11 +8,11 @@ and the history, and commit. Any exception rolls back to the previous wait state
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -20,8 +20,8 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from engine import assignment, forms, operations, serializer
-from engine.clock import aware
+from engine import assignment, forms, jobs, operations, serializer
+from engine.clock import aware, utcnow
 from engine.errors import EngineError, Forbidden, NotFound, ProcessError, ValidationFailed
 from engine.identity import Actor
 from store.db import is_sqlite
@@ -75,6 +75,8 @@ class RuntimeService:
 
     def may_start(self, definition: ProcessDefinition, actor: Actor) -> bool:
         meta = definition.start_meta or {}
+        if not meta.get("manual", True):
+            return False  # it starts by its timer (or a message), not by hand
         groups, users = meta.get("starter_groups") or [], meta.get("starter_users") or []
         if actor.is_admin or (not groups and not users):
             return True
@@ -89,30 +91,55 @@ class RuntimeService:
             values = forms.validate(meta.get("form") or [], data if data is not None else {})
             if business_key is not None and (not isinstance(business_key, str) or len(business_key) > 200):
                 raise ValidationFailed({"business_key": "must be text of at most 200 characters"})
-            now = self.engine.clock()
-            spec, subs = self.engine.repository.spec(session, definition.id)
-            workflow = serializer.new_workflow(spec, subs)
             initial = dict(values)
             if meta.get("initiator"):
                 initial[meta["initiator"]] = actor.username
-            workflow.task_tree.data.update(initial)
-            instance = ProcessInstance(
-                definition_id=definition.id,
-                process_key=definition.key,
-                status="running",
-                business_key=business_key,
-                started_by=actor.username,
-                state=b"",
-                serializer_version=serializer.SERIALIZER_VERSION,
-                data={},
-                started_at=now,
-                updated_at=now,
-            )
-            session.add(instance)
-            session.flush()
+            instance, workflow = self._create(session, definition, initial, actor.username, business_key)
             self.engine.history.record(session, actor.username, "start", instance_id=instance.id, data=values)
             self.advance(session, instance, workflow, actor.username)
             return instance
+
+    def _create(self, session: Session, definition: ProcessDefinition, data: dict[str, Any], started_by: str | None, business_key: str | None) -> tuple[ProcessInstance, BpmnWorkflow]:
+        now = self.engine.clock()
+        spec, subs = self.engine.repository.spec(session, definition.id)
+        workflow = serializer.new_workflow(spec, subs)
+        workflow.task_tree.data.update(data)
+        instance = ProcessInstance(
+            definition_id=definition.id,
+            process_key=definition.key,
+            status="running",
+            business_key=business_key,
+            started_by=started_by,
+            state=b"",
+            serializer_version=serializer.SERIALIZER_VERSION,
+            data={},
+            started_at=now,
+            updated_at=now,
+        )
+        session.add(instance)
+        session.flush()
+        return instance, workflow
+
+    def start_by_timer(self, session: Session, definition: ProcessDefinition, start_event: str | None) -> ProcessInstance:
+        """A timer start event fired: a new instance, its start event already fired."""
+        instance, workflow = self._create(session, definition, {}, None, None)
+        self.engine.history.record(session, None, "start", instance_id=instance.id, task_key=start_event, data={"trigger": "timer"})
+        workflow.do_engine_steps()
+        for task in list(workflow.event_manager.tasks.values()):
+            definition = task.task_spec.event_definition
+            if task.task_spec.bpmn_id != start_event or not isinstance(definition, TimerEventDefinition):
+                continue
+            if isinstance(definition, CycleTimerEventDefinition):
+                # One occurrence in this instance; the job schedules the next instance.
+                past = (utcnow() - timedelta(seconds=1)).isoformat()
+                task._set_internal_data(event_value={"cycles": 1, "next": past, "duration": 1})
+                workflow.refresh_timers()
+                workflow.do_engine_steps()
+            else:
+                task._set_internal_data(event_fired=True)
+        workflow.refresh_timers()
+        self.advance(session, instance, workflow, None)
+        return instance
 
     # --- messages ---------------------------------------------------------------------------
 
@@ -167,7 +194,7 @@ class RuntimeService:
 
     def advance(self, session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, actor: str | None) -> None:
         now = self.engine.clock()
-        ctx = operations.ActionContext(session=session, actor=actor, now=now, instance=instance)
+        ctx = self.engine.context(session, actor, instance)
         with operations.action(ctx):
             try:
                 workflow.do_engine_steps()
@@ -231,22 +258,28 @@ class RuntimeService:
                 operations.notify([who.assignee], "assigned", f"{row.name}", task_id=task_id)
 
     def _sync_jobs(self, session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, now: datetime) -> None:
-        """One pending job per waiting timer (the jobs service fires them); unchanged ones stay."""
+        """One job per waiting timer: new timers get one, changed ones are rescheduled, gone ones
+        lose theirs. A job being run right now is left to its worker."""
         wanted: dict[str, tuple[Any, datetime]] = {}
         for task in workflow.event_manager.tasks.values():
             definition = getattr(task.task_spec, "event_definition", None)
-            if isinstance(definition, TimerEventDefinition) and (due := _timer_due(definition, task)) is not None:
-                wanted[str(task.id)] = (task, due)
-        pending = {
+            if isinstance(definition, TimerEventDefinition):
+                jobs.apply_working_calendar(task, definition)
+                due = _timer_due(definition, task)
+                if due is not None:
+                    wanted[str(task.id)] = (task, due)
+        existing = {
             job.task_id: job
-            for job in session.scalars(select(Job).where(Job.instance_id == instance.id, Job.kind == "timer", Job.status == "pending"))
+            for job in session.scalars(
+                select(Job).where(Job.instance_id == instance.id, Job.kind == "timer", Job.status.in_(("pending", "running")))
+            )
         }
-        for task_id, job in pending.items():
-            if task_id not in wanted or aware(job.due_at) != wanted[task_id][1]:
+        for task_id, job in existing.items():
+            if job.status == "pending" and (task_id not in wanted or aware(job.due_at) != wanted[task_id][1]):
                 session.delete(job)
         for task_id, (task, due) in wanted.items():
-            job = pending.get(task_id)
-            if job is not None and aware(job.due_at) == due:
+            job = existing.get(task_id)
+            if job is not None and (job.status == "running" or aware(job.due_at) == due):
                 continue
             session.add(
                 Job(
@@ -255,11 +288,9 @@ class RuntimeService:
                     task_id=task_id,
                     element_id=task.task_spec.bpmn_id,
                     due_at=due,
+                    run_at=due,
                     status="pending",
-                    payload={
-                        "timer": type(task.task_spec.event_definition).__name__,
-                        "expression": task.task_spec.event_definition.expression,
-                    },
+                    payload={"timer": type(task.task_spec.event_definition).__name__, "expression": task.task_spec.event_definition.expression},
                     created_at=now,
                 )
             )

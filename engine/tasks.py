@@ -134,7 +134,7 @@ class TaskService:
             if spiff_task is not None:
                 context = dict(spiff_task.data)
                 fields = (spiff_task.task_spec.extensions or {}).get("form", [])
-        with operations.action(operations.ActionContext(session, actor.username, self.engine.clock(), instance)):
+        with operations.action(self.engine.context(session, actor.username, instance)):
             model = forms.form_model(fields, context)
         return task, model, {k: v for k, v in context.items() if not k.startswith("spiff__")}
 
@@ -217,7 +217,7 @@ class TaskService:
                 raise Forbidden("only the assignee's superiors or an admin may reassign this task")
             self._set_assignee(session, actor, task, "assign", username)
             if username != actor.username:
-                with operations.action(operations.ActionContext(session, actor.username, self.engine.clock(), instance)):
+                with operations.action(self.engine.context(session, actor.username, instance)):
                     operations.notify([username], "assigned", task.name, task_id=task.id)
             return task
 
@@ -243,7 +243,7 @@ class TaskService:
         if spiff_task is None or spiff_task.state != TaskState.READY:
             raise Conflict(f"task {task.id} is no longer ready")
         fields = (spiff_task.task_spec.extensions or {}).get("form", [])
-        with operations.action(operations.ActionContext(session, actor.username, self.engine.clock(), instance)):
+        with operations.action(self.engine.context(session, actor.username, instance)):
             values = forms.validate(fields, data if data is not None else {}, spiff_task.data)
         spiff_task.data.update(values)
         try:

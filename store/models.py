@@ -195,23 +195,32 @@ class TaskCandidate(Base):
 
 
 class Job(Base):
-    """Timers, reminders and escalations due at a time (the deadlines issue fires them)."""
+    """Timers, timer starts and outgoing email: due at a time, claimed by one worker at a time.
+
+    `due_at` is when the event is due; `run_at` when the job may next run (later after a failed
+    attempt). A claim sets `lock_owner` and a lease (`lock_expires_at`); a crashed worker's lease
+    runs out and another worker takes the job over.
+    """
 
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_due", "status", "due_at"),)
+    __table_args__ = (Index("ix_jobs_claim", "status", "run_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))  # timer | timer_start | email
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id", ondelete="CASCADE"), index=True)
+    definition_id: Mapped[int | None] = mapped_column(ForeignKey("process_definitions.id", name="fk_jobs_definition"))
     task_id: Mapped[str | None] = mapped_column(String(36))
     element_id: Mapped[str | None] = mapped_column(String(128))
     due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    run_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | running | done | incident | obsolete
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     lock_owner: Mapped[str | None] = mapped_column(String(64))
     lock_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     retries: Mapped[int] = mapped_column(Integer, default=3)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
+    fired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

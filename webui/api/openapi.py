@@ -280,6 +280,19 @@ SPEC: dict[str, Any] = {
                 "responses": {"200": _json({"type": "object"}), **_errors(401, 404)},
             }
         },
+        "/incidents": {
+            "get": {
+                "summary": "Jobs that failed every attempt (admins)",
+                "responses": {"200": _json({"type": "object", "properties": {"items": {"type": "array", "items": _ref("Incident")}}}), **_errors(401, 403)},
+            }
+        },
+        "/incidents/{job_id}/retry": {
+            "post": {
+                "summary": "Run an incident's job again (admins)",
+                "parameters": [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "responses": {"200": _json(_ref("Incident")), **_errors(401, 403, 404, 409)},
+            }
+        },
         "/openapi.json": {"get": {"summary": "This document", "security": [], "responses": {"200": _json({"type": "object"})}}},
     },
     "components": {
@@ -357,6 +370,20 @@ SPEC: dict[str, Any] = {
                             },
                         },
                     },
+                },
+            },
+            "Incident": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "kind": {"type": "string"},
+                    "status": {"type": "string"},
+                    "instance_id": {"type": "integer", "nullable": True},
+                    "task_id": {"type": "string", "nullable": True},
+                    "element_id": {"type": "string", "nullable": True},
+                    "due_at": {"type": "string", "format": "date-time"},
+                    "attempts": {"type": "integer"},
+                    "last_error": {"type": "string", "nullable": True},
                 },
             },
             "Notification": {
