@@ -14,6 +14,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import EngineError
+from engine.mail import MailSettings
 from engine.process_engine import ProcessEngine
 from store.db import Database
 
@@ -44,14 +45,25 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
     db = Database(app.config["DATABASE_URL"])
-    app.extensions["crmflow"] = ProcessEngine(db)
+    app.extensions["crmflow"] = ProcessEngine(db, mail=MailSettings.from_env())
 
     from webui import register_blueprints
 
     register_blueprints(app)
     _register_api_errors(app)
     _register_commands(app)
+    if app.config["SCHEDULER_ENABLED"] and not app.testing and not _is_cli_admin_command():
+        _start_ticker(app)
     return app
+
+
+def _start_ticker(app: Flask) -> None:
+    """Fire due timers, reminders and email from this process (every process may do so)."""
+    from engine.scheduler import JobTicker
+
+    ticker = JobTicker(app.extensions["crmflow"], interval=float(os.environ.get("SCHEDULER_INTERVAL", "5")))
+    ticker.start()
+    app.extensions["crmflow_ticker"] = ticker
 
 
 def _is_cli_admin_command() -> bool:
