@@ -83,7 +83,9 @@ def working_amount(iso_duration: str, hours: WorkingHours | None = None) -> time
     if parsed.get("years") or parsed.get("months"):
         raise ValueError("working-time durations are counted in weeks, days, hours and minutes")
     days = parsed.get("weeks", 0) * 5 + parsed.get("days", 0)
-    return days * hours.day_length + timedelta(hours=parsed.get("hours", 0), minutes=parsed.get("minutes", 0), seconds=parsed.get("seconds", 0))
+    return days * hours.day_length + timedelta(
+        hours=parsed.get("hours", 0), minutes=parsed.get("minutes", 0), seconds=parsed.get("seconds", 0)
+    )
 
 
 def add_duration(start: datetime, iso_duration: str, working: bool = False) -> datetime:

@@ -284,7 +284,9 @@ def _start_timers(process: etree._Element) -> list[dict[str, str]]:
         for definition in start.findall(f"{{{validation.BPMN_NS}}}timerEventDefinition"):
             for child in definition:
                 if isinstance(child.tag, str) and etree.QName(child).localname in ("timeDate", "timeDuration", "timeCycle"):
-                    timers.append({"element_id": start.get("id") or "", "kind": etree.QName(child).localname, "text": (child.text or "").strip()})
+                    timers.append(
+                        {"element_id": start.get("id") or "", "kind": etree.QName(child).localname, "text": (child.text or "").strip()}
+                    )
     return timers
 
 

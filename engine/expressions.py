@@ -40,7 +40,11 @@ _ISO_DURATION = r"P(?=\d|T\d)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(
 _ISO_DATETIME = r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?"
 ISO_LITERAL = re.compile(rf"^(?:{_ISO_DURATION}|{_ISO_DATETIME}|R\d*/(?:{_ISO_DATETIME}/)?{_ISO_DURATION}(?:/{_ISO_DATETIME})?)$")
 _JUEL = re.compile(r"^\s*[$#]\{(.*)\}\s*$", re.S)
-_TOKEN = re.compile(r"""('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")|(&&|\|\||!=|!)|([A-Za-z_][A-Za-z0-9_]*)|(.)""", re.S)
+_TOKEN = re.compile(
+    r"""(?P<str>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")|(?P<op>&&|\|\||!=|==|<=|>=|!)|(?P<word>[A-Za-z_][A-Za-z0-9_]*)"""
+    r"""|(?P<num>\d+(?:\.\d+)?)|(?P<space>\s+)|(?P<other>.)""",
+    re.S,
+)
 _JUEL_WORDS = {
     "eq": "==",
     "ne": "!=",
@@ -52,7 +56,7 @@ _JUEL_WORDS = {
     "false": "False",
     "null": "None",
 }
-_JUEL_OPS = {"&&": " and ", "||": " or ", "!": " not ", "!=": "!="}
+_JUEL_OPS = {"&&": " and ", "||": " or "}
 
 SAFE_METHODS = frozenset(
     [
@@ -89,21 +93,77 @@ def is_iso_literal(text: str) -> bool:
 
 
 def translate(expression: str) -> str:
-    """Camunda JUEL `${...}` to Python; other text is returned as it is (already Python)."""
+    """Camunda JUEL `${...}` to Python; other text is returned as it is (already Python).
+
+    JUEL's `!` and `not` bind tighter than comparisons while Python's `not` binds looser, so a
+    negation is wrapped around exactly its operand: `${a == !b}` becomes `a == (not b)`.
+    """
     m = _JUEL.match(expression)
     if not m:
         return expression.strip()
+    tokens = [(t.lastgroup or "other", t.group()) for t in _TOKEN.finditer(m.group(1))]
+    return _emit(tokens, 0, len(tokens)).strip()
+
+
+Token = tuple[str, str]
+
+
+def _is_negation(token: Token) -> bool:
+    return token == ("op", "!") or token == ("word", "not")
+
+
+def _emit(tokens: list[Token], start: int, end: int) -> str:
     out: list[str] = []
-    for string, op, word, other in _TOKEN.findall(m.group(1)):
-        if string:
-            out.append(string)
-        elif op:
-            out.append(_JUEL_OPS[op])
-        elif word:
-            out.append(_JUEL_WORDS.get(word, word))
+    i = start
+    while i < end:
+        kind, text = tokens[i]
+        if _is_negation(tokens[i]):
+            j = _operand_end(tokens, i + 1, end)
+            out.append(" (not " + _emit(tokens, i + 1, j).strip() + ") ")
+            i = j
+            continue
+        if kind == "op":
+            out.append(_JUEL_OPS.get(text, text))
+        elif kind == "word":
+            out.append(_JUEL_WORDS.get(text, text))
         else:
-            out.append(other)
-    return "".join(out).strip()
+            out.append(text)
+        i += 1
+    return "".join(out)
+
+
+def _closing(tokens: list[Token], i: int, end: int) -> int:
+    """Index after the bracket that closes the one at `i`."""
+    depth = 0
+    while i < end:
+        text = tokens[i][1]
+        if tokens[i][0] == "other" and text in "([":
+            depth += 1
+        elif tokens[i][0] == "other" and text in ")]":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return end
+
+
+def _operand_end(tokens: list[Token], i: int, end: int) -> int:
+    """Index after the unary operand that starts at `i` (with its calls, indexes and attributes)."""
+    while i < end and tokens[i][0] == "space":
+        i += 1
+    if i >= end:
+        return end
+    if _is_negation(tokens[i]):
+        return _operand_end(tokens, i + 1, end)
+    i = _closing(tokens, i, end) if tokens[i][1] == "(" else i + 1
+    while i < end:
+        if tokens[i][1] == "." and i + 1 < end and tokens[i + 1][0] == "word":
+            i += 2
+        elif tokens[i][0] == "other" and tokens[i][1] in "([":
+            i = _closing(tokens, i, end)
+        else:
+            break
+    return i
 
 
 # --- guarded operations -------------------------------------------------------------------

@@ -21,6 +21,17 @@ _FALSE = {"false", "off", "0", "no", ""}
 FIELD_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 
 
+def is_storable_text(text: str) -> bool:
+    """False for text a database cannot store: NUL characters or lone UTF-16 surrogates."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _constraint(field: dict[str, Any], name: str) -> str | None:
     value = field.get("constraints", {}).get(name, ...)
     if value is ...:
@@ -113,6 +124,8 @@ def _coerce(field: dict[str, Any], value: Any) -> tuple[Any, str | None]:
             value = str(value)
         if not isinstance(value, str):
             return None, "must be text"
+        if not is_storable_text(value):
+            return None, "contains characters that cannot be stored (NUL or invalid Unicode)"
         value = value.strip() if kind != "string" else value
         if kind == "date":
             try:

@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher
@@ -21,9 +22,15 @@ if TYPE_CHECKING:
     from engine.process_engine import ProcessEngine
 
 TOKEN_LIFETIME = timedelta(hours=12)
-_hasher = PasswordHasher()
-# Verifying against a dummy hash for unknown users keeps login timing uniform.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+# Argon2id with OWASP's recommended minimum (19 MiB, 2 passes, 1 lane): strong, and fast enough
+# that a burst of logins does not starve a 2-core server.
+_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """Verifying unknown users against a real hash keeps login timing uniform."""
+    return _hasher.hash("not-a-real-password")
 
 
 def hash_password(password: str) -> str:
@@ -61,9 +68,13 @@ class IdentityService:
     def authenticate(self, session: Session, username: str, password: str) -> User | None:
         user = session.scalar(select(User).where(User.username == username))
         if user is None or not user.active:
-            verify_password(_DUMMY_HASH, password)
+            verify_password(_dummy_hash(), password)
             return None
-        return user if verify_password(user.password_hash, password) else None
+        if not verify_password(user.password_hash, password):
+            return None
+        if _hasher.check_needs_rehash(user.password_hash):  # hashed with older parameters
+            user.password_hash = hash_password(password)
+        return user
 
     def issue_token(self, session: Session, user: User) -> str:
         token = secrets.token_urlsafe(32)

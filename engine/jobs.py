@@ -136,7 +136,16 @@ class JobService:
             job.lock_expires_at = None
             if job.attempts >= self.settings.max_attempts:
                 job.status = "incident"
-                self.engine.history.record(session, None, "incident", instance_id=job.instance_id, task_id=job.task_id, task_key=job.element_id, comment=message[:500], data={"job_id": job.id})
+                self.engine.history.record(
+                    session,
+                    None,
+                    "incident",
+                    instance_id=job.instance_id,
+                    task_id=job.task_id,
+                    task_key=job.element_id,
+                    comment=message[:500],
+                    data={"job_id": job.id},
+                )
             else:
                 job.status = "pending"
                 job.run_at = at + self.settings.backoff * (2 ** (job.attempts - 1))
@@ -163,7 +172,13 @@ class JobService:
             return "obsolete"  # the timer was cancelled or already fired with its activity
         fire_now(task, definition)
         self.engine.history.record(
-            session, None, "timer", instance_id=instance.id, task_id=job.task_id, task_key=job.element_id, data={"due_at": aware(job.due_at).isoformat()}  # type: ignore[union-attr]
+            session,
+            None,
+            "timer",
+            instance_id=instance.id,
+            task_id=job.task_id,
+            task_key=job.element_id,
+            data={"due_at": aware(job.due_at).isoformat()},  # type: ignore[union-attr]
         )
         self.engine.runtime.advance(session, instance, workflow, None)
         return "fired"
@@ -179,7 +194,17 @@ class JobService:
         nxt = next_cycle(job.payload, aware(job.due_at))  # type: ignore[arg-type]
         if nxt is not None:
             due, payload = nxt
-            session.add(Job(kind="timer_start", definition_id=definition.id, element_id=job.element_id, due_at=due, run_at=due, payload=payload, created_at=at))
+            session.add(
+                Job(
+                    kind="timer_start",
+                    definition_id=definition.id,
+                    element_id=job.element_id,
+                    due_at=due,
+                    run_at=due,
+                    payload=payload,
+                    created_at=at,
+                )
+            )
         return "fired"
 
     def _send_email(self, job: Job) -> str:
@@ -191,22 +216,47 @@ class JobService:
 
     # --- scheduling -----------------------------------------------------------------------------
 
-    def schedule_timer_starts(self, session: Session, definition: ProcessDefinition, start_timers: list[dict[str, str]], now: datetime) -> None:
+    def schedule_timer_starts(
+        self, session: Session, definition: ProcessDefinition, start_timers: list[dict[str, str]], now: datetime
+    ) -> None:
         """Timer start events of a newly deployed version; pending starts of older versions lapse."""
         older = select(ProcessDefinition.id).where(ProcessDefinition.key == definition.key, ProcessDefinition.id != definition.id)
-        session.execute(update(Job).where(Job.kind == "timer_start", Job.status == "pending", Job.definition_id.in_(older)).values(status="obsolete"))
+        session.execute(
+            update(Job).where(Job.kind == "timer_start", Job.status == "pending", Job.definition_id.in_(older)).values(status="obsolete")
+        )
         for timer in start_timers:
             first = first_occurrence(timer["kind"], timer["text"], now)
             if first is None:
                 continue
             due, payload = first
-            session.add(Job(kind="timer_start", definition_id=definition.id, element_id=timer["element_id"], due_at=due, run_at=due, payload=payload, created_at=now))
+            session.add(
+                Job(
+                    kind="timer_start",
+                    definition_id=definition.id,
+                    element_id=timer["element_id"],
+                    due_at=due,
+                    run_at=due,
+                    payload=payload,
+                    created_at=now,
+                )
+            )
 
-    def enqueue_email(self, session: Session, usernames: list[str], kind: str, message: str, instance: ProcessInstance | None, task_id: str | None, now: datetime) -> None:
+    def enqueue_email(
+        self,
+        session: Session,
+        usernames: list[str],
+        kind: str,
+        message: str,
+        instance: ProcessInstance | None,
+        task_id: str | None,
+        now: datetime,
+    ) -> None:
         settings = self.engine.mail
         if settings is None or not usernames:
             return
-        users = session.execute(select(User.username, User.display_name, User.email, User.locale).where(User.username.in_(usernames), User.active.is_(True))).all()
+        users = session.execute(
+            select(User.username, User.display_name, User.email, User.locale).where(User.username.in_(usernames), User.active.is_(True))
+        ).all()
         for user in users:
             if not user.email:
                 continue
@@ -222,7 +272,15 @@ class JobService:
                 link=link,
             )
             session.add(
-                Job(kind="email", instance_id=None, task_id=task_id, due_at=now, run_at=now, payload={"to": user.email, "subject": subject, "body": body, "username": user.username}, created_at=now)
+                Job(
+                    kind="email",
+                    instance_id=None,
+                    task_id=task_id,
+                    due_at=now,
+                    run_at=now,
+                    payload={"to": user.email, "subject": subject, "body": body, "username": user.username},
+                    created_at=now,
+                )
             )
 
     # --- incidents ------------------------------------------------------------------------------
@@ -244,7 +302,15 @@ class JobService:
             job.status = "pending"
             job.attempts = 0
             job.run_at = self.engine.clock()
-            self.engine.history.record(session, actor.username, "retry", instance_id=job.instance_id, task_id=job.task_id, task_key=job.element_id, data={"job_id": job.id})
+            self.engine.history.record(
+                session,
+                actor.username,
+                "retry",
+                instance_id=job.instance_id,
+                task_id=job.task_id,
+                task_key=job.element_id,
+                data={"job_id": job.id},
+            )
             return job
 
 

@@ -99,7 +99,9 @@ class RuntimeService:
             self.advance(session, instance, workflow, actor.username)
             return instance
 
-    def _create(self, session: Session, definition: ProcessDefinition, data: dict[str, Any], started_by: str | None, business_key: str | None) -> tuple[ProcessInstance, BpmnWorkflow]:
+    def _create(
+        self, session: Session, definition: ProcessDefinition, data: dict[str, Any], started_by: str | None, business_key: str | None
+    ) -> tuple[ProcessInstance, BpmnWorkflow]:
         now = self.engine.clock()
         spec, subs = self.engine.repository.spec(session, definition.id)
         workflow = serializer.new_workflow(spec, subs)
@@ -290,7 +292,10 @@ class RuntimeService:
                     due_at=due,
                     run_at=due,
                     status="pending",
-                    payload={"timer": type(task.task_spec.event_definition).__name__, "expression": task.task_spec.event_definition.expression},
+                    payload={
+                        "timer": type(task.task_spec.event_definition).__name__,
+                        "expression": task.task_spec.event_definition.expression,
+                    },
                     created_at=now,
                 )
             )

@@ -7,7 +7,7 @@ Completion is first-wins: the loser of a race gets a 409, never a silent double 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -33,6 +33,8 @@ SCOPES = ("mine", "available", "team", "all")
 class TaskService:
     def __init__(self, engine: ProcessEngine) -> None:
         self.engine = engine
+        # Called inside a completion's transaction just before it commits (crash tests hold it there).
+        self.before_commit: Callable[[Task], None] | None = None
 
     # --- visibility -------------------------------------------------------------------------
 
@@ -237,6 +239,8 @@ class TaskService:
             task.assignee = actor.username
             task.claimed_at = self.engine.clock()
         elif task.assignee != actor.username and not self.is_superior_of(session, actor, task.assignee, direct_only=True):
+            if self.is_candidate(session, actor, task):  # lost the race for it
+                raise Conflict(f"task {task.id} is already claimed by {task.assignee}")
             raise Forbidden(f"this task is assigned to {task.assignee}")
         workflow = self.engine.runtime.load(session, instance)
         spiff_task = workflow.get_task_from_id(UUID(task.id))
@@ -268,6 +272,8 @@ class TaskService:
         self.engine.runtime.advance(session, instance, workflow, actor.username)
         if instance.status == "error":
             raise ProcessError(instance.error or "the process failed")
+        if self.before_commit is not None:
+            self.before_commit(task)
         return instance
 
 

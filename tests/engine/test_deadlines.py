@@ -73,7 +73,9 @@ def _timer_job(flow: Flow, instance_id: int, element_id: str) -> Job:
 def _notes(flow: Flow, instance_id: int, kind: str) -> list[str]:
     """Who got a notification of this kind, once per notification."""
     with flow.engine.db.sessions() as session:
-        return sorted(session.scalars(select(Notification.username).where(Notification.instance_id == instance_id, Notification.kind == kind)))
+        return sorted(
+            session.scalars(select(Notification.username).where(Notification.instance_id == instance_id, Notification.kind == kind))
+        )
 
 
 def _fires_exactly_at(flow: Flow, instance_id: int, element_id: str, kind: str) -> datetime:
@@ -102,7 +104,11 @@ def test_complaint_unanswered_for_24_hours_alerts_the_supervisors_superior(maili
     due = _fires_exactly_at(flow, instance.id, "assess_reply_deadline", "escalation")
     assert abs(due - (armed + timedelta(hours=24))) < timedelta(minutes=1)
     assert _notes(flow, instance.id, "escalation") == ["vp_service"]
-    mails = [m for m in inbox[0].to("vp_service@nbkk.example") if "【超时上报】" in str(email.header.make_header(email.header.decode_header(m["Subject"])))]
+    mails = [
+        m
+        for m in inbox[0].to("vp_service@nbkk.example")
+        if "【超时上报】" in str(email.header.make_header(email.header.decode_header(m["Subject"])))
+    ]
     assert mails, [m["Subject"] for m in inbox[0].messages]
     assert flow.task_keys(instance.id) == ["assess"]  # non-interrupting: the supervisor can still answer
     assert [e.action for e in flow.history(instance.id)].count("timer") == 1
@@ -126,7 +132,9 @@ def test_implementation_past_five_working_days_alerts_the_division_leader(mailin
     assert _notes(flow, instance.id, "escalation") == ["vp_service"]
 
 
-def test_lead_unverified_for_two_working_days_reminds_its_owner_and_30_days_alerts_the_director(mailing_flow: Flow, inbox: tuple[Inbox, int]) -> None:
+def test_lead_unverified_for_two_working_days_reminds_its_owner_and_30_days_alerts_the_director(
+    mailing_flow: Flow, inbox: tuple[Inbox, int]
+) -> None:
     flow = mailing_flow
     instance = flow.start("sales2", "lead_qualification", lead())
     armed = _armed_at(flow, instance.id)
@@ -168,7 +176,9 @@ def test_a_completed_task_cancels_its_deadline(flow: Flow) -> None:
     due = aware(_timer_job(flow, instance.id, "assess_reply_deadline").due_at)
     flow.complete("cs_sup", instance.id, "assess", {"valid": False})
     with flow.engine.db.sessions() as session:
-        pending = session.scalars(select(Job).where(Job.instance_id == instance.id, Job.element_id == "assess_reply_deadline", Job.status == "pending")).all()
+        pending = session.scalars(
+            select(Job).where(Job.instance_id == instance.id, Job.element_id == "assess_reply_deadline", Job.status == "pending")
+        ).all()
     assert pending == []
     flow.engine.jobs.run_due(due + timedelta(hours=1))  # type: ignore[operator]
     assert _notes(flow, instance.id, "escalation") == []

@@ -46,13 +46,30 @@ def _clone_waiting_instances(flow: Flow, count: int) -> list[int]:
         job = session.scalar(select(Job).where(Job.instance_id == first.id, Job.status == "pending"))
         assert row is not None and job is not None
         copies = [
-            {k: getattr(row, k) for k in ("definition_id", "process_key", "status", "started_by", "state", "serializer_version", "data", "started_at", "updated_at")}
+            {
+                k: getattr(row, k)
+                for k in (
+                    "definition_id",
+                    "process_key",
+                    "status",
+                    "started_by",
+                    "state",
+                    "serializer_version",
+                    "data",
+                    "started_at",
+                    "updated_at",
+                )
+            }
             for _ in range(count - 1)
         ]
         ids = list(session.scalars(insert(ProcessInstance).returning(ProcessInstance.id, sort_by_parameter_order=True), copies))
         session.execute(
             insert(Job),
-            [{k: getattr(job, k) for k in ("kind", "task_id", "element_id", "due_at", "run_at", "status", "payload", "created_at")} | {"instance_id": i} for i in ids],
+            [
+                {k: getattr(job, k) for k in ("kind", "task_id", "element_id", "due_at", "run_at", "status", "payload", "created_at")}
+                | {"instance_id": i}
+                for i in ids
+            ],
         )
     return [first.id, *ids]
 
@@ -60,13 +77,21 @@ def _clone_waiting_instances(flow: Flow, count: int) -> list[int]:
 def _timer_events(flow: Flow, instance_ids: list[int]) -> dict[int, int]:
     with flow.engine.db.sessions() as session:
         rows = session.execute(
-            select(HistoryEvent.instance_id, func.count()).where(HistoryEvent.action == "timer", HistoryEvent.instance_id.in_(instance_ids)).group_by(HistoryEvent.instance_id)
+            select(HistoryEvent.instance_id, func.count())
+            .where(HistoryEvent.action == "timer", HistoryEvent.instance_id.in_(instance_ids))
+            .group_by(HistoryEvent.instance_id)
         ).all()
     return dict(rows)  # type: ignore[arg-type]
 
 
 def _worker(url: str, at: str, name: str, *extra: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "tests.engine.job_worker", url, at, name, *extra], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.engine.job_worker", url, at, name, *extra],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_four_worker_processes_fire_every_job_exactly_once(flow: Flow, database_url: str) -> None:
@@ -83,7 +108,11 @@ def test_four_worker_processes_fire_every_job_exactly_once(flow: Flow, database_
     events = _timer_events(flow, ids)
     assert len(events) == count and set(events.values()) == {1}
     with flow.engine.db.sessions() as session:
-        statuses = dict(session.execute(select(ProcessInstance.status, func.count()).where(ProcessInstance.id.in_(ids)).group_by(ProcessInstance.status)).all())
+        statuses = dict(
+            session.execute(
+                select(ProcessInstance.status, func.count()).where(ProcessInstance.id.in_(ids)).group_by(ProcessInstance.status)
+            ).all()
+        )
         left = session.scalar(select(func.count()).where(Job.instance_id.in_(ids), Job.status.in_(("pending", "running"))))
     assert statuses == {"completed": count}
     assert left == 0
@@ -154,7 +183,9 @@ def test_an_interrupting_boundary_timer_with_an_expression_cancels_the_task(flow
     work = flow.task(instance.id, "work")
     with flow.engine.db.sessions() as session:
         job = session.scalar(select(Job).where(Job.instance_id == instance.id, Job.status == "pending"))
-    assert job is not None and abs(aware(job.due_at) - (aware(flow.instance(instance.id).updated_at) + timedelta(hours=3))) < timedelta(minutes=1)  # type: ignore[operator]
+    assert job is not None and abs(aware(job.due_at) - (aware(flow.instance(instance.id).updated_at) + timedelta(hours=3))) < timedelta(
+        minutes=1
+    )  # type: ignore[operator]
     flow.engine.jobs.run_due(aware(job.due_at) + timedelta(seconds=1))  # type: ignore[operator]
     assert flow.task_keys(instance.id) == ["handle_late"]
     with flow.engine.db.sessions() as session:
@@ -184,7 +215,9 @@ def test_a_timer_start_event_with_a_cycle_starts_one_instance_per_occurrence(flo
     assert started() == 3
     with flow.engine.db.sessions() as session:
         instances = session.scalars(select(ProcessInstance).where(ProcessInstance.definition_id == definition.id)).all()
-        open_checks = session.scalar(select(func.count()).where(Task.instance_id.in_([i.id for i in instances]), Task.task_key == "check", Task.status == "open"))
+        open_checks = session.scalar(
+            select(func.count()).where(Task.instance_id.in_([i.id for i in instances]), Task.task_key == "check", Task.status == "open")
+        )
     assert open_checks == 3
 
 

@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
+from engine import forms
 from engine.errors import BadRequest, EngineError
 from engine.identity import Actor, actor_of
 from engine.process_engine import ProcessEngine
@@ -30,13 +31,37 @@ def error_response(status: int, code: str, message: str, **extra: Any) -> Respon
     return jsonify(body), status
 
 
+MAX_JSON_DEPTH = 32
+MAX_ID = 2**31 - 1  # integer ids are 32-bit in the database; larger ones cannot exist
+
+
+def _check_json(value: Any, depth: int = 0) -> None:
+    """Refuse what no database column can hold (NUL, lone surrogates) and absurd nesting."""
+    if depth > MAX_JSON_DEPTH:
+        raise BadRequest(f"the JSON body is nested more than {MAX_JSON_DEPTH} levels deep")
+    if isinstance(value, str):
+        if not forms.is_storable_text(value):
+            raise BadRequest("text in the request contains NUL or invalid Unicode")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_json(key, depth + 1)
+            _check_json(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_json(item, depth + 1)
+
+
 def json_body() -> dict[str, Any]:
     """The request's JSON object, or a 400 that says why not."""
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError as exc:
+        raise BadRequest("the JSON body is nested too deeply") from exc
     if data is None:
         raise BadRequest("the request body must be a JSON object (Content-Type: application/json)")
     if not isinstance(data, dict):
         raise BadRequest("the request body must be a JSON object")
+    _check_json(data)
     return data
 
 
@@ -55,6 +80,9 @@ def int_arg(name: str, default: int, low: int, high: int) -> int:
 
 @bp.before_request
 def authenticate() -> ResponseReturnValue | None:
+    texts = [request.path, *request.args.keys(), *request.args.values()]
+    if not all(forms.is_storable_text(t) for t in texts):
+        return error_response(400, "bad_request", "the URL contains NUL or invalid Unicode")
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     header = request.headers.get("Authorization", "")

@@ -32,6 +32,6 @@ def list_incidents() -> ResponseReturnValue:
         return {"items": [incident_view(j) for j in eng.jobs.incidents(session, actor())]}
 
 
-@bp.post("/incidents/<int:job_id>/retry")
+@bp.post("/incidents/<int(min=1, max=2147483647):job_id>/retry")
 def retry_incident(job_id: int) -> ResponseReturnValue:
     return incident_view(engine().jobs.retry(actor(), job_id))

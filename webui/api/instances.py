@@ -24,7 +24,7 @@ def start_instance() -> ResponseReturnValue:
         return instance_view(session, eng.runtime.get(session, actor(), instance.id)), 201
 
 
-@bp.get("/process-instances/<int:instance_id>")
+@bp.get("/process-instances/<int(min=1, max=2147483647):instance_id>")
 def get_instance(instance_id: int) -> ResponseReturnValue:
     eng = engine()
     with eng.db.sessions() as session:

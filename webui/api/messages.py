@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.typing import ResponseReturnValue
 
 from engine.errors import ValidationFailed
-from webui.api import actor, bp, engine, json_body
+from webui.api import MAX_ID, actor, bp, engine, json_body
 from webui.api.views import instance_view
 
 
@@ -13,8 +13,8 @@ from webui.api.views import instance_view
 def correlate_message() -> ResponseReturnValue:
     body = json_body()
     instance_id = body.get("instance_id")
-    if instance_id is not None and (not isinstance(instance_id, int) or isinstance(instance_id, bool)):
-        raise ValidationFailed({"instance_id": "must be a whole number"})
+    if instance_id is not None and (not isinstance(instance_id, int) or isinstance(instance_id, bool) or not 1 <= instance_id <= MAX_ID):
+        raise ValidationFailed({"instance_id": "must be a whole number between 1 and 2147483647"})
     business_key = body.get("business_key")
     if business_key is not None and not isinstance(business_key, str):
         raise ValidationFailed({"business_key": "must be text"})

@@ -35,7 +35,7 @@ def list_notifications() -> ResponseReturnValue:
         return {"items": items, "unread": unread or 0}
 
 
-@bp.post("/notifications/<int:notification_id>/read")
+@bp.post("/notifications/<int(min=1, max=2147483647):notification_id>/read")
 def mark_read(notification_id: int) -> ResponseReturnValue:
     eng = engine()
     with eng.db.transaction() as session:

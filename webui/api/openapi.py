@@ -186,7 +186,14 @@ SPEC: dict[str, Any] = {
         "/process-instances/{instance_id}": {
             "get": {
                 "summary": "One instance: data, open tasks, history",
-                "parameters": [{"name": "instance_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "parameters": [
+                    {
+                        "name": "instance_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647},
+                    }
+                ],
                 "responses": {"200": _json(_ref("Instance")), **_errors(401, 404)},
             }
         },
@@ -200,7 +207,7 @@ SPEC: dict[str, Any] = {
                         "schema": {"type": "string", "enum": ["mine", "available", "team", "all"], "default": "mine"},
                     },
                     {"name": "process_key", "in": "query", "schema": {"type": "string"}},
-                    {"name": "instance_id", "in": "query", "schema": {"type": "integer"}},
+                    {"name": "instance_id", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647}},
                     *_PAGING,
                 ],
                 "responses": {
@@ -276,20 +283,32 @@ SPEC: dict[str, Any] = {
         "/notifications/{notification_id}/read": {
             "post": {
                 "summary": "Mark one notification read",
-                "parameters": [{"name": "notification_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "parameters": [
+                    {
+                        "name": "notification_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647},
+                    }
+                ],
                 "responses": {"200": _json({"type": "object"}), **_errors(401, 404)},
             }
         },
         "/incidents": {
             "get": {
                 "summary": "Jobs that failed every attempt (admins)",
-                "responses": {"200": _json({"type": "object", "properties": {"items": {"type": "array", "items": _ref("Incident")}}}), **_errors(401, 403)},
+                "responses": {
+                    "200": _json({"type": "object", "properties": {"items": {"type": "array", "items": _ref("Incident")}}}),
+                    **_errors(401, 403),
+                },
             }
         },
         "/incidents/{job_id}/retry": {
             "post": {
                 "summary": "Run an incident's job again (admins)",
-                "parameters": [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "parameters": [
+                    {"name": "job_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647}}
+                ],
                 "responses": {"200": _json(_ref("Incident")), **_errors(401, 403, 404, 409)},
             }
         },
