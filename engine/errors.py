@@ -65,3 +65,7 @@ class ProcessError(EngineError):
     """The process itself failed (a gateway condition, a script, an operation): rolled back."""
 
     code, status = "process_error", 422
+
+
+class TooManyAttempts(EngineError):
+    code, status = "too_many_attempts", 429

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -11,17 +12,20 @@ from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from engine.clock import aware
-from engine.errors import NotFound
-from store.models import ApiToken, User
+from engine.errors import NotFound, TooManyAttempts
+from store.models import ApiToken, LoginAttempt, User
 
 if TYPE_CHECKING:
     from engine.process_engine import ProcessEngine
 
 TOKEN_LIFETIME = timedelta(hours=12)
+THROTTLE_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_USER = 5  # per username, from anywhere: stops guessing one account
+MAX_FAILURES_PER_ADDRESS = 30  # per client address: stops spraying many accounts
 # Argon2id with OWASP's recommended minimum (19 MiB, 2 passes, 1 lane): strong, and fast enough
 # that a burst of logins does not starve a 2-core server.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
@@ -64,17 +68,34 @@ def actor_of(user: User) -> Actor:
 class IdentityService:
     def __init__(self, engine: ProcessEngine) -> None:
         self.engine = engine
+        self.max_failures_per_user = int(os.environ.get("LOGIN_MAX_FAILURES_PER_USER", MAX_FAILURES_PER_USER))
+        self.max_failures_per_address = int(os.environ.get("LOGIN_MAX_FAILURES_PER_ADDRESS", MAX_FAILURES_PER_ADDRESS))
 
-    def authenticate(self, session: Session, username: str, password: str) -> User | None:
+    def authenticate(self, session: Session, username: str, password: str, ip: str = "-") -> User | None:
+        """The user, or None for bad credentials; TooManyAttempts while throttled.
+
+        Failures are recorded in their own transaction so that they count even though the
+        caller's transaction rolls back.
+        """
+        self._check_throttle(session, username, ip)
         user = session.scalar(select(User).where(User.username == username))
-        if user is None or not user.active:
-            verify_password(_dummy_hash(), password)
+        known = user is not None and user.active
+        valid = verify_password(user.password_hash if user is not None and known else _dummy_hash(), password)
+        if user is None or not (known and valid):
+            with self.engine.db.transaction() as audit:
+                audit.add(LoginAttempt(username=username[:64], ip=ip[:64], at=self.engine.clock()))
             return None
-        if not verify_password(user.password_hash, password):
-            return None
+        session.execute(delete(LoginAttempt).where(LoginAttempt.username == username))
         if _hasher.check_needs_rehash(user.password_hash):  # hashed with older parameters
             user.password_hash = hash_password(password)
         return user
+
+    def _check_throttle(self, session: Session, username: str, ip: str) -> None:
+        since = self.engine.clock() - THROTTLE_WINDOW
+        by_user = session.scalar(select(func.count()).where(LoginAttempt.username == username, LoginAttempt.at > since)) or 0
+        by_ip = session.scalar(select(func.count()).where(LoginAttempt.ip == ip, LoginAttempt.at > since)) or 0
+        if by_user >= self.max_failures_per_user or by_ip >= self.max_failures_per_address:
+            raise TooManyAttempts(f"too many failed logins; try again in {THROTTLE_WINDOW.seconds // 60} minutes")
 
     def issue_token(self, session: Session, user: User) -> str:
         token = secrets.token_urlsafe(32)

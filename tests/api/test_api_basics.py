@@ -86,3 +86,19 @@ def test_notifications_are_listed_newest_first_and_can_be_marked_read(api: Api) 
     assert body["unread"] >= 1
     assert api.post("sales1", f"/api/v1/notifications/{mine[0]['id']}/read").status_code == 200
     assert api.post("sales2", f"/api/v1/notifications/{mine[0]['id']}/read").status_code == 404
+
+
+def test_failed_logins_are_throttled_per_user_and_per_address(api: Api, engine) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(engine.identity.max_failures_per_user):
+        assert api.post(None, "/api/v1/auth/token", json={"username": "sales_asst", "password": "guess"}).status_code == 401
+    blocked = api.post(None, "/api/v1/auth/token", json={"username": "sales_asst", "password": "demo"})
+    assert blocked.status_code == 429 and blocked.get_json()["error"] == "too_many_attempts"
+    assert api.post(None, "/api/v1/auth/token", json={"username": "sales2", "password": "demo"}).status_code == 200
+    limit = engine.identity.max_failures_per_address
+    engine.identity.max_failures_per_address = 3
+    try:
+        for name in ("spray1", "spray2", "spray3"):
+            api.post(None, "/api/v1/auth/token", json={"username": name, "password": "x"})
+        assert api.post(None, "/api/v1/auth/token", json={"username": "gm", "password": "demo"}).status_code == 429
+    finally:
+        engine.identity.max_failures_per_address = limit

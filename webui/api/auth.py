@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import request
 from flask.typing import ResponseReturnValue
 
 from engine.errors import ValidationFailed
@@ -16,7 +17,7 @@ def issue_token() -> ResponseReturnValue:
         raise ValidationFailed({"username": "username and password are required"})
     eng = engine()
     with eng.db.transaction() as session:
-        user = eng.identity.authenticate(session, username[:64], password[:1024])
+        user = eng.identity.authenticate(session, username[:64], password[:1024], request.remote_addr or "-")
         if user is None:
             return error_response(401, "invalid_credentials", "unknown user or wrong password")
         token = eng.identity.issue_token(session, user)
