@@ -81,7 +81,7 @@ SPEC: dict[str, Any] = {
                 },
                 "responses": {
                     "200": _json({"type": "object", "properties": {"token": {"type": "string"}, "user": {"type": "object"}}}),
-                    **_errors(400, 401, 422),
+                    **_errors(400, 401, 422, 429),
                 },
             }
         },
