@@ -26,6 +26,7 @@ def _errors(*codes: int) -> dict[str, Any]:
         409: "Conflict",
         413: "Too large",
         422: "Invalid content",
+        429: "Too many failed logins",
     }
     return {str(c): _json(_ref("Error"), text[c]) for c in codes}
 
