@@ -212,7 +212,28 @@ class RepositoryService:
         except IntegrityError as exc:
             raise Conflict("another deployment of the same key happened at the same time; try again") from exc
 
+    def _dependents(self, session: Session, docs: list[validation.Document]) -> list[validation.Document]:
+        """Processes (latest versions, not in this deployment) that use a decision deployed now.
+
+        They are deployed again with it, so new instances decide by the new table while running
+        instances keep the version they started with.
+        """
+        changed = {d for doc in docs if doc.kind == "dmn" for d in validation.decision_ids(doc)}
+        in_batch = {p.get("id") for doc in docs if doc.kind == "bpmn" for p in validation.executable_processes(doc.root)}
+        if not changed:
+            return []
+        extra = []
+        for definition in self.list_latest(session):
+            if definition.key in in_batch or not any(f'decisionRef="{d}"' in definition.bpmn_xml for d in changed):
+                continue
+            content = definition.bpmn_xml.encode()
+            doc = validation.parse_document(f"{definition.key}.bpmn", content)
+            if changed & {ref for p in validation.executable_processes(doc.root) for ref in _decision_refs(p)}:
+                extra.append(doc)
+        return extra
+
     def _deploy(self, session: Session, docs: list[validation.Document], deployed_by: str | None) -> list[Deployed]:
+        docs = docs + self._dependents(session, docs)
         parser, decisions, _warnings = self._check(session, docs)
         now = self.engine.clock()
         result: list[Deployed] = []

@@ -13,6 +13,7 @@ from engine.history import HistoryService
 from engine.identity import IdentityService
 from engine.jobs import JobService, JobSettings
 from engine.mail import MailSettings
+from engine.migration import MigrationService
 from engine.operations import ActionContext
 from engine.runtime import RuntimeService
 from engine.tasks import TaskService
@@ -37,6 +38,7 @@ class ProcessEngine:
         self.runtime = RuntimeService(self)
         self.tasks = TaskService(self)
         self.jobs = JobService(self, job_settings)
+        self.migration = MigrationService(self)
 
     def context(self, session: Session, actor: str | None, instance: ProcessInstance | None = None) -> ActionContext:
         """What invoked operations and notifications of one action need to know."""

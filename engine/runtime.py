@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
@@ -17,7 +18,7 @@ from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import func, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from engine import assignment, forms, jobs, operations, serializer
@@ -258,6 +259,29 @@ class RuntimeService:
             )
             if who.assignee:
                 operations.notify([who.assignee], "assigned", f"{row.name}", task_id=task_id)
+
+    def refresh_task_rows(self, session: Session, instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
+        """Rewrite the open worklist rows from the (new) spec: name, candidates, due date, priority.
+
+        Used after a migration, when a waiting task keeps its id but its definition changed.
+        """
+        now = self.engine.clock()
+        for row in session.scalars(select(Task).where(Task.instance_id == instance.id, Task.status == "open")):
+            spiff_task = workflow.get_task_from_id(UUID(row.id))
+            if spiff_task is None:
+                continue
+            who = assignment.resolve(session, spiff_task, instance.started_by, now)
+            spec = spiff_task.task_spec
+            row.name = (spec.bpmn_name or spec.bpmn_id)[:200]
+            row.candidate_roles = ",".join(who.candidate_roles)[:500]
+            row.candidate_users = ",".join(who.candidate_users)[:500]
+            row.priority = who.priority
+            row.due_at = who.due_at or row.due_at
+            session.execute(delete(TaskCandidate).where(TaskCandidate.task_id == row.id))
+            session.add_all(
+                [TaskCandidate(task_id=row.id, kind="role", name=r) for r in dict.fromkeys(who.candidate_roles)]
+                + [TaskCandidate(task_id=row.id, kind="user", name=u) for u in dict.fromkeys(who.candidate_users)]
+            )
 
     def _sync_jobs(self, session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, now: datetime) -> None:
         """One job per waiting timer: new timers get one, changed ones are rescheduled, gone ones

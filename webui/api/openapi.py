@@ -141,6 +141,41 @@ SPEC: dict[str, Any] = {
                 },
             }
         },
+        "/process-definitions/{key}/diff": {
+            "get": {
+                "summary": "Elements added, removed and changed between two versions (admins)",
+                "parameters": [
+                    {"name": "key", "in": "path", "required": True, "schema": {"type": "string"}},
+                    {"name": "from", "in": "query", "required": True, "schema": {"type": "integer", "minimum": 1, "maximum": 1000000}},
+                    {"name": "to", "in": "query", "required": True, "schema": {"type": "integer", "minimum": 1, "maximum": 1000000}},
+                ],
+                "responses": {"200": _json({"type": "object"}), **_errors(401, 403, 404, 422)},
+            }
+        },
+        "/process-definitions/{key}/migrations": {
+            "post": {
+                "summary": "Plan (dry run, the default) or carry out moving running instances to a version (admins)",
+                "parameters": [{"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["to_version"],
+                                "properties": {
+                                    "to_version": {"type": "integer"},
+                                    "from_version": {"type": "integer"},
+                                    "instance_ids": {"type": "array", "items": {"type": "integer"}},
+                                    "dry_run": {"type": "boolean", "default": True},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {"200": _json({"type": "object"}), **_errors(400, 401, 403, 404, 422)},
+            }
+        },
         "/process-instances": {
             "get": {
                 "summary": "Instances the caller may see",
