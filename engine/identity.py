@@ -104,6 +104,9 @@ class IdentityService:
         session.add(ApiToken(token_hash=_token_hash(token), user_id=user.id, created_at=now, expires_at=now + TOKEN_LIFETIME))
         return token
 
+    def revoke_tokens(self, session: Session, user_id: int) -> None:
+        session.execute(delete(ApiToken).where(ApiToken.user_id == user_id))
+
     def user_for_token(self, session: Session, token: str) -> User | None:
         row = session.get(ApiToken, _token_hash(token))
         if row is None or aware(row.expires_at) < self.engine.clock():  # type: ignore[operator]

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from engine.admin import AdminService
 from engine.clock import utcnow
 from engine.definitions import RepositoryService
 from engine.history import HistoryService
@@ -39,6 +40,7 @@ class ProcessEngine:
         self.tasks = TaskService(self)
         self.jobs = JobService(self, job_settings)
         self.migration = MigrationService(self)
+        self.admin = AdminService(self)
 
     def context(self, session: Session, actor: str | None, instance: ProcessInstance | None = None) -> ActionContext:
         """What invoked operations and notifications of one action need to know."""

@@ -139,6 +139,17 @@ class ProcessDefinition(Base):
     deployed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class DefinitionDraft(Base):
+    """A designer's work in progress for a process key: saved, not deployed."""
+
+    __tablename__ = "definition_drafts"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    xml: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class ProcessInstance(Base):
     __tablename__ = "process_instances"
     __table_args__ = (Index("ix_instances_key_status", "process_key", "status"),)

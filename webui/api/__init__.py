@@ -118,4 +118,4 @@ def http_error(exc: HTTPException) -> ResponseReturnValue:
     return error_response(status, codes.get(status, "error"), exc.description or exc.name)
 
 
-from webui.api import auth, definitions, incidents, instances, messages, notifications, openapi, tasks, versions  # noqa: E402,F401
+from webui.api import admin, auth, definitions, incidents, instances, messages, notifications, openapi, tasks, versions  # noqa: E402,F401

@@ -348,6 +348,105 @@ SPEC: dict[str, Any] = {
                 "responses": {"200": _json(_ref("Incident")), **_errors(401, 403, 404, 409)},
             }
         },
+        "/admin/users": {
+            "get": {"summary": "All users (admins)", "responses": {"200": _json({"type": "object"}), **_errors(401, 403)}},
+            "post": {
+                "summary": "Create a user (admins)",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("UserInput")}}},
+                "responses": {"201": _json(_ref("User"), "Created"), **_errors(400, 401, 403, 409, 422)},
+            },
+        },
+        "/admin/users/{username}": {
+            "patch": {
+                "summary": "Change a user: name, email, language, roles, department, superior, active (admins)",
+                "parameters": [{"name": "username", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("UserInput")}}},
+                "responses": {"200": _json(_ref("User")), **_errors(400, 401, 403, 404, 409, 422)},
+            }
+        },
+        "/admin/users/{username}/password": {
+            "post": {
+                "summary": "Reset a password; a generated one is returned once when none is given (admins)",
+                "parameters": [{"name": "username", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "requestBody": {
+                    "required": False,
+                    "content": {"application/json": {"schema": {"type": "object", "properties": {"password": {"type": "string"}}}}},
+                },
+                "responses": {"200": _json({"type": "object"}), **_errors(400, 401, 403, 404, 422)},
+            }
+        },
+        "/admin/roles": {
+            "get": {"summary": "All roles (admins)", "responses": {"200": _json({"type": "object"}), **_errors(401, 403)}},
+            "post": {
+                "summary": "Create a role (admins)",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["name"],
+                                "properties": {"name": {"type": "string"}, "label": {"type": "string"}},
+                            }
+                        }
+                    },
+                },
+                "responses": {"201": _json({"type": "object"}, "Created"), **_errors(400, 401, 403, 409, 422)},
+            },
+        },
+        "/admin/departments": {
+            "get": {"summary": "All departments (admins)", "responses": {"200": _json({"type": "object"}), **_errors(401, 403)}}
+        },
+        "/admin/departments/{code}": {
+            "put": {
+                "summary": "Create or change a department: names, manager, parent (admins)",
+                "parameters": [{"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "name": {"type": "string"},
+                                    "name_en": {"type": "string"},
+                                    "manager": {"type": "string", "nullable": True},
+                                    "parent": {"type": "string", "nullable": True},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json({"type": "object"}),
+                    "201": _json({"type": "object"}, "Created"),
+                    **_errors(400, 401, 403, 404, 409, 422),
+                },
+            }
+        },
+        "/admin/audit": {
+            "get": {
+                "summary": "Administrative changes, newest first (admins)",
+                "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}}],
+                "responses": {"200": _json({"type": "object"}), **_errors(400, 401, 403)},
+            }
+        },
+        "/process-definitions/{key}/draft": {
+            "get": {
+                "summary": "The designer's saved draft of a process (admins)",
+                "parameters": [{"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {
+                    "200": {"description": "BPMN XML", "content": {"application/xml": {"schema": {"type": "string"}}}},
+                    **_errors(401, 403, 404),
+                },
+            },
+            "put": {
+                "summary": "Save a draft (not deployed) (admins)",
+                "parameters": [{"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "requestBody": {"required": True, "content": {"application/xml": {"schema": {"type": "string"}}}},
+                "responses": {"200": _json({"type": "object"}), **_errors(401, 403, 413, 422)},
+            },
+        },
         "/openapi.json": {"get": {"summary": "This document", "security": [], "responses": {"200": _json({"type": "object"})}}},
     },
     "components": {
@@ -439,6 +538,33 @@ SPEC: dict[str, Any] = {
                     "due_at": {"type": "string", "format": "date-time"},
                     "attempts": {"type": "integer"},
                     "last_error": {"type": "string", "nullable": True},
+                },
+            },
+            "User": {
+                "type": "object",
+                "properties": {
+                    "username": {"type": "string"},
+                    "display_name": {"type": "string"},
+                    "email": {"type": "string", "nullable": True},
+                    "active": {"type": "boolean"},
+                    "locale": {"type": "string"},
+                    "roles": {"type": "array", "items": {"type": "string"}},
+                    "department": {"type": "string", "nullable": True},
+                    "superior": {"type": "string", "nullable": True},
+                },
+            },
+            "UserInput": {
+                "type": "object",
+                "properties": {
+                    "username": {"type": "string"},
+                    "password": {"type": "string"},
+                    "display_name": {"type": "string"},
+                    "email": {"type": "string"},
+                    "locale": {"type": "string", "enum": ["zh_CN", "en"]},
+                    "active": {"type": "boolean"},
+                    "roles": {"type": "array", "items": {"type": "string"}},
+                    "department": {"type": "string", "nullable": True},
+                    "superior": {"type": "string", "nullable": True},
                 },
             },
             "Notification": {

@@ -1,0 +1,301 @@
+"""Administration: users, roles, departments and designer drafts. Admins only; every change audited.
+
+Audit events are history rows without an instance (`action` = `admin.<what>`), with the changed
+values in `data` (never a password).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import forms
+from engine.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from engine.identity import Actor, hash_password
+from store.models import DefinitionDraft, Department, HistoryEvent, Role, User
+
+if TYPE_CHECKING:
+    from engine.process_engine import ProcessEngine
+
+NAME = re.compile(r"^[a-z][a-z0-9_.-]{1,63}$")
+LOCALES = ("zh_CN", "en")
+MIN_PASSWORD = 8
+MAX_DRAFT_BYTES = 5 * 1024 * 1024
+
+
+def _text(data: dict[str, Any], key: str, errors: dict[str, str], *, required: bool = False, limit: int = 200) -> str | None:
+    value = data.get(key)
+    if value is None or value == "":
+        if required:
+            errors[key] = "is required"
+        return None
+    if not isinstance(value, str) or not forms.is_storable_text(value) or len(value) > limit:
+        errors[key] = f"must be text of at most {limit} characters"
+        return None
+    return value.strip()
+
+
+def user_view(user: User) -> dict[str, Any]:
+    return {
+        "username": user.username,
+        "display_name": user.display_name,
+        "email": user.email,
+        "active": user.active,
+        "locale": user.locale,
+        "roles": user.role_names,
+        "department": user.department.code if user.department else None,
+        "superior": user.superior.username if user.superior else None,
+    }
+
+
+class AdminService:
+    def __init__(self, engine: ProcessEngine) -> None:
+        self.engine = engine
+
+    @staticmethod
+    def _require_admin(actor: Actor) -> None:
+        if not actor.is_admin:
+            raise Forbidden("only admins manage users, roles, departments and drafts")
+
+    def _audit(self, session: Session, actor: Actor, what: str, data: dict[str, Any]) -> None:
+        self.engine.history.record(session, actor.username, f"admin.{what}", data=data)
+
+    # --- users ------------------------------------------------------------------------------
+
+    def users(self, session: Session, actor: Actor) -> list[User]:
+        self._require_admin(actor)
+        return list(session.scalars(select(User).order_by(User.username)))
+
+    def _apply_user_fields(self, session: Session, user: User, data: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
+        changed: dict[str, Any] = {}
+        for key, limit in (("display_name", 200), ("email", 254)):
+            if key in data:
+                value = _text(data, key, errors, limit=limit)
+                if key == "email" and value and "@" not in value:
+                    errors["email"] = "must be an email address"
+                elif key not in errors:
+                    setattr(user, key, value or ("" if key == "display_name" else None))
+                    changed[key] = value
+        if "locale" in data:
+            if data["locale"] not in LOCALES:
+                errors["locale"] = f"must be one of {', '.join(LOCALES)}"
+            else:
+                user.locale = data["locale"]
+                changed["locale"] = data["locale"]
+        if "active" in data:
+            if not isinstance(data["active"], bool):
+                errors["active"] = "must be true or false"
+            else:
+                user.active = data["active"]
+                changed["active"] = data["active"]
+        if "roles" in data:
+            names = data["roles"]
+            roles = {r.name: r for r in session.scalars(select(Role))}
+            if not isinstance(names, list) or not all(isinstance(n, str) and n in roles for n in names):
+                errors["roles"] = "must be a list of existing roles"
+            else:
+                user.roles = [roles[n] for n in dict.fromkeys(names)]
+                changed["roles"] = sorted(set(names))
+        if "department" in data:
+            code = data["department"]
+            department = session.scalar(select(Department).where(Department.code == code)) if isinstance(code, str) else None
+            if code is not None and department is None:
+                errors["department"] = "no such department"
+            else:
+                user.department_id = department.id if department else None
+                changed["department"] = code
+        if "superior" in data:
+            name = data["superior"]
+            superior = session.scalar(select(User).where(User.username == name)) if isinstance(name, str) else None
+            if name is not None and superior is None:
+                errors["superior"] = "no such user"
+            elif superior is not None and (superior.username == user.username or user.username in self._chain_above(session, superior)):
+                errors["superior"] = "would make a reporting cycle"
+            else:
+                user.superior_id = superior.id if superior else None
+                changed["superior"] = name
+        return changed
+
+    @staticmethod
+    def _chain_above(session: Session, user: User) -> list[str]:
+        """The usernames above `user` in the reporting line, nearest first."""
+        chain: list[str] = []
+        current = user
+        while current.superior_id is not None and len(chain) < 100:
+            current = session.get(User, current.superior_id)  # type: ignore[assignment]
+            if current is None or current.username in chain:
+                break
+            chain.append(current.username)
+        return chain
+
+    def create_user(self, actor: Actor, data: Any) -> User:
+        self._require_admin(actor)
+        if not isinstance(data, dict):
+            raise ValidationFailed({"data": "must be an object"})
+        errors: dict[str, str] = {}
+        username = _text(data, "username", errors, required=True, limit=64)
+        if username and not NAME.match(username):
+            errors["username"] = "use 2-64 lower-case letters, digits, '.', '-' or '_', starting with a letter"
+        password = data.get("password")
+        if not isinstance(password, str) or len(password) < MIN_PASSWORD or len(password) > 1024:
+            errors["password"] = f"must be at least {MIN_PASSWORD} characters"
+        with self.engine.db.transaction() as session:
+            if username and session.scalar(select(User.id).where(User.username == username)) is not None:
+                raise Conflict(f"user '{username}' already exists")
+            user = User(
+                username=username or "", display_name="", password_hash="", active=True, locale="zh_CN", created_at=self.engine.clock()
+            )
+            session.add(user)
+            changed = self._apply_user_fields(session, user, {k: v for k, v in data.items() if k not in ("username", "password")}, errors)
+            if errors:
+                raise ValidationFailed(errors)
+            user.password_hash = hash_password(password)  # type: ignore[arg-type]
+            session.flush()
+            self._audit(session, actor, "user.create", {"username": username, **changed})
+            return user
+
+    def update_user(self, actor: Actor, username: str, data: Any) -> User:
+        self._require_admin(actor)
+        if not isinstance(data, dict):
+            raise ValidationFailed({"data": "must be an object"})
+        unknown = set(data) - {"display_name", "email", "locale", "active", "roles", "department", "superior"}
+        if unknown:
+            raise ValidationFailed({k: "cannot be changed here" for k in sorted(unknown)})
+        with self.engine.db.transaction() as session:
+            user = session.scalar(select(User).where(User.username == username))
+            if user is None:
+                raise NotFound(f"no user '{username}'")
+            errors: dict[str, str] = {}
+            changed = self._apply_user_fields(session, user, data, errors)
+            if errors:
+                raise ValidationFailed(errors)
+            if user.username == actor.username and (
+                changed.get("active") is False or ("roles" in changed and "admin" not in changed["roles"])
+            ):
+                raise Conflict("admins cannot disable themselves or take away their own admin role")
+            self._audit(session, actor, "user.update", {"username": username, **changed})
+            return user
+
+    def reset_password(self, actor: Actor, username: str, password: Any = None) -> str:
+        """Set a new password (generated when none is given); returns it once. Ends the user's tokens."""
+        self._require_admin(actor)
+        if password is not None and (not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= 1024):
+            raise ValidationFailed({"password": f"must be at least {MIN_PASSWORD} characters"})
+        new = password or secrets.token_urlsafe(12)
+        with self.engine.db.transaction() as session:
+            user = session.scalar(select(User).where(User.username == username))
+            if user is None:
+                raise NotFound(f"no user '{username}'")
+            user.password_hash = hash_password(new)
+            self.engine.identity.revoke_tokens(session, user.id)
+            self._audit(session, actor, "user.password", {"username": username})
+        return new
+
+    # --- roles and departments ----------------------------------------------------------------
+
+    def roles(self, session: Session, actor: Actor) -> list[Role]:
+        self._require_admin(actor)
+        return list(session.scalars(select(Role).order_by(Role.name)))
+
+    def create_role(self, actor: Actor, data: Any) -> Role:
+        self._require_admin(actor)
+        errors: dict[str, str] = {}
+        data = data if isinstance(data, dict) else {}
+        name = _text(data, "name", errors, required=True, limit=64)
+        if name and not NAME.match(name):
+            errors["name"] = "use 2-64 lower-case letters, digits, '.', '-' or '_', starting with a letter"
+        label = _text(data, "label", errors, limit=200) or ""
+        if errors:
+            raise ValidationFailed(errors)
+        with self.engine.db.transaction() as session:
+            if session.scalar(select(Role.id).where(Role.name == name)) is not None:
+                raise Conflict(f"role '{name}' already exists")
+            role = Role(name=name, label=label)
+            session.add(role)
+            self._audit(session, actor, "role.create", {"name": name, "label": label})
+            return role
+
+    def departments(self, session: Session, actor: Actor) -> list[Department]:
+        self._require_admin(actor)
+        return list(session.scalars(select(Department).order_by(Department.code)))
+
+    def save_department(self, actor: Actor, code: str, data: Any, create: bool) -> Department:
+        self._require_admin(actor)
+        data = data if isinstance(data, dict) else {}
+        errors: dict[str, str] = {}
+        if not NAME.match(code or ""):
+            errors["code"] = "use 2-64 lower-case letters, digits, '.', '-' or '_', starting with a letter"
+        name = _text(data, "name", errors, required=create)
+        name_en = _text(data, "name_en", errors)
+        with self.engine.db.transaction() as session:
+            department = session.scalar(select(Department).where(Department.code == code))
+            if create and department is not None:
+                raise Conflict(f"department '{code}' already exists")
+            if not create and department is None:
+                raise NotFound(f"no department '{code}'")
+            if department is None:
+                department = Department(code=code, name=name or code)
+                session.add(department)
+            changed: dict[str, Any] = {}
+            if name:
+                department.name, changed["name"] = name, name
+            if "name_en" in data:
+                department.name_en, changed["name_en"] = name_en, name_en
+            if "manager" in data:
+                manager = session.scalar(select(User).where(User.username == data["manager"])) if isinstance(data["manager"], str) else None
+                if data["manager"] is not None and manager is None:
+                    errors["manager"] = "no such user"
+                else:
+                    department.manager_id, changed["manager"] = (manager.id if manager else None), data["manager"]
+            if "parent" in data:
+                parent = (
+                    session.scalar(select(Department).where(Department.code == data["parent"])) if isinstance(data["parent"], str) else None
+                )
+                if data["parent"] is not None and (parent is None or parent.code == code):
+                    errors["parent"] = "no such (other) department"
+                else:
+                    department.parent_id, changed["parent"] = (parent.id if parent else None), data["parent"]
+            if errors:
+                raise ValidationFailed(errors)
+            self._audit(session, actor, "department.create" if create else "department.update", {"code": code, **changed})
+            session.flush()
+            return department
+
+    def audit_log(self, session: Session, actor: Actor, limit: int = 100) -> list[HistoryEvent]:
+        self._require_admin(actor)
+        return list(
+            session.scalars(select(HistoryEvent).where(HistoryEvent.instance_id.is_(None)).order_by(HistoryEvent.id.desc()).limit(limit))
+        )
+
+    # --- designer drafts ----------------------------------------------------------------------
+
+    def draft(self, session: Session, actor: Actor, key: str) -> DefinitionDraft:
+        self._require_admin(actor)
+        draft = session.get(DefinitionDraft, key)
+        if draft is None:
+            raise NotFound(f"no draft of '{key}'")
+        return draft
+
+    def save_draft(self, actor: Actor, key: str, xml: bytes) -> DefinitionDraft:
+        """Keep work in progress (not live, not validated beyond being text of a bounded size)."""
+        self._require_admin(actor)
+        if len(xml) > MAX_DRAFT_BYTES:
+            raise ValidationFailed({"xml": "is larger than 5 MB"})
+        try:
+            text = xml.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValidationFailed({"xml": "must be UTF-8 text"}) from exc
+        if not text.strip() or not forms.is_storable_text(text):
+            raise ValidationFailed({"xml": "must be non-empty text without NUL characters"})
+        with self.engine.db.transaction() as session:
+            draft = session.get(DefinitionDraft, key) or DefinitionDraft(key=key)
+            draft.xml = text
+            draft.updated_by = actor.username
+            draft.updated_at = self.engine.clock()
+            session.add(draft)
+            self._audit(session, actor, "draft.save", {"key": key, "bytes": len(xml)})
+            return draft

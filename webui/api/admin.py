@@ -1,0 +1,105 @@
+"""Administration API (admins): users, roles, departments, the audit log and designer drafts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, request
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+
+from engine.admin import user_view
+from engine.clock import iso
+from store.models import Department
+from webui.api import actor, bp, engine, int_arg, json_body
+
+
+def department_view(d: Department) -> dict[str, Any]:
+    return {"code": d.code, "name": d.name, "name_en": d.name_en, "parent_id": d.parent_id, "manager_id": d.manager_id, "id": d.id}
+
+
+@bp.get("/admin/users")
+def list_users() -> ResponseReturnValue:
+    eng = engine()
+    with eng.db.sessions() as session:
+        return {"items": [user_view(u) for u in eng.admin.users(session, actor())]}
+
+
+@bp.post("/admin/users")
+def create_user() -> ResponseReturnValue:
+    eng = engine()
+    user = eng.admin.create_user(actor(), json_body())
+    with eng.db.sessions() as session:
+        session.add(user)
+        return user_view(user), 201
+
+
+@bp.patch("/admin/users/<username>")
+def update_user(username: str) -> ResponseReturnValue:
+    eng = engine()
+    user = eng.admin.update_user(actor(), username, json_body())
+    with eng.db.sessions() as session:
+        session.add(user)
+        return user_view(user)
+
+
+@bp.post("/admin/users/<username>/password")
+def reset_password(username: str) -> ResponseReturnValue:
+    body = json_body() if request.content_length else {}
+    password = engine().admin.reset_password(actor(), username, body.get("password"))
+    return {"username": username, "password": password if body.get("password") is None else None}
+
+
+@bp.get("/admin/roles")
+def list_roles() -> ResponseReturnValue:
+    eng = engine()
+    with eng.db.sessions() as session:
+        return {"items": [{"name": r.name, "label": r.label} for r in eng.admin.roles(session, actor())]}
+
+
+@bp.post("/admin/roles")
+def create_role() -> ResponseReturnValue:
+    role = engine().admin.create_role(actor(), json_body())
+    return {"name": role.name, "label": role.label}, 201
+
+
+@bp.get("/admin/departments")
+def list_departments() -> ResponseReturnValue:
+    eng = engine()
+    with eng.db.sessions() as session:
+        return {"items": [department_view(d) for d in eng.admin.departments(session, actor())]}
+
+
+@bp.put("/admin/departments/<code>")
+def save_department(code: str) -> ResponseReturnValue:
+    eng = engine()
+    with eng.db.sessions() as session:
+        exists = session.scalar(select(Department.id).where(Department.code == code)) is not None
+    department = eng.admin.save_department(actor(), code, json_body(), create=not exists)
+    return department_view(department), 200 if exists else 201
+
+
+@bp.get("/admin/audit")
+def audit_log() -> ResponseReturnValue:
+    eng = engine()
+    with eng.db.sessions() as session:
+        events = eng.admin.audit_log(session, actor(), int_arg("limit", 100, 1, 500))
+        return {"items": [{"at": iso(e.at), "user": e.user, "action": e.action, "data": e.data} for e in events]}
+
+
+@bp.get("/process-definitions/<key>/draft")
+def get_draft(key: str) -> ResponseReturnValue:
+    eng = engine()
+    with eng.db.sessions() as session:
+        draft = eng.admin.draft(session, actor(), key)
+        return Response(
+            draft.xml,
+            mimetype="application/xml",
+            headers={"X-Updated-By": draft.updated_by or "", "X-Updated-At": iso(draft.updated_at) or ""},
+        )
+
+
+@bp.put("/process-definitions/<key>/draft")
+def save_draft(key: str) -> ResponseReturnValue:
+    draft = engine().admin.save_draft(actor(), key, request.get_data())
+    return {"key": draft.key, "updated_by": draft.updated_by, "updated_at": iso(draft.updated_at)}
