@@ -31,6 +31,17 @@ def _errors(*codes: int) -> dict[str, Any]:
     return {str(c): _json(_ref("Error"), text[c]) for c in codes}
 
 
+_USER = {
+    "username": {"type": "string"},
+    "display_name": {"type": "string"},
+    "email": {"type": "string", "nullable": True},
+    "active": {"type": "boolean"},
+    "locale": {"type": "string"},
+    "roles": {"type": "array", "items": {"type": "string"}},
+    "department": {"type": "string", "nullable": True},
+    "superior": {"type": "string", "nullable": True},
+}
+_KEY = {"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}
 _ID = {"name": "task_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
 _PAGING = [
     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
@@ -127,14 +138,14 @@ SPEC: dict[str, Any] = {
         "/process-definitions/{key}": {
             "get": {
                 "summary": "Latest version of a definition, with all versions",
-                "parameters": [{"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "parameters": [_KEY],
                 "responses": {"200": _json(_ref("Definition")), **_errors(401, 404)},
             }
         },
         "/process-definitions/{key}/xml": {
             "get": {
                 "summary": "BPMN XML of the latest version",
-                "parameters": [{"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "parameters": [_KEY],
                 "responses": {
                     "200": {"description": "BPMN XML", "content": {"application/xml": {"schema": {"type": "string"}}}},
                     **_errors(401, 404),
@@ -145,7 +156,7 @@ SPEC: dict[str, Any] = {
             "get": {
                 "summary": "Elements added, removed and changed between two versions (admins)",
                 "parameters": [
-                    {"name": "key", "in": "path", "required": True, "schema": {"type": "string"}},
+                    _KEY,
                     {"name": "from", "in": "query", "required": True, "schema": {"type": "integer", "minimum": 1, "maximum": 1000000}},
                     {"name": "to", "in": "query", "required": True, "schema": {"type": "integer", "minimum": 1, "maximum": 1000000}},
                 ],
@@ -155,7 +166,7 @@ SPEC: dict[str, Any] = {
         "/process-definitions/{key}/migrations": {
             "post": {
                 "summary": "Plan (dry run, the default) or carry out moving running instances to a version (admins)",
-                "parameters": [{"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "parameters": [_KEY],
                 "requestBody": {
                     "required": True,
                     "content": {
@@ -434,7 +445,7 @@ SPEC: dict[str, Any] = {
         "/process-definitions/{key}/draft": {
             "get": {
                 "summary": "The designer's saved draft of a process (admins)",
-                "parameters": [{"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "parameters": [_KEY],
                 "responses": {
                     "200": {"description": "BPMN XML", "content": {"application/xml": {"schema": {"type": "string"}}}},
                     **_errors(401, 403, 404),
@@ -442,7 +453,7 @@ SPEC: dict[str, Any] = {
             },
             "put": {
                 "summary": "Save a draft (not deployed) (admins)",
-                "parameters": [{"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "parameters": [_KEY],
                 "requestBody": {"required": True, "content": {"application/xml": {"schema": {"type": "string"}}}},
                 "responses": {"200": _json({"type": "object"}), **_errors(401, 403, 413, 422)},
             },
@@ -542,30 +553,11 @@ SPEC: dict[str, Any] = {
             },
             "User": {
                 "type": "object",
-                "properties": {
-                    "username": {"type": "string"},
-                    "display_name": {"type": "string"},
-                    "email": {"type": "string", "nullable": True},
-                    "active": {"type": "boolean"},
-                    "locale": {"type": "string"},
-                    "roles": {"type": "array", "items": {"type": "string"}},
-                    "department": {"type": "string", "nullable": True},
-                    "superior": {"type": "string", "nullable": True},
-                },
+                "properties": _USER,
             },
             "UserInput": {
                 "type": "object",
-                "properties": {
-                    "username": {"type": "string"},
-                    "password": {"type": "string"},
-                    "display_name": {"type": "string"},
-                    "email": {"type": "string"},
-                    "locale": {"type": "string", "enum": ["zh_CN", "en"]},
-                    "active": {"type": "boolean"},
-                    "roles": {"type": "array", "items": {"type": "string"}},
-                    "department": {"type": "string", "nullable": True},
-                    "superior": {"type": "string", "nullable": True},
-                },
+                "properties": {**_USER, "password": {"type": "string"}, "locale": {"type": "string", "enum": ["zh_CN", "en"]}},
             },
             "Notification": {
                 "type": "object",
