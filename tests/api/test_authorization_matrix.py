@@ -1,0 +1,106 @@
+"""The authorization matrix of the API: every operation against the demo roles, one table.
+
+The case is a complaint registered by cs_agent1 and waiting at `assess` (offered to cs_supervisor).
+Reporting line: cs_agent1 -> cs_sup -> vp_service -> gm. 404 means the caller may not even learn
+that the object exists; 403 means they may see it but not do this.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import FIXTURES, Api
+from tests.engine.test_complaint_handling import COMPLAINT
+
+USERS = ("admin", "gm", "vp_service", "cs_sup", "cs_agent1", "cs_agent2", "qa_staff", "sales1")
+
+# operation -> expected status for each user, in the order of USERS
+MATRIX: dict[str, tuple[int, ...]] = {
+    "list definitions": (200, 200, 200, 200, 200, 200, 200, 200),
+    "read definition": (200, 200, 200, 200, 200, 200, 200, 200),
+    "deploy": (201, 403, 403, 403, 403, 403, 403, 403),
+    "validate": (200, 403, 403, 403, 403, 403, 403, 403),
+    "start complaint": (201, 403, 403, 403, 201, 201, 403, 403),
+    "start approval": (201, 201, 201, 201, 201, 201, 201, 201),
+    "read instance": (200, 200, 200, 200, 200, 404, 404, 404),
+    "read task": (200, 200, 200, 200, 404, 404, 404, 404),
+    "claim task": (403, 403, 403, 200, 404, 404, 404, 404),
+    "assign task to cs_sup": (200, 200, 200, 200, 404, 404, 404, 404),
+    "complete task": (403, 403, 403, 200, 404, 404, 404, 404),
+    "list all tasks": (200, 403, 403, 403, 403, 403, 403, 403),
+    "list incidents": (200, 403, 403, 403, 403, 403, 403, 403),
+    "admin users": (200, 403, 403, 403, 403, 403, 403, 403),
+    "diff versions": (200, 403, 403, 403, 403, 403, 403, 403),
+    "plan migration": (200, 403, 403, 403, 403, 403, 403, 403),
+}
+
+
+def _case(api: Api) -> dict[str, Any]:
+    started = api.post("cs_agent1", "/api/v1/process-instances", json={"process_key": "complaint_handling", "data": COMPLAINT})
+    assert started.status_code == 201
+    return started.get_json()
+
+
+def _call(api: Api, operation: str, user: str, case: dict[str, Any]) -> Any:
+    task = case["tasks"][0]["id"]
+    calls = {
+        "list definitions": lambda: api.get(user, "/api/v1/process-definitions"),
+        "read definition": lambda: api.get(user, "/api/v1/process-definitions/complaint_handling"),
+        "deploy": lambda: api.post(
+            user, "/api/v1/process-definitions", data=(FIXTURES / "simple_review.bpmn").read_bytes(), content_type="application/xml"
+        ),
+        "validate": lambda: api.post(
+            user,
+            "/api/v1/process-definitions/validate",
+            data=(FIXTURES / "simple_review.bpmn").read_bytes(),
+            content_type="application/xml",
+        ),
+        "start complaint": lambda: api.post(
+            user, "/api/v1/process-instances", json={"process_key": "complaint_handling", "data": COMPLAINT}
+        ),
+        "start approval": lambda: api.post(
+            user,
+            "/api/v1/process-instances",
+            json={"process_key": "approval_chain", "data": {"request_type": "special_expense", "title": "t", "amount": 1}},
+        ),
+        "read instance": lambda: api.get(user, f"/api/v1/process-instances/{case['id']}"),
+        "read task": lambda: api.get(user, f"/api/v1/tasks/{task}"),
+        "claim task": lambda: api.post(user, f"/api/v1/tasks/{task}/claim"),
+        "assign task to cs_sup": lambda: api.post(user, f"/api/v1/tasks/{task}/assign", json={"username": "cs_sup"}),
+        "complete task": lambda: api.post(user, f"/api/v1/tasks/{task}/complete", json={"data": {"valid": True}}),
+        "list all tasks": lambda: api.get(user, "/api/v1/tasks?scope=all"),
+        "list incidents": lambda: api.get(user, "/api/v1/incidents"),
+        "admin users": lambda: api.get(user, "/api/v1/admin/users"),
+        "diff versions": lambda: api.get(user, "/api/v1/process-definitions/complaint_handling/diff?from=1&to=1"),
+        "plan migration": lambda: api.post(user, "/api/v1/process-definitions/complaint_handling/migrations", json={"to_version": 1}),
+    }
+    return calls[operation]()
+
+
+@pytest.mark.parametrize("operation", list(MATRIX))
+def test_authorization_matrix(api: Api, operation: str) -> None:
+    actual = []
+    for user in USERS:
+        case = _case(api)  # a fresh case per call, so that no call depends on another's effect
+        actual.append(_call(api, operation, user, case).status_code)
+    assert tuple(actual) == MATRIX[operation], dict(zip(USERS, actual, strict=True))
+
+
+def test_every_api_operation_is_in_the_matrix_or_its_own_tests(app: Any) -> None:
+    """New endpoints must be added to an authorization table (this one or an admin/security test)."""
+    covered_elsewhere = {
+        "/api/v1/auth/token", "/api/v1/openapi.json", "/api/v1/notifications", "/api/v1/notifications/<int(min=1, max=2147483647):notification_id>/read",
+        "/api/v1/messages", "/api/v1/tasks/<task_id>/unclaim", "/api/v1/process-definitions/<key>/xml", "/api/v1/process-instances",
+        "/api/v1/tasks", "/api/v1/incidents/<int(min=1, max=2147483647):job_id>/retry",
+    }  # fmt: skip
+    api_rules = {r.rule for r in app.url_map.iter_rules() if r.rule.startswith("/api/v1/")}
+    in_matrix = {
+        "/api/v1/process-definitions", "/api/v1/process-definitions/<key>", "/api/v1/process-definitions/validate",
+        "/api/v1/process-instances/<int(min=1, max=2147483647):instance_id>", "/api/v1/tasks/<task_id>", "/api/v1/tasks/<task_id>/claim",
+        "/api/v1/tasks/<task_id>/assign", "/api/v1/tasks/<task_id>/complete", "/api/v1/incidents", "/api/v1/process-definitions/<key>/diff",
+        "/api/v1/process-definitions/<key>/migrations",
+    }  # fmt: skip
+    admin = {r for r in api_rules if r.startswith("/api/v1/admin/") or r.endswith("/draft")}  # tests/api/test_admin_api.py
+    assert api_rules - covered_elsewhere - in_matrix - admin == set()
