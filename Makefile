@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 FLASK := $(BIN)/flask --app app
 
-.PHONY: venv run test lint clean-db
+.PHONY: venv run test lint clean-db bench
 
 venv: $(VENV)/.installed
 
@@ -26,6 +26,9 @@ run: venv instance/secret_key
 
 test: venv
 	$(BIN)/python -m pytest
+
+bench: venv
+	$(BIN)/python -m bench --json --profile --details instance/bench/results.json
 
 lint: venv
 	$(BIN)/ruff check .

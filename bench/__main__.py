@@ -1,0 +1,346 @@
+"""`python -m bench [--quick] [--json]`: measure CRMFlow's speed against its targets.
+
+The report goes to stdout; with --json its last line is one JSON object of the headline numbers
+(every key present: a number, or null with the reason under "errors"). Progress goes to stderr.
+The full details (profiles, plans, per-query numbers) are written to --details.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from bench import engine_bench, floor, http_bench, timers, worklist
+from bench.common import ROOT, Databases, pg_probe, pg_url, postgres_version, prepare, rnd
+
+PARTS = ("floor", "engine", "http", "worklist", "growth", "timers")
+KEYS = (
+    "floor_complete_per_s",
+    "floor_serialized_complete_per_s",
+    "engine_complete_per_s_sqlite",
+    "engine_complete_per_s_pg",
+    "engine_complete_per_s_pg_4clients",
+    "http_complete_per_s",
+    "http_p95_ms",
+    "worklist_p95_ms_1m",
+    "step_cost_ratio_1000_vs_10",
+    "timer_jobs_per_s_4proc",
+)
+
+
+@dataclass
+class Sizes:
+    floor_instances: int
+    engine_instances: int  # per run of one client
+    engine_instances_4: int  # per client of the 4-client run
+    anatomy_instances: int
+    http_instances: int  # per client
+    worklist_sizes: tuple[int, ...]
+    worklist_repeat: int
+    growth_rounds: int
+    timer_jobs: int
+
+    def scaled(self, factor: float) -> Sizes:
+        def s(n: int, low: int = 2) -> int:
+            return max(low, int(n * factor))
+
+        return Sizes(
+            s(self.floor_instances),
+            s(self.engine_instances),
+            s(self.engine_instances_4),
+            s(self.anatomy_instances),
+            s(self.http_instances),
+            tuple(max(1000, int(n * factor)) for n in self.worklist_sizes),
+            s(self.worklist_repeat, 5),
+            s(self.growth_rounds, 30),
+            s(self.timer_jobs, 20),
+        )
+
+
+FULL = Sizes(1000, 200, 100, 50, 50, (10_000, 1_000_000), 50, 1000, 10_000)
+QUICK = Sizes(200, 40, 15, 20, 6, (10_000, 50_000), 10, 100, 200)
+
+TARGETS = {
+    "engine_pg_vs_floor >= 0.5": ("engine_pg_vs_serialized_floor", lambda v: v >= 0.5),
+    "http_complete_per_s >= 300": ("http_complete_per_s", lambda v: v >= 300),
+    "http_p95_ms <= 50": ("http_p95_ms", lambda v: v <= 50),
+    "worklist_p95_ms_1m <= 20": ("worklist_p95_ms_1m", lambda v: v <= 20),
+    "step_cost_ratio_1000_vs_10 <= 1.5": ("step_cost_ratio_1000_vs_10", lambda v: v <= 1.5),
+    "timer_jobs_per_s_4proc >= 500": ("timer_jobs_per_s_4proc", lambda v: v >= 500),
+}
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def machine() -> dict[str, Any]:
+    mem = next((line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")), None)
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), None
+    )
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "memory_gib": round(int(mem) / 1024 / 1024, 1) if mem else None,
+        "python": platform.python_version(),
+        "postgresql": postgres_version(),
+        "spiffworkflow": version("SpiffWorkflow"),
+        "sqlalchemy": version("SQLAlchemy"),
+        "load_avg_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+class Run:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.sizes = (QUICK if args.quick else FULL).scaled(args.scale)
+        self.parts = set(args.only.split(",")) if args.only else set(PARTS)
+        self.postgres = not args.no_postgres
+        self.flat: dict[str, Any] = dict.fromkeys(KEYS)
+        self.details: dict[str, Any] = {}
+        self.errors: dict[str, str] = {}
+        self.databases = Databases()
+        self.tmp = Path(tempfile.mkdtemp(prefix="crmflow-bench-"))
+        self._pg_engine_url: str | None = None
+
+    def part(self, name: str, fn: Callable[[], None]) -> None:
+        if name.split(".")[0] not in self.parts:
+            return
+        log(f"{name} ...")
+        start = time.perf_counter()
+        try:
+            fn()
+        except Exception as exc:
+            self.errors[name] = f"{type(exc).__name__}: {exc}"
+            self.details.setdefault("tracebacks", {})[name] = traceback.format_exc()
+            log(f"{name} failed: {exc}")
+        log(f"{name} done in {time.perf_counter() - start:.1f} s")
+
+    def pg_engine_url(self) -> str:
+        """One PostgreSQL database for the engine measurements (engine, growth)."""
+        if self._pg_engine_url is None:
+            self._pg_engine_url = pg_url(self.databases.create("engine"))
+            prepare(self._pg_engine_url).db.dispose()
+        return self._pg_engine_url
+
+    # --- parts ------------------------------------------------------------------------------
+
+    def floor(self) -> None:
+        result = floor.measure(self.sizes.floor_instances)
+        self.details["floor"] = result
+        self.flat["floor_start_per_s"] = result["memory"]["start_per_s"]
+        self.flat["floor_complete_per_s"] = result["memory"]["complete_per_s"]
+        self.flat["floor_serialized_complete_per_s"] = result["instance_only"]["complete_per_s"]
+        self.flat["floor_serialized_p50_ms"] = result["instance_only"]["p50_ms"]
+        self.flat["floor_serialized_stock_complete_per_s"] = result["stock"]["complete_per_s"]
+
+    def engine(self, database: str) -> None:
+        if database == "sqlite":
+            url = f"sqlite:///{self.tmp / 'engine.db'}"
+            prepare(url).db.dispose()
+            suffix = "sqlite"
+        else:
+            url = self.pg_engine_url()
+            suffix = "pg"
+            self.details["pg_probe"] = probe = pg_probe(url)
+            self.flat["pg_roundtrip_ms"] = probe["roundtrip_ms"]
+            self.flat["pg_insert_commit_ms"] = probe["insert_commit_ms"]
+        one = engine_bench.run_clients(url, 1, self.sizes.engine_instances)
+        four = engine_bench.run_clients(url, 4, self.sizes.engine_instances_4)
+        anatomy = engine_bench.anatomy(url, self.sizes.anatomy_instances, self.args.profile)
+        self.details[f"engine_{suffix}"] = {"1client": one, "4clients": four, "anatomy": anatomy}
+        self.flat[f"engine_start_per_s_{suffix}"] = one["start_per_s"]
+        self.flat[f"engine_complete_per_s_{suffix}"] = one["complete_per_s"]
+        self.flat[f"engine_p50_ms_{suffix}"] = one["p50_ms"]
+        self.flat[f"engine_p95_ms_{suffix}"] = one["p95_ms"]
+        self.flat[f"engine_start_per_s_{suffix}_4clients"] = four["start_per_s"]
+        self.flat[f"engine_complete_per_s_{suffix}_4clients"] = four["complete_per_s"]
+        self.flat[f"engine_p50_ms_{suffix}_4clients"] = four["p50_ms"]
+        self.flat[f"engine_p95_ms_{suffix}_4clients"] = four["p95_ms"]
+        self.flat[f"engine_queries_per_complete_{suffix}"] = anatomy["queries_per_complete"]
+        self.flat[f"engine_db_ms_per_complete_{suffix}"] = anatomy["db_ms_per_complete"]
+
+    def http(self) -> None:
+        url = pg_url(self.databases.create("http"))
+        prepare(url).db.dispose()
+        result = http_bench.measure(url, 8, self.sizes.http_instances)
+        anatomy = http_bench.anatomy(url, self.sizes.anatomy_instances, self.args.profile)
+        self.details["http"] = {"8clients": result, "anatomy": anatomy}
+        if self.args.profile:
+            self.details["http"]["py-spy"] = http_bench.sampled_profile(url, 8, self.sizes.http_instances, self.tmp / "http-py-spy.txt")
+        self.flat["http_complete_per_s"] = result["complete_per_s"]
+        self.flat["http_p50_ms"] = result["p50_ms"]
+        self.flat["http_p95_ms"] = result["p95_ms"]
+        self.flat["http_queries_per_complete"] = anatomy["queries_per_request"]
+        for key in ("cpu_ms_app", "cpu_ms_postgres"):
+            self.flat[f"http_{key}_per_complete"] = result.get(key)
+
+    def worklist(self) -> None:
+        url = pg_url(self.databases.create("worklist"))
+        engine = prepare(url)
+        try:
+            result = worklist.measure(engine, url, self.sizes.worklist_sizes, self.sizes.worklist_repeat)
+        finally:
+            engine.db.dispose()
+        self.details["worklist"] = result
+        small, large = result[str(self.sizes.worklist_sizes[0])], result[str(self.sizes.worklist_sizes[-1])]
+        self.flat["worklist_p50_ms_10k"] = small["p50_ms"]
+        self.flat["worklist_p95_ms_10k"] = small["p95_ms"]
+        self.flat["worklist_p50_ms_1m"] = large["p50_ms"]
+        self.flat["worklist_p95_ms_1m"] = large["p95_ms"]
+        self.flat["worklist_large_rows"] = large["task_rows"]
+
+    def growth(self) -> None:
+        url = self.pg_engine_url()
+        result = engine_bench.growth(url, self.sizes.growth_rounds)
+        library = floor.loop_step_cost(min(self.sizes.growth_rounds, 240))
+        self.details["growth"] = {"engine_pg": result, "spiffworkflow_alone_serialized": library}
+        self.flat["growth_rounds"] = result["rounds"]
+        self.flat["growth_completed_rounds"] = result["completed_rounds"]
+        self.flat["step_cost_ratio_1000_vs_10"] = result["ratio"]
+        self.flat["step_cost_ratio_at_last_reached"] = result.get("ratio_at_last_reached", result["ratio"])
+        self.flat["floor_step_cost_ratio_loop"] = library["ratio"]
+        if result.get("error"):
+            self.errors["growth"] = result["error"]
+
+    def timers(self) -> None:
+        result = timers.measure(self.databases, self.sizes.timer_jobs, (2, 4))
+        self.details["timers"] = result
+        self.flat["timer_jobs"] = result["jobs"]
+        self.flat["timer_jobs_per_s_2proc"] = result["2proc"]["jobs_per_s"]
+        self.flat["timer_jobs_per_s_4proc"] = result["4proc"]["jobs_per_s"]
+        for n in (2, 4):
+            r = result[f"{n}proc"]
+            if r["still_waiting"] or r["completed_instances"] != result["jobs"]:
+                self.errors[f"timers.{n}proc"] = f"{r['still_waiting']} of {result['jobs']} timers did not fire"
+
+    # --- the run ----------------------------------------------------------------------------
+
+    def run(self) -> dict[str, Any]:
+        started = time.perf_counter()
+        self.details["machine"] = machine()
+        try:
+            self.part("floor", self.floor)
+            self.part("engine.sqlite", lambda: self.engine("sqlite"))
+            if self.postgres:
+                self.part("engine.pg", lambda: self.engine("pg"))
+                self.part("http", self.http)
+                self.part("worklist", self.worklist)
+                self.part("growth", self.growth)
+                self.part("timers", self.timers)
+        finally:
+            self.databases.close()
+        floor_rate = self.flat.get("floor_serialized_complete_per_s")
+        engine_rate = self.flat.get("engine_complete_per_s_pg")
+        self.flat["engine_pg_vs_serialized_floor"] = rnd(engine_rate / floor_rate, 3) if engine_rate and floor_rate else None
+        sqlite_rate = self.flat.get("engine_complete_per_s_sqlite")
+        self.flat["engine_sqlite_vs_serialized_floor"] = rnd(sqlite_rate / floor_rate, 3) if sqlite_rate and floor_rate else None
+        self.flat["targets"] = {
+            name: (check(self.flat[key]) if self.flat.get(key) is not None else None) for name, (key, check) in TARGETS.items()
+        }
+        self.flat["quick"] = bool(self.args.quick)
+        self.flat["seconds"] = round(time.perf_counter() - started, 1)
+        self.details["machine"]["load_avg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+        self.flat["machine"] = self.details["machine"]
+        self.flat["errors"] = self.errors
+        self.details["flat"] = self.flat
+        return self.flat
+
+
+def report(flat: dict[str, Any], details: dict[str, Any]) -> str:
+    m = flat["machine"]
+    rows = [
+        ("Floor: SpiffWorkflow in memory, completions/s", flat.get("floor_complete_per_s")),
+        ("Floor: serialize/deserialize per step (instance only), completions/s", flat.get("floor_serialized_complete_per_s")),
+        ("Floor: serialize/deserialize per step (stock serializer), completions/s", flat.get("floor_serialized_stock_complete_per_s")),
+        ("Engine SQLite: starts/s", flat.get("engine_start_per_s_sqlite")),
+        ("Engine SQLite: completions/s, 1 client (p50/p95 ms)", _rate_lat(flat, "engine", "_sqlite")),
+        ("Engine SQLite: completions/s, 4 clients (p50/p95 ms)", _rate_lat(flat, "engine", "_sqlite_4clients")),
+        ("Engine PostgreSQL: starts/s", flat.get("engine_start_per_s_pg")),
+        ("Engine PostgreSQL: completions/s, 1 client (p50/p95 ms)", _rate_lat(flat, "engine", "_pg")),
+        ("Engine PostgreSQL: completions/s, 4 clients (p50/p95 ms)", _rate_lat(flat, "engine", "_pg_4clients")),
+        ("Engine PostgreSQL / serialized floor", flat.get("engine_pg_vs_serialized_floor")),
+        ("SQL statements per completion (engine, PostgreSQL)", flat.get("engine_queries_per_complete_pg")),
+        ("HTTP gunicorn -w 4, 8 clients: completions/s (p50/p95 ms)", _rate_lat(flat, "http", "")),
+        ("SQL statements per HTTP completion", flat.get("http_queries_per_complete")),
+        ("Worklist p50/p95 ms at 10k task rows", f"{flat.get('worklist_p50_ms_10k')} / {flat.get('worklist_p95_ms_10k')}"),
+        (
+            f"Worklist p50/p95 ms at {flat.get('worklist_large_rows')} task rows",
+            f"{flat.get('worklist_p50_ms_1m')} / {flat.get('worklist_p95_ms_1m')}",
+        ),
+        (f"Growth: completion cost at round {flat.get('growth_rounds')} / at round 10", flat.get("step_cost_ratio_1000_vs_10")),
+        (
+            "Growth: rounds reached, cost ratio there (engine; SpiffWorkflow alone)",
+            f"{flat.get('growth_completed_rounds')}: {flat.get('step_cost_ratio_at_last_reached')}; {flat.get('floor_step_cost_ratio_loop')}",
+        ),
+        ("Timers: jobs/s with 2 processes", flat.get("timer_jobs_per_s_2proc")),
+        ("Timers: jobs/s with 4 processes", flat.get("timer_jobs_per_s_4proc")),
+    ]
+    lines = [
+        f"CRMFlow benchmark ({'quick' if flat['quick'] else 'full'}) — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        f"machine: {m['nproc']} cores ({m['cpu']}), {m['memory_gib']} GiB, Python {m['python']}, PostgreSQL {m['postgresql']}, "
+        f"SpiffWorkflow {m['spiffworkflow']}; load average at start {m['load_avg_at_start']}, at end {m.get('load_avg_at_end')}",
+        "",
+    ]
+    width = max(len(r[0]) for r in rows)
+    lines += [f"  {label:<{width}}  {'-' if value is None else value}" for label, value in rows]
+    lines += ["", "targets:"]
+    lines += [f"  {name:<40} {'met' if ok else ('MISSED' if ok is False else 'not measured')}" for name, ok in flat["targets"].items()]
+    if flat["errors"]:
+        lines += ["", "errors:"] + [f"  {part}: {message}" for part, message in flat["errors"].items()]
+    explain = details.get("worklist", {}).get(str(flat.get("worklist_large_rows")), {}).get("explain")
+    if explain:
+        slowest = details["worklist"][str(flat.get("worklist_large_rows"))]["slowest"]
+        summary = [line[:160] for line in explain if not line.strip().startswith(("Buffers:", "Planning:", "Heap Blocks:", "Buckets:"))]
+        lines += ["", f"EXPLAIN ANALYZE of the slowest worklist query ({slowest}; the full plans are in --details):"]
+        lines += [f"  {line}" for line in summary]
+    return "\n".join(lines)
+
+
+def _rate_lat(flat: dict[str, Any], prefix: str, suffix: str) -> str:
+    return (
+        f"{flat.get(f'{prefix}_complete_per_s{suffix}')} ({flat.get(f'{prefix}_p50_ms{suffix}')} / {flat.get(f'{prefix}_p95_ms{suffix}')})"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, under a minute")
+    parser.add_argument("--json", action="store_true", help="end with one line of JSON (the headline numbers)")
+    parser.add_argument("--only", help=f"comma-separated parts: {','.join(PARTS)}")
+    parser.add_argument("--no-postgres", action="store_true", help="SQLite only (floor and engine)")
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply every size (e.g. 0.2 for a smoke run)")
+    parser.add_argument("--profile", action="store_true", help="also profile completions (cProfile, py-spy on gunicorn)")
+    parser.add_argument("--details", type=Path, help="write every number, profile and plan here as JSON")
+    args = parser.parse_args(argv)
+    unknown = set(args.only.split(",")) - set(PARTS) if args.only else set()
+    if unknown:
+        parser.error(f"unknown parts: {', '.join(sorted(unknown))}")
+    os.chdir(ROOT)
+    run = Run(args)
+    flat = run.run()
+    if args.details:
+        args.details.parent.mkdir(parents=True, exist_ok=True)
+        args.details.write_text(json.dumps(run.details, indent=1, ensure_ascii=False, default=str))
+        log(f"details written to {args.details}")
+    print(report(flat, run.details))
+    if args.json:
+        print(json.dumps(flat, ensure_ascii=False, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

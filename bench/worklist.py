@@ -1,0 +1,273 @@
+"""The worklist at size: p50/p95 of the engine's own `available` and `mine` queries on PostgreSQL.
+
+Rows are bulk-loaded with COPY into `process_instances`, `tasks` and `task_candidates` with a
+realistic spread: the three shipped processes and their task keys and roles (DOMAIN.md), five
+tasks per instance, 10 % of the tasks open (the last task of every other instance), 40 % of the
+open tasks claimed by a user holding the role, the completed ones by such a user. Then
+`engine.tasks.TaskService.query` (the count and the first page of 50) is timed per user and scope,
+and the slowest query's statements are run once more under EXPLAIN ANALYZE for the report.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+from sqlalchemy import event, select
+
+from bench.common import percentile, pg_dsn, rnd
+from engine.process_engine import ProcessEngine
+from processes.demo import USERS
+from store.models import ProcessDefinition
+
+TASKS_PER_INSTANCE = 5
+CLAIMED_SHARE = 0.4
+QUERY_USERS = ("cs_agent1", "cs_sup", "qa_staff", "sales1", "gm")
+SCOPES = ("available", "mine")
+DEPARTMENT_ROLES = ("transport", "customs", "quality")
+APPROVER_ROLES = ("ops_manager", "region_manager", "finance", "marketing_manager", "division_leader", "gm")
+# process key: (share of instances, initiators, [(task key, name, role | None for the initiator, weight)])
+PROCESSES: dict[str, tuple[float, tuple[str, ...], list[tuple[str, str, str | None, float]]]] = {
+    "complaint_handling": (
+        0.5,
+        ("cs_agent1", "cs_agent2"),
+        [
+            ("assess", "受理评估", "cs_supervisor", 1.0),
+            ("reply_invalid", "答复无效投诉", None, 0.3),
+            ("assign_department", "指派责任部门", "cs_supervisor", 1.0),
+            ("analyze_cause", "原因分析", "dept", 1.0),
+            ("propose_resolution", "提出处理方案", "dept", 1.0),
+            ("leader_approval", "分管领导批示", "division_leader", 0.8),
+            ("gm_approval", "总经理批示", "gm", 0.3),
+            ("implement", "实施处理", "dept", 1.0),
+            ("summarize", "总结归档", "cs_supervisor", 1.0),
+        ],
+    ),
+    "lead_qualification": (
+        0.3,
+        ("sales1", "sales2", "sales_asst"),
+        [
+            ("resolve_duplicate", "处理重复线索", "sales_director", 0.2),
+            ("verify_lead", "核实线索", "sales", 1.0),
+            ("follow_up", "跟进", "sales", 1.5),
+            ("director_review", "总监审核", "sales_director", 0.3),
+        ],
+    ),
+    "approval_chain": (
+        0.2,
+        ("store_staff", "region_mgr", "ops_mgr", "mkt_mgr"),
+        [("approve", "审批", "approver", 1.0), ("revise", "修改申请", None, 0.2)],
+    ),
+}
+CUSTOMERS = ("宁波海联", "上海远航", "杭州国际货运", "苏州精密", "义乌商贸", "温州鞋业", "嘉兴纺织", "绍兴化工")
+
+
+def role_holders() -> dict[str, list[str]]:
+    holders: dict[str, list[str]] = {}
+    for username, (_name, _dept, roles, _superior) in USERS.items():
+        for role in roles:
+            holders.setdefault(role, []).append(username)
+    return holders
+
+
+class Generator:
+    """Deterministic rows (seeded), continuing where the previous batch ended."""
+
+    def __init__(self, definition_ids: dict[str, int], seed: int = 6) -> None:
+        self.rng = random.Random(seed)
+        self.definition_ids = definition_ids
+        self.holders = role_holders()
+        self.next_instance = 1
+        self.now = datetime.now(UTC)
+        keys = list(PROCESSES)
+        self.keys, self.key_weights = keys, [PROCESSES[k][0] for k in keys]
+
+    def batch(self, instances: int) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        rng, now = self.rng, self.now
+        inst_rows: list[tuple[Any, ...]] = []
+        task_rows: list[tuple[Any, ...]] = []
+        cand_rows: list[tuple[Any, ...]] = []
+        for _ in range(instances):
+            iid = self.next_instance
+            self.next_instance += 1
+            key = rng.choices(self.keys, self.key_weights)[0]
+            _share, initiators, steps = PROCESSES[key]
+            initiator = rng.choice(initiators)
+            running = iid % 2 == 0
+            started = now - timedelta(days=rng.uniform(0, 30) if running else rng.uniform(30, 365))
+            customer = rng.choice(CUSTOMERS)
+            amount = round(rng.uniform(100, 200_000), 2) if key != "lead_qualification" else None
+            inst_rows.append(
+                (
+                    iid,
+                    self.definition_ids[key],
+                    key,
+                    "running" if running else "completed",
+                    f"{key[:2].upper()}-{iid:08d}",
+                    initiator,
+                    b"",
+                    "bench",
+                    "{}",
+                    1,
+                    started,
+                    started,
+                    None if running else started + timedelta(days=3),
+                )
+            )
+            chosen = rng.choices(steps, [s[3] for s in steps], k=TASKS_PER_INSTANCE)
+            for n, (task_key, name, role, _w) in enumerate(chosen):
+                is_open = running and n == TASKS_PER_INSTANCE - 1
+                created = started + timedelta(hours=6 * n)
+                if role == "dept":
+                    role = rng.choice(DEPARTMENT_ROLES)
+                elif role == "approver":
+                    role = rng.choice(APPROVER_ROLES)
+                roles, users = ([role], []) if role else ([], [initiator])
+                performer = rng.choice(self.holders[role]) if role else initiator
+                assignee = performer if (not is_open or rng.random() < CLAIMED_SHARE or not role) else None
+                due = created + timedelta(days=rng.choice((1, 1, 2, 3, 5))) if rng.random() < 0.7 else None
+                tid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+                task_rows.append(
+                    (
+                        tid,
+                        iid,
+                        key,
+                        task_key,
+                        name,
+                        "open" if is_open else "completed",
+                        assignee,
+                        ",".join(roles),
+                        ",".join(users),
+                        rng.choice((50, 50, 50, 80, 20)),
+                        created,
+                        created if assignee else None,
+                        None if is_open else created + timedelta(hours=4),
+                        None if is_open else performer,
+                        due,
+                        inst_rows[-1][4],
+                        initiator,
+                        customer,
+                        f"{customer}: {name}",
+                        amount,
+                    )
+                )
+                cand_rows.extend([(tid, "role", r) for r in roles] + [(tid, "user", u) for u in users])
+        return inst_rows, task_rows, cand_rows
+
+
+INSTANCE_COLUMNS = (
+    "id, definition_id, process_key, status, business_key, started_by, state, serializer_version, data, row_version, started_at,"
+    " updated_at, ended_at"
+)
+TASK_COLUMNS = (
+    "id, instance_id, process_key, task_key, name, status, assignee, candidate_roles, candidate_users, priority, created_at,"
+    " claimed_at, completed_at, completed_by, due_at, business_key, started_by, customer, title, amount"
+)
+
+
+def load(dsn: str, rows: tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]) -> float:
+    """COPY one batch in; ANALYZE (as autovacuum would after a bulk change). Returns seconds."""
+    start = time.perf_counter()
+    instances, tasks, candidates = rows
+    with psycopg.connect(dsn) as conn:
+        with conn.cursor() as cur:
+            for table, columns, data in (
+                ("process_instances", INSTANCE_COLUMNS, instances),
+                ("tasks", TASK_COLUMNS, tasks),
+                ("task_candidates", "task_id, kind, name", candidates),
+            ):
+                with cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                    for row in data:
+                        copy.write_row(row)
+        conn.commit()
+        conn.autocommit = True
+        conn.execute("ANALYZE process_instances")
+        conn.execute("ANALYZE tasks")
+        conn.execute("ANALYZE task_candidates")
+    return time.perf_counter() - start
+
+
+def time_queries(engine: ProcessEngine, repeat: int) -> dict[str, Any]:
+    """p50/p95 per (user, scope), the counts, and which one was slowest."""
+    results: dict[str, Any] = {}
+    with engine.db.sessions() as session:
+        actors = {u: engine.identity.actor(session, u) for u in QUERY_USERS}
+    for scope in SCOPES:
+        for username, who in actors.items():
+            samples: list[float] = []
+            total = 0
+            for i in range(repeat + 2):
+                with engine.db.sessions() as session:
+                    start = time.perf_counter()
+                    _rows, total = engine.tasks.query(session, who, scope)
+                    elapsed = time.perf_counter() - start
+                if i >= 2:  # the first two warm the connection and the plan cache
+                    samples.append(elapsed * 1000)
+            results[f"{scope}:{username}"] = {
+                "count": total,
+                "p50_ms": rnd(percentile(samples, 50)),
+                "p95_ms": rnd(percentile(samples, 95)),
+            }
+    return results
+
+
+def explain(engine: ProcessEngine, username: str, scope: str) -> list[str]:
+    """EXPLAIN (ANALYZE, BUFFERS) of each statement the engine's query runs for this user and scope."""
+    captured: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            captured.append((statement, parameters))
+
+    with engine.db.sessions() as session:
+        who = engine.identity.actor(session, username)
+    event.listen(engine.db.engine, "before_cursor_execute", capture)
+    try:
+        with engine.db.sessions() as session:
+            engine.tasks.query(session, who, scope)
+    finally:
+        event.remove(engine.db.engine, "before_cursor_execute", capture)
+    lines: list[str] = []
+    with engine.db.engine.connect() as conn:
+        for statement, parameters in captured:
+            plan = conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters).scalars().all()
+            lines.append(" ".join(statement.split())[:300])
+            lines.extend(f"    {line}" for line in plan)
+    return lines
+
+
+def measure(engine: ProcessEngine, url: str, sizes: tuple[int, ...], repeat: int) -> dict[str, Any]:
+    """`sizes`: total task rows after each load, ascending; the worklist is timed at each size."""
+    with engine.db.sessions() as session:
+        definition_ids = {key: engine.repository.latest(session, key).id for key in PROCESSES}
+        assert session.scalar(select(ProcessDefinition.id).limit(1)) is not None
+    generator = Generator(definition_ids)
+    dsn = pg_dsn(url)
+    out: dict[str, Any] = {}
+    loaded = 0
+    for size in sizes:
+        seconds = 0.0
+        while loaded < size:
+            instances = min(20_000, (size - loaded) // TASKS_PER_INSTANCE)
+            seconds += load(dsn, generator.batch(instances))
+            loaded += instances * TASKS_PER_INSTANCE
+        queries = time_queries(engine, repeat)
+        slowest = max(queries, key=lambda k: queries[k]["p95_ms"] or 0)
+        open_rows = size // (2 * TASKS_PER_INSTANCE)
+        out[str(size)] = {
+            "task_rows": size,
+            "open_rows": open_rows,
+            "load_s": rnd(seconds),
+            "queries": queries,
+            "p95_ms": max(q["p95_ms"] or 0 for q in queries.values()),
+            "p50_ms": max(q["p50_ms"] or 0 for q in queries.values()),
+            "slowest": slowest,
+        }
+    largest = out[str(sizes[-1])]
+    scope, username = largest["slowest"].split(":")
+    largest["explain"] = explain(engine, username, scope)
+    return out
