@@ -170,6 +170,8 @@ class Run:
         self.flat[f"engine_complete_per_s_{suffix}_4clients"] = four["complete_per_s"]
         self.flat[f"engine_p50_ms_{suffix}_4clients"] = four["p50_ms"]
         self.flat[f"engine_p95_ms_{suffix}_4clients"] = four["p95_ms"]
+        for key in ("cpu_ms_app", "cpu_ms_postgres"):
+            self.flat[f"engine_{key}_per_action_{suffix}_4clients"] = four.get(key)
         self.flat[f"engine_queries_per_complete_{suffix}"] = anatomy["queries_per_complete"]
         self.flat[f"engine_db_ms_per_complete_{suffix}"] = anatomy["db_ms_per_complete"]
 
@@ -222,6 +224,8 @@ class Run:
         self.flat["timer_jobs"] = result["jobs"]
         self.flat["timer_jobs_per_s_2proc"] = result["2proc"]["jobs_per_s"]
         self.flat["timer_jobs_per_s_4proc"] = result["4proc"]["jobs_per_s"]
+        for key in ("cpu_ms_app", "cpu_ms_postgres"):
+            self.flat[f"timer_{key}_per_job"] = result["4proc"].get(key)
         for n in (2, 4):
             r = result[f"{n}proc"]
             if r["still_waiting"] or r["completed_instances"] != result["jobs"]:

@@ -204,7 +204,8 @@ def _cpu_seconds(pid: int) -> float:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / _TICK  # utime + stime
+    # utime + stime + cutime + cstime: a backend that ended during the run is counted in its parent
+    return sum(int(f) for f in fields[11:15]) / _TICK
 
 
 def _pids_named(name: str) -> list[int]:
@@ -233,8 +234,10 @@ def _descendants(pid: int) -> list[int]:
 
 
 class CpuMeter:
-    """CPU seconds spent by a process tree (the app), by PostgreSQL's processes and by this process
-    (the clients) between start() and stop(): where the machine's two cores went."""
+    """CPU seconds spent between start() and stop() by the app, by PostgreSQL's processes and by the
+    clients: where the machine's cores went. The app is the process tree of `app_pid` (gunicorn) or,
+    without one, this process and the children it has waited for (engine clients, job workers);
+    the clients are then this process."""
 
     def __init__(self, app_pid: int | None = None) -> None:
         self.app_pid = app_pid
@@ -242,10 +245,12 @@ class CpuMeter:
 
     def _snapshot(self) -> dict[str, dict[int, float]]:
         groups = {"postgres": {p: _cpu_seconds(p) for p in _pids_named("postgres")}}
+        times = os.times()
         if self.app_pid is not None:
             groups["app"] = {p: _cpu_seconds(p) for p in _descendants(self.app_pid)}
-        times = os.times()
-        groups["bench"] = {os.getpid(): times.user + times.system}
+            groups["client"] = {os.getpid(): times.user + times.system}
+        else:
+            groups["app"] = {os.getpid(): times.user + times.system + times.children_user + times.children_system}
         return groups
 
     def start(self) -> None:

@@ -17,6 +17,7 @@ from bench.common import (
     FIVE_STEPS,
     LOOP,
     STEPS,
+    CpuMeter,
     actor,
     open_tasks,
     rate,
@@ -66,10 +67,13 @@ def client(url: str, instances: int, username: str, barrier: Any = None) -> dict
 
 def run_clients(url: str, clients: int, instances: int) -> dict[str, Any]:
     """`clients` concurrent clients, each starting and completing `instances` instances."""
+    meter = CpuMeter()
+    meter.start()
     if clients == 1:
         results = [client(url, instances, AGENT)]
     else:
         results = run_together(client, [(url, instances, CLIENT_USERS[i % len(CLIENT_USERS)]) for i in range(clients)], timeout=600)
+    meter.stop()  # starts and completions together: per action, not per completion
     start_samples = [s for r in results for s in r["start"]]
     complete_samples = [s for r in results for s in r["complete"]]
     start_wall = max(r["start_span"][1] for r in results) - min(r["start_span"][0] for r in results)
@@ -83,6 +87,7 @@ def run_clients(url: str, clients: int, instances: int) -> dict[str, Any]:
         "start_p95_ms": start_stats["p95_ms"],
         "complete_per_s": rate(len(complete_samples), complete_wall),
         **summary_ms(complete_samples),
+        **meter.per_action_ms(len(start_samples) + len(complete_samples)),
     }
 
 

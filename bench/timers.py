@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bench.common import AGENT, TIMER, Databases, actor, pg_url, prepare, rate, run_together, warm
+from bench.common import AGENT, TIMER, CpuMeter, Databases, actor, pg_url, prepare, rate, run_together, warm
 from bench.profiling import QueryCounter
 from engine.clock import utcnow
 from engine.process_engine import ProcessEngine
@@ -66,7 +66,10 @@ def _fire(url: str, at_iso: str, worker: str, barrier: Any) -> dict[str, Any]:
 
 def fire(url: str, processes: int) -> dict[str, Any]:
     at = (utcnow() + timedelta(minutes=2)).isoformat()
+    meter = CpuMeter()
+    meter.start()
     results = run_together(_fire, [(url, at, f"bench-{i}") for i in range(processes)])
+    meter.stop()
     wall = max(r["span"][1] for r in results) - min(r["span"][0] for r in results)
     engine = ProcessEngine(Database(url))
     try:
@@ -82,6 +85,7 @@ def fire(url: str, processes: int) -> dict[str, Any]:
         "still_waiting": waiting,
         "seconds": round(wall, 2),
         "jobs_per_s": rate(done or 0, wall),
+        **meter.per_action_ms(done or 0),
     }
 
 
