@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 FLASK := $(BIN)/flask --app app
 
-.PHONY: venv run test lint clean-db bench
+.PHONY: venv run test lint clean-db assets translations bench
 
 venv: $(VENV)/.installed
 
@@ -33,3 +33,22 @@ bench: venv
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Front-end libraries come from the npm registry through a lock file; their dist files are
+# committed under webui/static/vendor, so `make run` and `make test` never need npm.
+VENDOR_SRC := webui/static/vendor-src
+VENDOR := webui/static/vendor
+NPM_DIST := $(VENDOR_SRC)/node_modules
+
+assets:
+	cd $(VENDOR_SRC) && npm ci --no-audit --no-fund --ignore-scripts
+	mkdir -p $(VENDOR)/htmx $(VENDOR)/bpmn-js
+	cp $(NPM_DIST)/htmx.org/dist/htmx.min.js $(NPM_DIST)/htmx.org/LICENSE $(VENDOR)/htmx/
+	cp $(NPM_DIST)/bpmn-js/dist/bpmn-navigated-viewer.production.min.js $(NPM_DIST)/bpmn-js/LICENSE $(VENDOR)/bpmn-js/
+	cp $(NPM_DIST)/bpmn-js/dist/assets/diagram-js.css $(NPM_DIST)/bpmn-js/dist/assets/bpmn-js.css $(VENDOR)/bpmn-js/
+
+# Message catalogue of the UI: extract the English strings, merge them into zh_Hans_CN (users.locale zh_CN), compile.
+translations: venv
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o webui/translations/messages.pot --no-location --sort-output --project=CRMFlow --version=0.1 --copyright-holder=CRMFlow --msgid-bugs-address=- .
+	$(BIN)/pybabel update -i webui/translations/messages.pot -d webui/translations -l zh_Hans_CN --no-fuzzy-matching
+	$(BIN)/pybabel compile -d webui/translations -l zh_Hans_CN

@@ -48,7 +48,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["crmflow"] = ProcessEngine(db, mail=MailSettings.from_env())
 
     from webui import register_blueprints
+    from webui.extensions import init_extensions
 
+    init_extensions(app)
     register_blueprints(app)
     _register_api_errors(app)
     _register_commands(app)

@@ -11,3 +11,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(health_bp)
     app.register_blueprint(api_bp)
+
+    from webui.pages import register_pages
+
+    register_pages(app)

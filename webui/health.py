@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app, jsonify, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -23,9 +23,7 @@ def healthz() -> ResponseReturnValue:
 
 @bp.get("/")
 def index() -> ResponseReturnValue:
-    return jsonify(
-        name="CRMFlow",
-        api="/api/v1",
-        openapi="/api/v1/openapi.json",
-        health="/healthz",
-    )
+    """Browsers go to their worklist (or the login page); API clients asking for JSON get the index."""
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify(name="CRMFlow", api="/api/v1", openapi="/api/v1/openapi.json", health="/healthz")
+    return redirect(url_for("worklist.index"))

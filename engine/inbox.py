@@ -1,0 +1,56 @@
+"""The user's inbox for the web UI: notifications (unread count, pages, marking read) and the
+interface language, which is a per-user preference kept on the user row."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from engine.errors import NotFound, ValidationFailed
+from engine.worklist import Page
+from store.models import Notification, User
+
+if TYPE_CHECKING:
+    from engine.process_engine import ProcessEngine
+
+
+class InboxService:
+    def __init__(self, engine: ProcessEngine) -> None:
+        self.engine = engine
+
+    def unread(self, session: Session, username: str) -> int:
+        return session.scalar(select(func.count()).where(Notification.username == username, Notification.read.is_(False))) or 0
+
+    def notifications(self, session: Session, username: str, unread_only: bool = False, page: int = 1, per_page: int = 30) -> Page:
+        stmt = select(Notification).where(Notification.username == username)
+        if unread_only:
+            stmt = stmt.where(Notification.read.is_(False))
+        total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        page = max(1, min(page, max(1, math.ceil(total / per_page))))
+        rows = session.scalars(stmt.order_by(Notification.id.desc()).limit(per_page).offset((page - 1) * per_page))
+        return Page(list(rows), total, page, per_page)
+
+    def get(self, session: Session, username: str, notification_id: int) -> Notification:
+        note = session.get(Notification, notification_id)
+        if note is None or note.username != username:
+            raise NotFound(f"no notification {notification_id}")
+        return note
+
+    def mark_read(self, username: str, notification_id: int | None = None) -> int:
+        """Mark one notification (or, without an id, all of them) read; returns how many changed."""
+        with self.engine.db.transaction() as session:
+            stmt = update(Notification).where(Notification.username == username, Notification.read.is_(False))
+            if notification_id is not None:
+                if session.scalar(select(Notification.username).where(Notification.id == notification_id)) != username:
+                    raise NotFound(f"no notification {notification_id}")
+                stmt = stmt.where(Notification.id == notification_id)
+            return session.execute(stmt.values(read=True)).rowcount  # type: ignore[attr-defined,no-any-return]
+
+    def set_locale(self, username: str, locale: str, supported: tuple[str, ...]) -> None:
+        if locale not in supported:
+            raise ValidationFailed({"locale": f"must be one of {', '.join(supported)}"})
+        with self.engine.db.transaction() as session:
+            session.execute(update(User).where(User.username == username).values(locale=locale))

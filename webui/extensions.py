@@ -1,0 +1,106 @@
+"""Browser sessions, CSRF and languages for the server-rendered pages (the REST API keeps its
+bearer tokens and is exempt from CSRF: it has no cookies to ride on)."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app, request, session
+from flask_babel import Babel
+from flask_login import LoginManager, UserMixin
+from flask_wtf.csrf import CSRFProtect
+
+from engine.identity import Actor
+from engine.process_engine import ProcessEngine
+from store.models import User
+
+LOCALES = ("zh_CN", "en")
+DEFAULT_LOCALE = "zh_CN"  # the demo organisation is Chinese
+TIMEZONE = "Asia/Shanghai"
+TRANSLATIONS = Path(__file__).parent / "translations"
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+babel = Babel()
+
+
+class WebUser(UserMixin):
+    """The logged-in user as the pages need it; rebuilt from the database on every request."""
+
+    def __init__(self, user: User) -> None:
+        self.user_id = user.id
+        self.username = user.username
+        self.display_name = user.display_name or user.username
+        self.locale = user.locale if user.locale in LOCALES else DEFAULT_LOCALE
+        self.roles = frozenset(user.role_names)
+        # Part of the session id: changing the password (or disabling the user) ends every session.
+        self._session_id = f"{user.id}:{user.password_hash[-16:]}"
+
+    def get_id(self) -> str:
+        return self._session_id
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.user_id, self.username, self.roles)
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.roles
+
+
+def engine() -> ProcessEngine:
+    return current_app.extensions["crmflow"]  # type: ignore[no-any-return]
+
+
+@login_manager.user_loader
+def load_user(session_id: str) -> WebUser | None:
+    user_id, _, fingerprint = session_id.partition(":")
+    if not user_id.isdigit():
+        return None
+    with engine().db.sessions() as db:
+        user = db.get(User, int(user_id))
+        if user is None or not user.active or not user.password_hash.endswith(fingerprint) or not fingerprint:
+            return None
+        return WebUser(user)
+
+
+def select_locale() -> str:
+    from flask_login import current_user
+
+    if current_user and current_user.is_authenticated:
+        return current_user.locale  # type: ignore[no-any-return]
+    chosen = session.get("locale")
+    if chosen in LOCALES:
+        return chosen  # type: ignore[no-any-return]
+    return request.accept_languages.best_match(LOCALES, default=DEFAULT_LOCALE) or DEFAULT_LOCALE
+
+
+def init_extensions(app: Flask) -> None:
+    """Flask-Login, CSRF on every state-changing form (API exempt), Flask-Babel, cookie hardening."""
+    defaults: dict[str, Any] = {
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "0") in ("1", "true", "yes"),
+        "SESSION_COOKIE_NAME": "crmflow_session",
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        # A worklist left open all day must still accept its forms: tokens live as long as the session.
+        "WTF_CSRF_TIME_LIMIT": None,
+        "BABEL_DEFAULT_LOCALE": DEFAULT_LOCALE,
+        "BABEL_DEFAULT_TIMEZONE": TIMEZONE,
+        "BABEL_TRANSLATION_DIRECTORIES": str(TRANSLATIONS),
+    }
+    # Flask ships its own (weaker) defaults for the cookie settings, so these are set, not defaulted.
+    app.config.update(defaults)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "basic"
+    csrf.init_app(app)
+    from webui.api import bp as api_bp
+
+    csrf.exempt(api_bp)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: TIMEZONE)

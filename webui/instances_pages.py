@@ -1,0 +1,57 @@
+"""An instance (/instances/<id>): status, business data, open tasks, the diagram with its state, and
+the history. 404 for an instance the user may not see, exactly as for one that does not exist."""
+
+from __future__ import annotations
+
+from flask import Response, render_template
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+
+from engine.presentation import diagram_state, element_names, field_catalogue
+from store.models import ProcessDefinition, Task
+from webui import context
+from webui.ui import actor, eng, page_blueprint
+
+bp = page_blueprint("instances", __name__)
+
+
+@bp.get("/instances/<int:instance_id>")
+def show(instance_id: int) -> ResponseReturnValue:
+    engine = eng()
+    me = actor()
+    with engine.db.sessions() as session:
+        instance = engine.runtime.get(session, me, instance_id)
+        definition = session.get(ProcessDefinition, instance.definition_id)
+        catalogue = field_catalogue(engine, session, instance.definition_id)
+        names = element_names(engine, session, instance.definition_id)
+        history = engine.history.for_instance(session, instance.id)
+        open_tasks = list(
+            session.scalars(select(Task).where(Task.instance_id == instance.id, Task.status == "open").order_by(Task.created_at))
+        )
+        visible = {t.id for t in open_tasks if engine.tasks.can_view_task(session, me, t)}
+        diagram = diagram_state(engine, session, instance).as_dict()
+    data = instance.data or {}
+    return render_template(
+        "instances/show.html",
+        instance=instance,
+        definition=definition,
+        cards=context.cards(instance.process_key, data, catalogue),
+        decisions=context.decisions(history, catalogue, names),
+        chain=context.approval_chain(data) if instance.process_key == "approval_chain" else [],
+        open_tasks=open_tasks,
+        visible=visible,
+        history=history,
+        names=names,
+        catalogue=catalogue,
+        diagram=diagram,
+    )
+
+
+@bp.get("/instances/<int:instance_id>/diagram.bpmn")
+def diagram(instance_id: int) -> ResponseReturnValue:
+    """The BPMN of the version this instance runs, for the viewer (same visibility as the page)."""
+    engine = eng()
+    with engine.db.sessions() as session:
+        instance = engine.runtime.get(session, actor(), instance_id)
+        xml = session.scalar(select(ProcessDefinition.bpmn_xml).where(ProcessDefinition.id == instance.definition_id))
+    return Response(xml or "", mimetype="application/xml")

@@ -1,0 +1,250 @@
+"""Words on the pages that come from process content or the engine, in the user's language.
+
+BPMN names are Chinese (the designer's language), form fields carry `label_en`; for the other
+names of the shipped processes (process, task and option names) English is kept here, and names
+without an English entry fall back to the diagram's own. Engine messages are English; the
+common ones are translated through the message catalogue.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from engine.errors import Conflict, EngineError, Forbidden, NotFound, ProcessError, ValidationFailed
+
+PROCESS_EN = {
+    "complaint_handling": "Complaint handling",
+    "lead_qualification": "Sales lead qualification",
+    "approval_chain": "Approval request",
+}
+
+TASK_EN = {
+    "assess": "Judge whether the complaint stands",
+    "reply_invalid": "Reply courteously to the customer",
+    "assign_department": "Confirm the responsible department",
+    "analyze_cause": "Analyse the cause",
+    "propose_resolution": "Propose a resolution",
+    "leader_approval": "Division leader's instruction",
+    "gm_approval": "General manager's instruction",
+    "implement": "Carry out the resolution",
+    "summarize": "Summarise, evaluate and archive",
+    "resolve_duplicate": "Resolve a suspected duplicate lead",
+    "verify_lead": "Verify the sales lead",
+    "follow_up": "Follow up an unclear lead",
+    "director_review": "Sales director's review",
+    "approve": "Approve the request",
+    "revise": "Revise the request",
+    "start": "Start",
+}
+
+OPTION_EN = {
+    # complaint register
+    "phone": "Phone",
+    "email": "Email",
+    "web": "Website",
+    "visit": "Visit",
+    "transport": "Transport",
+    "customs": "Customs",
+    "quality": "Quality",
+    "service": "Service",
+    "billing": "Billing",
+    "other": "Other",
+    "low": "Low",
+    "normal": "Normal",
+    "high": "High",
+    "urgent": "Urgent",
+    # resolution
+    "apology": "Apology",
+    "discount": "Discount",
+    "compensation": "Compensation",
+    "replacement": "Replacement",
+    "refund": "Refund",
+    # decisions
+    "approve": "Approve",
+    "return": "Return",
+    "reject": "Reject",
+    "merge": "Merge",
+    "keep": "Keep",
+    # leads
+    "network": "Personal network",
+    "media": "Public media",
+    "referral": "Customer or forwarder referral",
+    "campaign": "Campaign",
+    "qualified": "Qualified",
+    "unclear": "Unclear",
+    "invalid": "Invalid",
+    "A": "Grade A",
+    "B": "Grade B",
+    "C": "Grade C",
+    # approval requests
+    "store_expense": "Store expense",
+    "department_expense": "Department expense",
+    "special_expense": "Special expense",
+    "discount_change": "Customer discount change",
+    "contract": "Contract",
+}
+
+ROLE_EN = {
+    "admin": "Administrator",
+    "gm": "General manager",
+    "division_leader": "Division leader",
+    "ops_manager": "Operations manager",
+    "region_manager": "Region manager",
+    "store_staff": "Store staff",
+    "finance": "Finance",
+    "marketing_manager": "Marketing manager",
+    "cs_supervisor": "Customer service supervisor",
+    "cs_agent": "Customer service agent",
+    "transport": "International transport",
+    "customs": "Customs brokerage",
+    "quality": "Quality",
+    "dept_lead": "Department lead",
+    "sales_director": "Sales director",
+    "sales": "Sales",
+    "sales_assistant": "Sales assistant",
+}
+
+ACTIONS = {
+    "start": _l("started"),
+    "claim": _l("claimed"),
+    "unclaim": _l("released"),
+    "assign": _l("assigned"),
+    "delegate": _l("delegated"),
+    "complete": _l("completed"),
+    "message": _l("message received"),
+    "end": _l("finished"),
+    "timer": _l("timer fired"),
+    "terminate": _l("terminated"),
+    "suspend": _l("suspended"),
+    "resume": _l("resumed"),
+    "incident": _l("incident"),
+}
+
+NOTIFICATION_KINDS = {
+    "assigned": _l("Assigned to you"),
+    "returned": _l("Returned"),
+    "rejected": _l("Rejected"),
+    "approved": _l("Approved"),
+    "reminder": _l("Reminder"),
+    "escalation": _l("Escalation"),
+    "info": _l("Information"),
+}
+
+STATUSES = {
+    "running": _l("Running"),
+    "completed": _l("Completed"),
+    "terminated": _l("Terminated"),
+    "suspended": _l("Suspended"),
+    "error": _l("Error"),
+    "open": _l("Open"),
+    "cancelled": _l("Cancelled"),
+}
+
+OUTCOMES = {
+    "resolved": _l("Resolved"),
+    "rejected": _l("Rejected"),
+    "qualified": _l("Qualified"),
+    "invalid": _l("Invalid"),
+    "merged": _l("Merged"),
+    "approved": _l("Approved"),
+}
+
+FIELD_ERRORS: list[tuple[re.Pattern[str], Any]] = [
+    (re.compile(r"^is required$"), lambda m: _("This field is required.")),
+    (re.compile(r"^is not a field of this form$"), lambda m: _("This field is not part of the form.")),
+    (re.compile(r"^must be text$"), lambda m: _("Enter text.")),
+    (re.compile(r"^must be a date \(YYYY-MM-DD\)$"), lambda m: _("Enter a date (YYYY-MM-DD).")),
+    (re.compile(r"^must be one of: .*$"), lambda m: _("Choose one of the options.")),
+    (re.compile(r"^must be true or false$"), lambda m: _("Choose yes or no.")),
+    (re.compile(r"^must be a whole number$"), lambda m: _("Enter a whole number.")),
+    (re.compile(r"^must be (a|a finite) number$"), lambda m: _("Enter a number.")),
+    (re.compile(r"^must be at least ([\d.]+) characters$"), lambda m: _("Enter at least %(n)s characters.", n=m.group(1))),
+    (re.compile(r"^must be at most ([\d.]+) characters$"), lambda m: _("Enter at most %(n)s characters.", n=m.group(1))),
+    (re.compile(r"^must be at least (-?[\d.]+)$"), lambda m: _("Must be at least %(n)s.", n=m.group(1))),
+    (re.compile(r"^must be at most (-?[\d.]+)$"), lambda m: _("Must be at most %(n)s.", n=m.group(1))),
+    (re.compile(r"^has the wrong format$"), lambda m: _("The format is not right.")),
+    (re.compile(r"^no active user with this name$"), lambda m: _("There is no active user with this name.")),
+    (re.compile(r"^is not a colleague this task is offered to$"), lambda m: _("Choose a colleague this task is offered to.")),
+]
+
+
+def english() -> bool:
+    locale = get_locale()
+    return locale is not None and locale.language == "en"
+
+
+def process_name(key: str, name: str | None = None) -> str:
+    if english():
+        return PROCESS_EN.get(key, name or key)
+    return name or key
+
+
+def task_name(task_key: str | None, name: str | None = None) -> str:
+    if english():
+        return TASK_EN.get(task_key or "", name or task_key or "")
+    return name or task_key or ""
+
+
+def option_label(option_id: Any, name: str | None = None) -> str:
+    if english():
+        return OPTION_EN.get(str(option_id), name or str(option_id))
+    return name or OPTION_EN.get(str(option_id), str(option_id))
+
+
+def field_label(field: dict[str, Any]) -> str:
+    if english():
+        return str(field.get("label_en") or field.get("label") or field.get("id"))
+    return str(field.get("label") or field.get("id"))
+
+
+def role_label(role: str, chinese: str | None = None) -> str:
+    if english():
+        return ROLE_EN.get(role, role)
+    return chinese or role
+
+
+def action_label(action: str) -> str:
+    return str(ACTIONS.get(action, action))
+
+
+def notification_kind(kind: str) -> str:
+    return str(NOTIFICATION_KINDS.get(kind, kind))
+
+
+def status_label(status: str | None) -> str:
+    return str(STATUSES.get(status or "", status or ""))
+
+
+def outcome_label(outcome: str | None) -> str:
+    return str(OUTCOMES.get(outcome or "", outcome or ""))
+
+
+def field_error(message: str) -> str:
+    for pattern, render in FIELD_ERRORS:
+        match = pattern.match(message)
+        if match:
+            return str(render(match))
+    return message
+
+
+def error_message(exc: EngineError) -> str:
+    """A sentence for the person at the screen; engine texts stay in the log, not on the page."""
+    if isinstance(exc, Conflict):
+        holder = re.search(r"already claimed by (\S+)", exc.message)
+        if holder:
+            return _("Someone else has already claimed this task (%(user)s).", user=holder.group(1))
+        return _("This task has already been completed or changed by someone else. The page shows its current state.")
+    if isinstance(exc, NotFound):
+        return _("Not found, or you may not see it.")
+    if isinstance(exc, Forbidden):
+        return _("You are not allowed to do this.")
+    if isinstance(exc, ValidationFailed):
+        return _("Please correct the marked fields.")
+    if isinstance(exc, ProcessError):
+        return _("The process could not continue: %(detail)s", detail=exc.message)
+    return exc.message

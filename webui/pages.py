@@ -1,0 +1,19 @@
+"""The worklist UI's blueprints (login, worklist, tasks, processes, instances, notifications), its
+templates and static files (webui/templates, webui/static, served under /assets)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask
+
+# Templates and assets of every page blueprint; the vendored libraries are in static/vendor.
+assets = Blueprint("assets", __name__, static_folder="static", static_url_path="/assets", template_folder="templates")
+
+
+def register_pages(app: Flask) -> None:
+    from webui import auth, instances_pages, notifications_pages, processes_pages, task_pages, worklist
+    from webui.ui import register_template_helpers
+
+    app.register_blueprint(assets)
+    for module in (auth, worklist, task_pages, processes_pages, instances_pages, notifications_pages):
+        app.register_blueprint(module.bp)
+    register_template_helpers(app)

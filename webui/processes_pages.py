@@ -1,0 +1,76 @@
+"""Start a process (/processes): the processes this user may start, each with its start form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, abort, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+
+from engine.errors import ValidationFailed
+from engine.presentation import start_form
+from store.models import ProcessDefinition
+from webui import labels
+from webui.ui import actor, done, eng, page_blueprint
+
+bp = page_blueprint("processes", __name__)
+
+
+def _startable(key: str) -> tuple[ProcessDefinition, list[dict[str, Any]]]:
+    """The latest version and its start form; 404 for an unknown key or one this user may not start
+    (the list never offers it, so a guessed key learns nothing)."""
+    engine = eng()
+    with engine.db.sessions() as session:
+        definition = engine.repository.latest(session, key)
+        if not engine.runtime.may_start(definition, actor()):
+            abort(404)
+        return definition, start_form(engine, session, definition, actor().username)
+
+
+@bp.get("/processes")
+def index() -> ResponseReturnValue:
+    engine = eng()
+    with engine.db.sessions() as session:
+        startable = [d for d in engine.repository.list_latest(session) if engine.runtime.may_start(d, actor())]
+        forms = {d.key: start_form(engine, session, d, actor().username) for d in startable}
+    return render_template("processes/index.html", definitions=startable, forms=forms)
+
+
+@bp.get("/processes/<key>/start")
+def start_page(key: str) -> ResponseReturnValue:
+    definition, form = _startable(key)
+    values = {f["id"]: f.get("default") for f in form}
+    return render_template("processes/start.html", definition=definition, form=form, values=values, errors={})
+
+
+@bp.post("/processes/<key>/start")
+def start(key: str) -> ResponseReturnValue:
+    definition, form = _startable(key)
+    values = {f["id"]: request.form.get(f["id"], "") for f in form if not f.get("readonly") and f["id"] in request.form}
+    try:
+        instance = eng().runtime.start(actor(), key, values)
+    except ValidationFailed as exc:
+        errors = {k: labels.field_error(v) for k, v in exc.fields.items()}
+        page = render_template(
+            "processes/start.html",
+            definition=definition,
+            form=form,
+            values=values,
+            errors=errors,
+            alert=_("Please correct the marked fields."),
+        )
+        return page, 422
+    name = labels.process_name(definition.key, definition.name)
+    return done(_("Started “%(name)s” (#%(id)s).", name=name, id=instance.id), url_for("instances.show", instance_id=instance.id))
+
+
+@bp.get("/processes/<key>/diagram.bpmn")
+def diagram(key: str) -> ResponseReturnValue:
+    definition, _form = _startable(key)
+    return Response(definition.bpmn_xml, mimetype="application/xml")
+
+
+@bp.get("/processes/<key>")
+def redirect_to_start(key: str) -> ResponseReturnValue:
+    return redirect(url_for("processes.start_page", key=key))

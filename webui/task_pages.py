@@ -1,0 +1,179 @@
+"""A task (/tasks/<id>): its business context, the generated form with field-level messages, the
+instance history and the diagram; and the task actions: complete, claim, unclaim, reassign
+(superiors), delegate (the assignee). Every action is one engine call; the engine decides who may."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+
+from engine import delegation
+from engine.errors import EngineError, ValidationFailed
+from engine.presentation import diagram_state, element_names, field_catalogue
+from store.models import ProcessInstance
+from webui import context, labels
+from webui.ui import actor, done, eng, error_page, page_blueprint, person, safe_next, worklist
+
+bp = page_blueprint("tasks", __name__)
+# A decision that sends work back must say why (for the general manager too, whose form
+# leaves the comment optional): the UI asks for it on every return or rejection.
+NEEDS_COMMENT = ("return", "reject")
+
+
+def _permissions(session: Any, task: Any) -> dict[str, bool]:
+    me = actor()
+    tasks = eng().tasks
+    is_open = task.status == "open"
+    candidate = tasks.is_candidate(session, me, task)
+    mine = task.assignee == me.username
+    superior = bool(task.assignee) and tasks.is_superior_of(session, me, task.assignee)
+    direct_superior = bool(task.assignee) and tasks.is_superior_of(session, me, task.assignee, direct_only=True)
+    has_reports = bool(eng().identity.subordinates(session, me.username))
+    return {
+        "claim": is_open and task.assignee is None and candidate,
+        "unclaim": is_open and task.assignee is not None and (mine or superior or me.is_admin),
+        "complete": is_open and (mine or (task.assignee is None and candidate) or direct_superior),
+        "reassign": is_open and (me.is_admin or superior or (task.assignee is None and has_reports)),
+        "delegate": is_open and mine,
+    }
+
+
+def _submitted(form_model: list[dict[str, Any]]) -> dict[str, Any]:
+    """Only the form's own fields (the engine refuses unknown ones); empty text means 'not given'."""
+    values: dict[str, Any] = {}
+    for f in form_model:
+        if f.get("readonly") or f["id"] not in request.form:
+            continue
+        values[f["id"]] = request.form.get(f["id"], "")
+    return values
+
+
+def _comment_rule(form_model: list[dict[str, Any]], values: dict[str, Any]) -> dict[str, str]:
+    ids = {f["id"] for f in form_model}
+    if {"decision", "comment"} <= ids and values.get("decision") in NEEDS_COMMENT and not str(values.get("comment", "")).strip():
+        return {"comment": _("Say why when you return or reject: the comment is required.")}
+    return {}
+
+
+def initial_values(form_model: list[dict[str, Any]]) -> dict[str, Any]:
+    """The form's defaults, except that a decision and its comment start empty: process variables
+    are shared, so the engine would offer the previous approver's decision and comment as this
+    approver's defaults, and a careless submit would repeat someone else's judgement."""
+    values = {f["id"]: f.get("default") for f in form_model}
+    if "decision" in values:
+        values["decision"] = None
+        if "comment" in values:
+            values["comment"] = None
+    return values
+
+
+def _task_view(task_id: str, errors: dict[str, str] | None = None, values: dict[str, Any] | None = None) -> dict[str, Any]:
+    me = actor()
+    engine = eng()
+    with engine.db.sessions() as session:
+        task, form_model, data = engine.tasks.details(session, me, task_id)
+        instance = session.get(ProcessInstance, task.instance_id)
+        assert instance is not None
+        catalogue = field_catalogue(engine, session, instance.definition_id)
+        names = element_names(engine, session, instance.definition_id)
+        history = engine.history.for_instance(session, instance.id)
+        allowed = _permissions(session, task)
+        diagram = diagram_state(engine, session, instance).as_dict()
+        reports = worklist().reports(session, me) if allowed["reassign"] else []
+        colleagues = delegation.delegates(session, me, task) if allowed["delegate"] else []
+    approval_cards = context.APPROVAL_TASKS.get((task.process_key, task.task_key))
+    decisions = context.decisions(history, catalogue, names)
+    returned = context.last_return(decisions) if task.status == "open" and not approval_cards else None
+    return {
+        "task": task,
+        "instance": instance,
+        "form": form_model,
+        "values": values if values is not None else initial_values(form_model),
+        "errors": {k: labels.field_error(v) for k, v in (errors or {}).items()},
+        "cards": context.cards(task.process_key, data, catalogue, approval_cards),
+        "approval": approval_cards is not None,
+        "decisions": decisions,
+        "returned": returned,
+        "chain": context.approval_chain(data) if task.process_key == "approval_chain" else [],
+        "history": history,
+        "names": names,
+        "allowed": allowed,
+        "reports": reports,
+        "colleagues": colleagues,
+        "diagram": diagram,
+        "catalogue": catalogue,
+    }
+
+
+@bp.get("/tasks/<task_id>")
+def show(task_id: str) -> ResponseReturnValue:
+    return render_template("tasks/show.html", **_task_view(task_id))
+
+
+@bp.post("/tasks/<task_id>")
+def complete(task_id: str) -> ResponseReturnValue:
+    with eng().db.sessions() as session:
+        _task, form_model, _data = eng().tasks.details(session, actor(), task_id)
+    values = _submitted(form_model)
+    errors = _comment_rule(form_model, values)
+    if not errors:
+        try:
+            instance = eng().tasks.complete(actor(), task_id, values)
+        except ValidationFailed as exc:
+            errors = exc.fields
+        except EngineError as exc:
+            view = _task_view(task_id)
+            view["alert"] = labels.error_message(exc)
+            return render_template("tasks/show.html", **view), exc.status
+        else:
+            if instance.status == "completed":
+                message = _("Done. The process has finished.")
+            else:
+                message = _("Done. The process moved on to the next step.")
+            return done(message, url_for("worklist.index"))
+    view = _task_view(task_id, errors, values)
+    view["alert"] = _("Please correct the marked fields.")
+    return render_template("tasks/show.html", **view), 422
+
+
+def _back(task_id: str) -> str:
+    return safe_next(request.form.get("next"), url_for("tasks.show", task_id=task_id))
+
+
+@bp.post("/tasks/<task_id>/claim")
+def claim(task_id: str) -> ResponseReturnValue:
+    task = eng().tasks.claim(actor(), task_id)
+    return done(_("You claimed “%(name)s”.", name=labels.task_name(task.task_key, task.name)), _back(task_id))
+
+
+@bp.post("/tasks/<task_id>/unclaim")
+def unclaim(task_id: str) -> ResponseReturnValue:
+    task = eng().tasks.unclaim(actor(), task_id)
+    return done(_("“%(name)s” is back in the pool of its candidates.", name=labels.task_name(task.task_key, task.name)), _back(task_id))
+
+
+@bp.post("/tasks/<task_id>/assign")
+def assign(task_id: str) -> ResponseReturnValue:
+    username = request.form.get("username", "")
+    try:
+        task = eng().tasks.assign(actor(), task_id, username)
+    except ValidationFailed as exc:
+        return error_page(422, labels.field_error(next(iter(exc.fields.values()))))
+    return done(
+        _("Assigned “%(name)s” to %(user)s.", name=labels.task_name(task.task_key, task.name), user=person(username)), _back(task_id)
+    )
+
+
+@bp.post("/tasks/<task_id>/delegate")
+def delegate(task_id: str) -> ResponseReturnValue:
+    username = request.form.get("username", "")
+    try:
+        task = delegation.delegate(eng(), actor(), task_id, username)
+    except ValidationFailed as exc:
+        return error_page(422, labels.field_error(next(iter(exc.fields.values()))))
+    # The task is no longer ours: go back to the worklist rather than to a read-only page.
+    back = safe_next(request.form.get("next"), url_for("worklist.index"))
+    return done(_("Handed “%(name)s” over to %(user)s.", name=labels.task_name(task.task_key, task.name), user=person(username)), back)

@@ -1,0 +1,269 @@
+"""What every page blueprint shares: login on every route, HTML (or htmx) error pages, security
+headers, and the template helpers (times in Asia/Shanghai, due badges, names in the user's language)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, Response, current_app, flash, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import format_datetime, format_decimal, format_timedelta
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
+
+from engine.clock import aware, iso
+from engine.errors import EngineError
+from engine.identity import Actor
+from engine.inbox import InboxService
+from engine.process_engine import ProcessEngine
+from engine.worklist import WorklistService
+from store.models import Role, User
+from webui import labels
+from webui.extensions import LOCALES, login_manager
+
+SOON = timedelta(hours=24)
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'; object-src 'none'"
+)
+
+
+def eng() -> ProcessEngine:
+    return current_app.extensions["crmflow"]  # type: ignore[no-any-return]
+
+
+def actor() -> Actor:
+    return current_user.actor  # type: ignore[no-any-return]
+
+
+def worklist() -> WorklistService:
+    return WorklistService(eng())
+
+
+def inbox() -> InboxService:
+    return InboxService(eng())
+
+
+def is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def events_header(events: dict[str, Any]) -> str:
+    """HX-Trigger value; ASCII-only JSON because HTTP headers cannot carry Chinese as such."""
+    return json.dumps(events, ensure_ascii=True)
+
+
+def done(message: str, back: str, level: str = "success", events: Iterable[str] = ("worklist-changed",)) -> ResponseReturnValue:
+    """The answer to an action: for htmx a toast plus events that make lists refresh, otherwise a
+    flash message and a redirect (the pages work without JavaScript too)."""
+    if is_htmx():
+        triggers: dict[str, Any] = dict.fromkeys(events)
+        triggers["crm-toast"] = {"message": message, "level": level}
+        return Response(status=204, headers={"HX-Trigger": events_header(triggers)})
+    flash(message, level)
+    return redirect(back)
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Only same-site paths: `next=//evil.example` or absolute URLs are ignored."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
+def page_blueprint(name: str, import_name: str, public: Iterable[str] = ()) -> Blueprint:
+    """A blueprint whose routes need a logged-in user (except `public` endpoints), answer errors
+    with pages in the user's language and send the security headers."""
+    bp = Blueprint(name, import_name)
+    open_endpoints = {f"{name}.{endpoint}" for endpoint in public}
+
+    @bp.before_request
+    def require_login() -> ResponseReturnValue | None:
+        if request.endpoint in open_endpoints or current_user.is_authenticated:
+            return None
+        return login_manager.unauthorized()  # type: ignore[no-any-return]
+
+    @bp.after_request
+    def security_headers(response: Response) -> Response:
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    bp.register_error_handler(EngineError, _engine_error)
+    bp.register_error_handler(CSRFError, _csrf_error)
+    bp.register_error_handler(HTTPException, _http_error)
+    bp.register_error_handler(Exception, _unexpected)
+    return bp
+
+
+def error_page(status: int, message: str) -> ResponseReturnValue:
+    if is_htmx():
+        headers = {"HX-Trigger": events_header({"crm-toast": {"message": message, "level": "error"}}), "HX-Reswap": "none"}
+        return Response(message, status=status, headers=headers, mimetype="text/plain")
+    return render_template("error.html", status=status, message=message), status
+
+
+def _engine_error(exc: EngineError) -> ResponseReturnValue:
+    return error_page(exc.status, labels.error_message(exc))
+
+
+def _csrf_error(exc: CSRFError) -> ResponseReturnValue:
+    return error_page(400, _("The form has expired or did not come from this site. Reload the page and try again."))
+
+
+def _http_error(exc: HTTPException) -> ResponseReturnValue:
+    messages = {
+        403: _("You are not allowed to do this."),
+        404: _("Not found, or you may not see it."),
+        405: _("This action is not available here."),
+        413: _("What you sent is too large."),
+    }
+    status = exc.code or 500
+    if status in (301, 302, 303, 307, 308):
+        return exc  # type: ignore[return-value]
+    return error_page(status, messages.get(status, _("The request could not be handled.")))
+
+
+def _unexpected(exc: Exception) -> ResponseReturnValue:
+    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    return error_page(500, _("Something went wrong on our side; it has been logged. Please try again."))
+
+
+@login_manager.unauthorized_handler
+def unauthorized() -> ResponseReturnValue:
+    target = url_for("auth.login", next=request.full_path.rstrip("?") if request.method == "GET" else None)
+    if is_htmx():
+        return Response(status=401, headers={"HX-Redirect": target})
+    return redirect(target)
+
+
+# --- template helpers ------------------------------------------------------------------------
+
+
+def local_time(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
+    """A UTC time from the database, shown in Asia/Shanghai (Flask-Babel's configured zone)."""
+    value = aware(value)
+    return format_datetime(value, fmt) if value else ""
+
+
+def relative_time(value: datetime | None) -> str:
+    value = aware(value)
+    if value is None:
+        return ""
+    return format_timedelta(value - eng().clock(), granularity="minute", add_direction=True, threshold=1.1)
+
+
+def due_state(due_at: datetime | None) -> str | None:
+    """'overdue', 'soon' (within 24 hours) or None: the worklist badges."""
+    due = aware(due_at)
+    if due is None:
+        return None
+    now = eng().clock()
+    if due < now:
+        return "overdue"
+    return "soon" if due - now <= SOON else None
+
+
+def money(amount: Any, currency: str | None = "CNY") -> str:
+    if amount is None or amount == "" or isinstance(amount, bool):
+        return ""
+    try:
+        value = Decimal(str(amount))
+    except ArithmeticError:
+        return str(amount)
+    text = format_decimal(value, format="#,##0.00")
+    symbol = {"CNY": "¥", "RMB": "¥", "USD": "US$", "EUR": "€"}.get((currency or "CNY").upper())
+    return f"{symbol}{text}" if symbol else f"{text} {currency}"
+
+
+def _people() -> dict[str, str]:
+    """Display names of every user, loaded once per request (organisations are small)."""
+    if "people" not in g:
+        with eng().db.sessions() as session:
+            g.people = {r.username: r.display_name or r.username for r in session.execute(select(User.username, User.display_name))}
+    return g.people  # type: ignore[no-any-return]
+
+
+def person(username: str | None) -> str:
+    if not username:
+        return ""
+    return _people().get(username, username)
+
+
+def role_names(roles: str | Iterable[str]) -> str:
+    items = [r for r in (roles.split(",") if isinstance(roles, str) else roles) if r]
+    if "role_labels" not in g:
+        with eng().db.sessions() as session:
+            g.role_labels = {r.name: r.label for r in session.execute(select(Role.name, Role.label))}
+    separator = ", " if labels.english() else "、"
+    return separator.join(labels.role_label(r, g.role_labels.get(r)) for r in items)
+
+
+def process_title(key: str, name: str | None = None) -> str:
+    """A process's name in the user's language; without a name given, the latest version's."""
+    if name is None:
+        if "process_names" not in g:
+            with eng().db.sessions() as session:
+                g.process_names = {d.key: d.name for d in eng().repository.list_latest(session)}
+        name = g.process_names.get(key)
+    return labels.process_name(key, name)
+
+
+def unread_count() -> int:
+    if not current_user.is_authenticated:
+        return 0
+    if "unread" not in g:
+        with eng().db.sessions() as session:
+            g.unread = inbox().unread(session, current_user.username)
+    return g.unread  # type: ignore[no-any-return]
+
+
+def form_value(value: Any) -> str:
+    """A value as an input shows it: 80000.0 as 80000, nothing as an empty box."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def register_template_helpers(app: Flask) -> None:
+    helpers: dict[str, Callable[..., Any]] = {
+        "local_time": local_time,
+        "relative_time": relative_time,
+        "due_state": due_state,
+        "money": money,
+        "person": person,
+        "role_names": role_names,
+        "process_name": process_title,
+        "task_name": labels.task_name,
+        "option_label": labels.option_label,
+        "field_label": labels.field_label,
+        "action_label": labels.action_label,
+        "notification_kind": labels.notification_kind,
+        "status_label": labels.status_label,
+        "outcome_label": labels.outcome_label,
+        "unread_count": unread_count,
+        "iso": iso,
+    }
+    app.jinja_env.globals.update(helpers)
+    app.jinja_env.globals["LOCALES"] = LOCALES
+    app.context_processor(lambda: {"english": labels.english()})
+    app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["money"] = money
+    app.jinja_env.filters["form_value"] = form_value

@@ -1,0 +1,136 @@
+"""The worklist (/tasks): tabs with counts, filters, sorting, paging, saved filters with live counts,
+claim from the list, and bulk claim / bulk reassign. htmx swaps only the list; without
+JavaScript every link and form still works as a full page."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from flask import render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import ngettext
+
+from engine.errors import Conflict, EngineError, ValidationFailed
+from engine.worklist import DUE_FILTERS, PRIORITIES, SORTS, TaskFilter
+from webui import labels
+from webui.ui import actor, done, eng, error_page, is_htmx, page_blueprint, worklist
+
+bp = page_blueprint("worklist", __name__)
+MAX_BULK = 100
+
+
+def _page_arg() -> int:
+    raw = request.args.get("page", "1")
+    return int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
+
+
+def worklist_url(f: TaskFilter, page: int = 1, **changes: str | None) -> str:
+    params: dict[str, Any] = {**f.params(), **changes}
+    if page > 1:
+        params["page"] = page
+    query = urlencode({k: v for k, v in params.items() if v})
+    return f"{url_for('worklist.index')}{'?' + query if query else ''}"
+
+
+def _view(f: TaskFilter, page: int) -> dict[str, Any]:
+    """Everything the list and its sidebar show, in one short read-only session."""
+    service = worklist()
+    me = actor()
+    with eng().db.sessions() as session:
+        tabs = service.tabs(session, me)
+        if f.tab not in tabs:
+            f = f.with_tab("mine")
+        counts = service.counts(session, me)
+        result = service.started(session, me, f, page) if f.tab == "started" else service.tasks(session, me, f, page)
+        saved = [
+            (s, service.count(session, me, TaskFilter.from_params(s.params)), TaskFilter.from_params(s.params))
+            for s in service.saved_filters(session, me)
+        ]
+        reports = service.reports(session, me)
+        processes = [(d.key, d.name) for d in eng().repository.list_latest(session)]
+    return {
+        "f": f,
+        "tabs": tabs,
+        "counts": counts,
+        "result": result,
+        "saved": saved,
+        "reports": reports,
+        "processes": processes,
+        "due_filters": DUE_FILTERS,
+        "priorities": PRIORITIES,
+        "sorts": SORTS,
+        "worklist_url": worklist_url,
+        "now": eng().clock(),
+    }
+
+
+@bp.get("/tasks")
+def index() -> ResponseReturnValue:
+    f = TaskFilter.from_params(request.args)
+    view = _view(f, _page_arg())
+    if is_htmx() and request.headers.get("HX-Target") == "worklist":
+        return render_template("worklist/_list.html", oob=True, **view)
+    return render_template("worklist/index.html", oob=False, **view)
+
+
+@bp.post("/tasks/bulk")
+def bulk() -> ResponseReturnValue:
+    """Claim, or (supervisors) reassign, the selected tasks; each task is its own transaction, so
+    one that someone else took meanwhile does not stop the others."""
+    ids = request.form.getlist("task")[:MAX_BULK]
+    action = request.form.get("action")
+    back = worklist_url(TaskFilter.from_params(request.args))
+    if not ids:
+        return done(_("Select one or more tasks first."), back, "warning", events=())
+    username = request.form.get("username", "")
+    if action == "assign" and not username:
+        return done(_("Choose the person to assign the tasks to."), back, "warning", events=())
+    if action not in ("claim", "assign"):
+        return error_page(400, _("This action is not available here."))
+    succeeded, failed = 0, 0
+    for task_id in ids:
+        try:
+            if action == "claim":
+                eng().tasks.claim(actor(), task_id)
+            else:
+                eng().tasks.assign(actor(), task_id, username)
+            succeeded += 1
+        except (Conflict, EngineError):
+            failed += 1
+    if action == "claim":
+        message = ngettext("Claimed %(num)d task.", "Claimed %(num)d tasks.", succeeded)
+    else:
+        message = ngettext("Assigned %(num)d task.", "Assigned %(num)d tasks.", succeeded)
+    if failed:
+        message += " " + ngettext(
+            "%(num)d task could not be changed (taken by someone else or not allowed).",
+            "%(num)d tasks could not be changed (taken by someone else or not allowed).",
+            failed,
+        )
+    return done(message, back, "warning" if failed else "success")
+
+
+def _filter_from_form() -> TaskFilter:
+    """The filter being saved: the live filter fields (htmx includes them), else the page's URL."""
+    if any(key in request.form for key in ("tab", "q", "process", "due", "priority", "sort")):
+        return TaskFilter.from_params(request.form)
+    return TaskFilter.from_params(dict(parse_qsl(urlsplit(request.form.get("from_url", "")).query)))
+
+
+@bp.post("/filters")
+def save_filter() -> ResponseReturnValue:
+    f = _filter_from_form()
+    try:
+        saved = worklist().save_filter(actor(), request.form.get("name"), f)
+    except ValidationFailed as exc:
+        message = labels.field_error(next(iter(exc.fields.values())))
+        return done(_("The filter was not saved: %(reason)s", reason=message), worklist_url(f), "error", events=())
+    return done(_("Saved the filter “%(name)s”.", name=saved.name), worklist_url(f))
+
+
+@bp.post("/filters/<int:filter_id>/delete")
+def delete_filter(filter_id: int) -> ResponseReturnValue:
+    worklist().delete_filter(actor(), filter_id)
+    return done(_("The filter was deleted."), url_for("worklist.index"))
