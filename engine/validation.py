@@ -64,6 +64,11 @@ OTHER_ALLOWED = {
     "dataInputAssociation",
     "dataOutputAssociation",
     "category",
+    # the sub-process's own parts, met when its children are checked
+    "incoming",
+    "outgoing",
+    "multiInstanceLoopCharacteristics",
+    "standardLoopCharacteristics",
 }
 _ISO_LIKE = re.compile(r"^(P|R\d*/)[0-9A-Z.,/:+-]*$")
 UNSUPPORTED = {"complexGateway", "adHocSubProcess", "choreographyTask", "subChoreography"}
@@ -282,7 +287,12 @@ def _check_container(
         outgoing.add(src)
         for cond in _bpmn(flow, "conditionExpression"):
             text = (cond.text or "").strip()
-            if text:
+            language = (cond.get("language") or "").lower()
+            if language and not any(word in language for word in ("python", "juel", "jexl")):
+                report.error(flow, f"condition language '{cond.get('language')}' is not supported: write ${{...}} (JUEL) or Python")
+            elif text.startswith("="):
+                report.error(flow, "FEEL conditions ('= ...') are not supported: write ${...} (JUEL) or Python")
+            elif text:
                 problem = expressions.check_expression(text)
                 if problem:
                     report.error(flow, f"condition: {problem}")
