@@ -8,6 +8,7 @@ so a field renamed in the designer is renamed here too; only the grouping is per
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
@@ -64,6 +65,12 @@ APPROVAL_TASKS = {
     ("approval_chain", "approve"): ["request"],
     ("lead_qualification", "director_review"): ["lead", "verification"],
 }
+# Who started the instance and when, in the words of each process; shown on its first card.
+STARTED_LABELS = {
+    "complaint_handling": (_l("Registered by"), _l("Registered at")),
+    "lead_qualification": (_l("Captured by"), _l("Captured at")),
+    "approval_chain": (_l("Requested by"), _l("Requested at")),
+}
 MONEY_FIELDS = {"amount", "estimated_value"}
 MULTILINE_HINT = {
     "description",
@@ -79,6 +86,7 @@ MULTILINE_HINT = {
     "need",
     "reason",
 }
+SKIP_ZERO = {"follow_up_round"}  # "0 rounds so far" says nothing
 HIDDEN = {"initiator", "outcome", "decision", "comment", "approvers", "approver_role", "step", "step_index", "current_role"}
 
 
@@ -139,9 +147,15 @@ def label_of(field_id: str, catalogue: dict[str, dict[str, Any]]) -> str:
     return labels.field_label({"id": field_id, **info})
 
 
-def cards(process_key: str, data: dict[str, Any], catalogue: dict[str, dict[str, Any]], only: list[str] | None = None) -> list[Card]:
+def cards(
+    process_key: str,
+    data: dict[str, Any],
+    catalogue: dict[str, dict[str, Any]],
+    only: list[str] | None = None,
+    started: tuple[str | None, datetime | None] | None = None,
+) -> list[Card]:
     """The process's cards with the fields that have values; unknown processes get one card with
-    every visible value, labelled from their forms."""
+    every visible value, labelled from their forms. `started` (who, when) goes on the first card."""
     layout = CARDS.get(process_key)
     if layout is None:
         fields = [k for k in data if k not in HIDDEN and not k.startswith("_")]
@@ -152,11 +166,16 @@ def cards(process_key: str, data: dict[str, Any], catalogue: dict[str, dict[str,
             continue
         card = Card(key, str(title))
         for fid in fields:
+            if fid in SKIP_ZERO and not data.get(fid):
+                continue
             text = format_value(fid, data.get(fid), catalogue, data)
             if text:
                 card.rows.append(Row(fid, label_of(fid, catalogue), text, fid in MULTILINE_HINT or "\n" in text))
         if card.rows or only is not None:
             result.append(card)
+    if started is not None and result and started[0]:
+        who, when = STARTED_LABELS.get(process_key, (_l("Started by"), _l("Started at")))
+        result[0].rows += [Row("started_by", str(who), person(started[0])), Row("started_at", str(when), local_time(started[1]))]
     return result
 
 

@@ -35,7 +35,7 @@ def show(instance_id: int) -> ResponseReturnValue:
         "instances/show.html",
         instance=instance,
         definition=definition,
-        cards=context.cards(instance.process_key, data, catalogue),
+        cards=context.cards(instance.process_key, data, catalogue, started=(instance.started_by, instance.started_at)),
         decisions=context.decisions(history, catalogue, names),
         chain=context.approval_chain(data) if instance.process_key == "approval_chain" else [],
         open_tasks=open_tasks,

@@ -93,7 +93,7 @@ def _task_view(task_id: str, errors: dict[str, str] | None = None, values: dict[
         "form": form_model,
         "values": values if values is not None else initial_values(form_model),
         "errors": {k: labels.field_error(v) for k, v in (errors or {}).items()},
-        "cards": context.cards(task.process_key, data, catalogue, approval_cards),
+        "cards": context.cards(task.process_key, data, catalogue, approval_cards, (instance.started_by, instance.started_at)),
         "approval": approval_cards is not None,
         "decisions": decisions,
         "returned": returned,
