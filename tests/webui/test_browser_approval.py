@@ -119,3 +119,19 @@ def test_keyboard_shortcuts_move_through_the_list_and_claim(
     page.keyboard.press("p")
     expect(page).to_have_url(f"{live_server}/processes")
     sup.close()
+
+
+def test_pages_fit_a_tablet_screen(chromium: Any, live_server: str, flow: Any, shots: Callable[[Any, str], Path]) -> None:
+    instance = flow.start(
+        "cs_agent1", "complaint_handling", {"customer": f"平板{secrets.token_hex(2)}", "category": "quality", "description": "d"}
+    )
+    task = flow.task(instance.id, "assess").id
+    sup = Session(chromium, live_server, "cs_sup")
+    for width, height in ((768, 1024), (1024, 768)):
+        sup.page.set_viewport_size({"width": width, "height": height})
+        for path in ("/tasks?tab=available", f"/tasks/{task}", f"/instances/{instance.id}", "/processes", "/notifications"):
+            page = sup.goto(path)
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, (width, path, overflow)
+        shots(sup.goto(f"/tasks/{task}"), f"task-{width}")
+    sup.close()

@@ -163,3 +163,15 @@ def test_a_task_completed_elsewhere_is_a_conflict_not_a_second_completion(flow: 
     with flow.engine.db.sessions() as session:
         completed = session.scalars(select(Task).where(Task.instance_id == iid, Task.task_key == "assess")).all()
     assert [t.status for t in completed] == ["completed"]
+
+
+@pytest.mark.parametrize("username", sorted(USERS))
+def test_every_page_opens_for_every_role_with_only_their_tabs(username: str, ui: Callable[[str], Page], engine: ProcessEngine) -> None:
+    with engine.db.sessions() as session:
+        has_team = bool(engine.identity.subordinates(session, username, direct_only=True))
+    page = ui(username)
+    for tab in ("mine", "available", "team", "started", "done"):
+        html = page.text(f"/tasks?tab={tab}")
+        assert ('data-tab="team"' in html) == has_team, (username, tab)
+    for path in ("/processes", "/notifications", "/notifications?show=unread", "/notifications/badge"):
+        assert page.get(path).status_code == 200, (username, path)
