@@ -7,13 +7,13 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from flask import render_template, request, url_for
+from flask import current_app, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from engine.errors import Conflict, EngineError, ValidationFailed
-from engine.worklist import DUE_FILTERS, PRIORITIES, SORTS, TaskFilter
+from engine.worklist import DUE_FILTERS, PAGE_SIZE, PRIORITIES, SORTS, TaskFilter
 from webui import labels
 from webui.ui import actor, done, eng, error_page, is_htmx, page_blueprint, worklist
 
@@ -43,7 +43,11 @@ def _view(f: TaskFilter, page: int) -> dict[str, Any]:
         if f.tab not in tabs:
             f = f.with_tab("mine")
         counts = service.counts(session, me)
-        result = service.started(session, me, f, page) if f.tab == "started" else service.tasks(session, me, f, page)
+        per_page = int(current_app.config.get("WORKLIST_PAGE_SIZE", PAGE_SIZE))
+        if f.tab == "started":
+            result = service.started(session, me, f, page, per_page)
+        else:
+            result = service.tasks(session, me, f, page, per_page)
         saved = [
             (s, service.count(session, me, TaskFilter.from_params(s.params)), TaskFilter.from_params(s.params))
             for s in service.saved_filters(session, me)

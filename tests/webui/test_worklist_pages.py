@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from flask import Flask
 from sqlalchemy import select, update
 
 from engine.process_engine import ProcessEngine
@@ -208,3 +209,18 @@ def test_filter_parameters_round_trip() -> None:
     assert f.params() == {"tab": "team", "process": "p", "due": "week", "q": "宁波 海联", "sort": "-created"}
     assert TaskFilter.from_params(f.params()) == f
     assert TaskFilter.from_params({"tab": "all"}).tab == "mine"
+
+
+def test_pages_of_the_worklist(flow: Flow, ui: Callable[[str], Page], app: Flask) -> None:
+    tag, ids = complaints(flow, 3)
+    app.config["WORKLIST_PAGE_SIZE"] = 2
+    try:
+        first = ui("cs_sup").text(f"/tasks?tab=available&q={tag}&sort=created")
+        second = ui("cs_sup").text(f"/tasks?tab=available&q={tag}&sort=created&page=2")
+        beyond = ui("cs_sup").text(f"/tasks?tab=available&q={tag}&sort=created&page=99")
+    finally:
+        del app.config["WORKLIST_PAGE_SIZE"]
+    tasks = [flow.task(i, "assess").id for i in ids]
+    assert rows(first) == tasks[:2] and "第 1 / 2 页" in first and "page=2" in first
+    assert rows(second) == tasks[2:] and "第 2 / 2 页" in second and 'rel="prev"' in second
+    assert rows(beyond) == tasks[2:]  # past the end: the last page
