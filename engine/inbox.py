@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import NotFound, ValidationFailed
 from engine.worklist import Page
-from store.models import Notification, User
+from store.models import Notification, Task, User
 
 if TYPE_CHECKING:
     from engine.process_engine import ProcessEngine
@@ -38,6 +38,13 @@ class InboxService:
         if note is None or note.username != username:
             raise NotFound(f"no notification {notification_id}")
         return note
+
+    def task_keys(self, session: Session, notes: list[Notification]) -> dict[str, str]:
+        """task id -> BPMN task key for the notifications about a task (to name it in any language)."""
+        ids = sorted({n.task_id for n in notes if n.task_id})
+        if not ids:
+            return {}
+        return {row.id: row.task_key for row in session.execute(select(Task.id, Task.task_key).where(Task.id.in_(ids)))}
 
     def mark_read(self, username: str, notification_id: int | None = None) -> int:
         """Mark one notification (or, without an id, all of them) read; returns how many changed."""

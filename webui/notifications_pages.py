@@ -25,7 +25,8 @@ def index() -> ResponseReturnValue:
     page = int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
     with eng().db.sessions() as session:
         result = inbox().notifications(session, _username(), unread_only, page)
-    return render_template("notifications/index.html", result=result, unread_only=unread_only)
+        task_keys = inbox().task_keys(session, result.items)
+    return render_template("notifications/index.html", result=result, unread_only=unread_only, task_keys=task_keys)
 
 
 @bp.get("/notifications/badge")
