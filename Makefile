@@ -35,7 +35,9 @@ lint: venv
 	$(BIN)/ruff format --check .
 
 # Front-end libraries come from the npm registry through a lock file; their dist files are
-# committed under webui/static/vendor, so `make run` and `make test` never need npm.
+# committed under webui/static/vendor, so `make run` and `make test` never need npm. The designer's
+# bundles (bpmn-js Modeler + Camunda 7 properties panel, dmn-js) are built by esbuild, a
+# devDependency in the same lock file, into webui/static/vendor/designer with their licences.
 VENDOR_SRC := webui/static/vendor-src
 VENDOR := webui/static/vendor
 NPM_DIST := $(VENDOR_SRC)/node_modules
@@ -46,6 +48,7 @@ assets:
 	cp $(NPM_DIST)/htmx.org/dist/htmx.min.js $(NPM_DIST)/htmx.org/LICENSE $(VENDOR)/htmx/
 	cp $(NPM_DIST)/bpmn-js/dist/bpmn-navigated-viewer.production.min.js $(NPM_DIST)/bpmn-js/LICENSE $(VENDOR)/bpmn-js/
 	cp $(NPM_DIST)/bpmn-js/dist/assets/diagram-js.css $(NPM_DIST)/bpmn-js/dist/assets/bpmn-js.css $(VENDOR)/bpmn-js/
+	cd $(VENDOR_SRC) && node designer/build.mjs
 
 # Message catalogue of the UI: extract the English strings, merge them into zh_Hans_CN (users.locale zh_CN), compile.
 translations: venv

@@ -280,6 +280,14 @@ class AdminService:
             raise NotFound(f"no draft of '{key}'")
         return draft
 
+    def drafts(self, session: Session, actor: Actor) -> list[dict[str, Any]]:
+        """Every saved draft without its XML (for the designer's list): key, who and when."""
+        self._require_admin(actor)
+        rows = session.execute(
+            select(DefinitionDraft.key, DefinitionDraft.updated_by, DefinitionDraft.updated_at).order_by(DefinitionDraft.key)
+        )
+        return [{"key": r.key, "updated_by": r.updated_by, "updated_at": r.updated_at} for r in rows]
+
     def save_draft(self, actor: Actor, key: str, xml: bytes) -> DefinitionDraft:
         """Keep work in progress (not live, not validated beyond being text of a bounded size)."""
         self._require_admin(actor)

@@ -7,12 +7,12 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -97,46 +97,47 @@ class RepositoryService:
     # --- queries ---------------------------------------------------------------------------
 
     def latest(self, session: Session, key: str) -> ProcessDefinition:
-        definition = session.scalar(
-            select(ProcessDefinition).where(ProcessDefinition.key == key).order_by(ProcessDefinition.version.desc()).limit(1)
-        )
+        definition = session.scalar(_newest_version(ProcessDefinition, key))
         if definition is None:
             raise NotFound(f"no process definition with key '{key}'")
         return definition
 
     def list_latest(self, session: Session) -> list[ProcessDefinition]:
-        newest = select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("v")).group_by(ProcessDefinition.key).subquery()
-        return list(
-            session.scalars(
-                select(ProcessDefinition)
-                .join(newest, (ProcessDefinition.key == newest.c.key) & (ProcessDefinition.version == newest.c.v))
-                .order_by(ProcessDefinition.key)
-            )
-        )
+        return list(session.scalars(_newest_versions(ProcessDefinition)))
 
     def versions(self, session: Session, key: str) -> list[dict[str, Any]]:
-        counts = dict(
-            session.execute(
-                select(ProcessInstance.definition_id, func.count())
-                .where(ProcessInstance.process_key == key, ProcessInstance.status == "running")
-                .group_by(ProcessInstance.definition_id)
-            ).all()
+        return self.catalogue(session, key).get(key, {"versions": []})["versions"]  # type: ignore[no-any-return]
+
+    def catalogue(self, session: Session, key: str | None = None) -> dict[str, dict[str, Any]]:
+        """Every process key (or one) -> the latest version's name and all versions, oldest first,
+        with their running instances; two queries, none of the large columns."""
+        counts_query = select(ProcessInstance.definition_id, func.count()).where(ProcessInstance.status == "running")
+        rows_query = select(
+            ProcessDefinition.id,
+            ProcessDefinition.key,
+            ProcessDefinition.name,
+            ProcessDefinition.version,
+            ProcessDefinition.deployed_at,
+            ProcessDefinition.deployed_by,
         )
-        rows = session.execute(
-            select(ProcessDefinition.id, ProcessDefinition.version, ProcessDefinition.deployed_at, ProcessDefinition.deployed_by)
-            .where(ProcessDefinition.key == key)
-            .order_by(ProcessDefinition.version)
-        ).all()
-        return [
-            {
-                "id": r.id,
-                "version": r.version,
-                "deployed_at": r.deployed_at,
-                "deployed_by": r.deployed_by,
-                "running_instances": counts.get(r.id, 0),
-            }
-            for r in rows
-        ]
+        if key is not None:
+            counts_query = counts_query.where(ProcessInstance.process_key == key)
+            rows_query = rows_query.where(ProcessDefinition.key == key)
+        counts = dict(session.execute(counts_query.group_by(ProcessInstance.definition_id)).all())
+        found: dict[str, dict[str, Any]] = {}
+        for r in session.execute(rows_query.order_by(ProcessDefinition.key, ProcessDefinition.version)):
+            entry = found.setdefault(r.key, {"versions": []})
+            entry["name"] = r.name
+            entry["versions"].append(
+                {
+                    "id": r.id,
+                    "version": r.version,
+                    "deployed_at": r.deployed_at,
+                    "deployed_by": r.deployed_by,
+                    "running_instances": counts.get(r.id, 0),
+                }
+            )
+        return found
 
     def spec(self, session: Session, definition_id: int) -> tuple[Any, dict[str, Any]]:
         """The parsed spec of a version; the row's large columns are read only on a cache miss."""
@@ -148,6 +149,18 @@ class RepositoryService:
             return text
 
         return self.specs.get(definition_id, load_json)
+
+    # --- decision tables (for the designer) -----------------------------------------------
+
+    def latest_decisions(self, session: Session) -> list[DecisionDefinition]:
+        """The latest version of every deployed decision, by key."""
+        return list(session.scalars(_newest_versions(DecisionDefinition)))
+
+    def latest_decision(self, session: Session, key: str) -> DecisionDefinition:
+        decision = session.scalar(_newest_version(DecisionDefinition, key))
+        if decision is None:
+            raise NotFound(f"no decision with key '{key}'")
+        return decision
 
     # --- validation and deployment ---------------------------------------------------------
 
@@ -296,6 +309,19 @@ class RepositoryService:
                 )
                 result.append(Deployed(row.id, key, row.name, row.version))
         return result
+
+
+Versioned = TypeVar("Versioned", ProcessDefinition, DecisionDefinition)
+
+
+def _newest_version(model: type[Versioned], key: str) -> Select[tuple[Versioned]]:
+    return select(model).where(model.key == key).order_by(model.version.desc()).limit(1)
+
+
+def _newest_versions(model: type[Versioned]) -> Select[tuple[Versioned]]:
+    """The latest version of every key, ordered by key."""
+    newest = select(model.key, func.max(model.version).label("v")).group_by(model.key).subquery()
+    return select(model).join(newest, (model.key == newest.c.key) & (model.version == newest.c.v)).order_by(model.key)
 
 
 def _start_timers(process: etree._Element) -> list[dict[str, str]]:

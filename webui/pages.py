@@ -1,5 +1,6 @@
-"""The worklist UI's blueprints (login, worklist, tasks, processes, instances, notifications), its
-templates and static files (webui/templates, webui/static, served under /assets)."""
+"""The page blueprints (login, worklist, tasks, processes, instances, notifications, and for admins
+the designer and the administration), their templates and static files (webui/templates,
+webui/static, served under /assets)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ assets = Blueprint("assets", __name__, static_folder="static", static_url_path="
 
 
 def register_pages(app: Flask) -> None:
-    from webui import auth, instances_pages, notifications_pages, processes_pages, task_pages, worklist
+    from webui import admin_pages, auth, designer_pages, instances_pages, notifications_pages, processes_pages, task_pages, worklist
     from webui.ui import register_template_helpers
 
     app.register_blueprint(assets)
-    for module in (auth, worklist, task_pages, processes_pages, instances_pages, notifications_pages):
+    for module in (auth, worklist, task_pages, processes_pages, instances_pages, notifications_pages, designer_pages, admin_pages):
         app.register_blueprint(module.bp)
     register_template_helpers(app)
