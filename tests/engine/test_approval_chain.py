@@ -83,3 +83,13 @@ def test_an_approver_outside_the_step_cannot_decide(flow: Flow) -> None:
         flow.engine.tasks.claim(flow.actor("fin_mgr"), step)
     with pytest.raises(Forbidden):  # the requester's indirect superior sees it but is not a candidate
         flow.engine.tasks.claim(flow.actor("ops_mgr"), step)
+
+
+def test_the_next_approver_does_not_get_the_previous_decision_prefilled(flow: Flow) -> None:
+    instance = flow.start("sales1", "approval_chain", request("contract", 5000))
+    flow.complete("sales_dir", instance.id, "approve", {"decision": "approve", "comment": "销售总监同意"})
+    step = flow.task(instance.id, "approve")
+    with flow.engine.db.sessions() as session:
+        _t, form, context = flow.engine.tasks.details(session, flow.actor("fin_mgr"), step.id)
+    assert context["comment"] == "销售总监同意"  # the history is there to read
+    assert {f["id"]: f["default"] for f in form} == {"decision": None, "comment": None}
