@@ -121,7 +121,6 @@ def _texts() -> dict[str, str]:
         "version": _("version %(version)s", version="{version}"),
         "failed": _("That did not work: %(detail)s", detail="{detail}"),
         "noProcess": _("The diagram has no process with an id."),
-        "unsaved": _("Unsaved changes"),
         "flowOfGateway": _("A condition on an outgoing flow of this gateway has a problem."),
         "error": _("Error"),
         "warning": _("Warning"),

@@ -184,6 +184,7 @@
           self.setDirty(false);
           self.setStatus(self.say("deployed", { what: what }), "ok");
           self.root.dataset.deployed = JSON.stringify(items);
+          if (self.options.deployed) self.options.deployed(items);
         } else if (answer.data.problems) {
           self.showProblems(answer.data.problems);
           toast(self.say("invalid", { n: self.errors }), "error");

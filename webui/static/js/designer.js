@@ -8,10 +8,20 @@
   if (!root || !window.CrmDesigner || !window.CrmDesignerKit) return;
   var Kit = window.CrmDesignerKit;
   var D = window.CrmDesigner;
+  // The palette, menus and properties panel speak the page's language (bpmn-js-i18n-zh).
+  var words = document.documentElement.lang.indexOf("zh") === 0 ? D.texts.zh : null;
+  function translate(template, replacements) {
+    var values = replacements || {};
+    // The panel's header says "User Task" where the catalogue has "User task".
+    var found = words && (words[template] || words[template.charAt(0) + template.slice(1).toLowerCase()]);
+    return (found || template).replace(/{([^}]+)}/g, function (all, key) {
+      return values[key] !== undefined ? values[key] : all;
+    });
+  }
   var modeler = new D.BpmnModeler({
     container: document.getElementById("canvas"),
     propertiesPanel: { parent: "#properties" },
-    additionalModules: D.additionalModules,
+    additionalModules: D.additionalModules.concat([{ translate: ["value", translate] }]),
     moddleExtensions: D.moddleExtensions,
   });
   var registry = modeler.get("elementRegistry");
@@ -76,6 +86,11 @@
       canvas.scrollToElement(element);
     },
     mark: mark,
+    // A new process, once deployed, is edited at its own address (a reload opens what is live).
+    deployed: function (items) {
+      var own = items.filter(function (d) { return d.kind === "process" && d.key === currentKey(); })[0];
+      if (own && root.dataset.source === "new") window.history.replaceState(null, "", editor.urls.edit.replace("__key__", encodeURIComponent(own.key)));
+    },
   });
 
   // Fit the diagram into the canvas to the right of the palette (which would hide its left edge).
