@@ -70,7 +70,7 @@ class Sizes:
 
 
 FULL = Sizes(1000, 200, 100, 50, 50, (10_000, 1_000_000), 50, 1000, 10_000)
-QUICK = Sizes(200, 40, 15, 20, 6, (10_000, 50_000), 10, 100, 200)
+QUICK = Sizes(200, 30, 10, 15, 4, (10_000, 50_000), 10, 60, 150)
 
 TARGETS = {
     "engine_pg_vs_floor >= 0.5": ("engine_pg_vs_serialized_floor", lambda v: v >= 0.5),

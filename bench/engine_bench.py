@@ -145,6 +145,7 @@ def growth(url: str, rounds: int, window: int = 10) -> dict[str, Any]:
             if len(costs) in (window, rounds // 2, rounds):
                 sizes[len(costs)] = len(instance.state)
         done = len(costs)
+        sizes[done] = len(instance.state)
         result: dict[str, Any] = {
             "rounds": rounds,
             "completed_rounds": done,

@@ -10,6 +10,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, event
@@ -103,6 +104,7 @@ def profile_text(fn: Callable[[], Any], interval: float = 0.0005) -> str:
 
 
 PROJECT_DIRS = ("engine/", "webui/", "store/", "app.py")
+ROOT_PREFIX = str(Path(__file__).resolve().parent.parent) + "/"
 
 
 def hot_functions(fn: Callable[[], Any], calls: int, limit: int = 15) -> dict[str, list[dict[str, Any]]]:
@@ -119,7 +121,7 @@ def hot_functions(fn: Callable[[], Any], calls: int, limit: int = 15) -> dict[st
         prof.disable()
     rows: list[tuple[str, float, float, int]] = []
     for (filename, line, name), (_cc, ncalls, own, cum, _callers) in pstats.Stats(prof).stats.items():  # type: ignore[attr-defined]
-        short = filename.split("site-packages/")[-1].split("/work/main/")[-1]
+        short = filename.split("site-packages/")[-1].removeprefix(ROOT_PREFIX)
         rows.append((f"{short}:{line}({name})", cum * 1000 / calls, own * 1000 / calls, ncalls))
 
     def view(items: list[tuple[str, float, float, int]]) -> list[dict[str, Any]]:
