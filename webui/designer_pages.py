@@ -162,7 +162,6 @@ def _modeler(key: str, name: str | None, source: dict[str, Any], xml_url: str) -
             "validate": url_for("designer.validate"),
             "deploy": url_for("designer.deploy"),
             "draft": url_for("designer.save_draft", key="__key__"),
-            "versions": url_for("designer.versions", key="__key__"),
             "edit": url_for("designer.edit", key="__key__"),
         },
     )
