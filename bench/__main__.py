@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import sys
 import tempfile
 import time
@@ -247,6 +248,7 @@ class Run:
                 self.part("timers", self.timers)
         finally:
             self.databases.close()
+            shutil.rmtree(self.tmp, ignore_errors=True)
         floor_rate = self.flat.get("floor_serialized_complete_per_s")
         engine_rate = self.flat.get("engine_complete_per_s_pg")
         self.flat["engine_pg_vs_serialized_floor"] = rnd(engine_rate / floor_rate, 3) if engine_rate and floor_rate else None

@@ -17,12 +17,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
-from sqlalchemy import event, select
+from sqlalchemy import event
 
 from bench.common import percentile, pg_dsn, rnd
 from engine.process_engine import ProcessEngine
 from processes.demo import USERS
-from store.models import ProcessDefinition
 
 TASKS_PER_INSTANCE = 5
 CLAIMED_SHARE = 0.4
@@ -244,7 +243,6 @@ def measure(engine: ProcessEngine, url: str, sizes: tuple[int, ...], repeat: int
     """`sizes`: total task rows after each load, ascending; the worklist is timed at each size."""
     with engine.db.sessions() as session:
         definition_ids = {key: engine.repository.latest(session, key).id for key in PROCESSES}
-        assert session.scalar(select(ProcessDefinition.id).limit(1)) is not None
     generator = Generator(definition_ids)
     dsn = pg_dsn(url)
     out: dict[str, Any] = {}
