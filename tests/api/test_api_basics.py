@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 
 from flask import Flask
 
@@ -89,9 +90,11 @@ def test_notifications_are_listed_newest_first_and_can_be_marked_read(api: Api) 
 
 
 def test_failed_logins_are_throttled_per_user_and_per_address(api: Api, engine) -> None:  # type: ignore[no-untyped-def]
+    username = f"throttled_{secrets.token_hex(3)}"
+    assert api.post("admin", "/api/v1/admin/users", json={"username": username, "password": "right password"}).status_code == 201
     for _ in range(engine.identity.max_failures_per_user):
-        assert api.post(None, "/api/v1/auth/token", json={"username": "sales_asst", "password": "guess"}).status_code == 401
-    blocked = api.post(None, "/api/v1/auth/token", json={"username": "sales_asst", "password": "demo"})
+        assert api.post(None, "/api/v1/auth/token", json={"username": username, "password": "guess"}).status_code == 401
+    blocked = api.post(None, "/api/v1/auth/token", json={"username": username, "password": "right password"})
     assert blocked.status_code == 429 and blocked.get_json()["error"] == "too_many_attempts"
     assert api.post(None, "/api/v1/auth/token", json={"username": "sales2", "password": "demo"}).status_code == 200
     limit = engine.identity.max_failures_per_address
