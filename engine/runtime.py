@@ -205,6 +205,7 @@ class RuntimeService:
                 raise process_error(exc) from exc
             except EngineError as exc:
                 raise ProcessError(exc.message) from exc
+            _check_tree_depth(workflow)
             data = _current_data(workflow)
             self._sync_tasks(session, instance, workflow, now)
         self._sync_jobs(session, instance, workflow, now)
@@ -345,6 +346,35 @@ class RuntimeService:
         total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         rows = list(session.scalars(stmt.order_by(ProcessInstance.id.desc()).limit(limit).offset(offset)))
         return rows, total
+
+
+MAX_TREE_DEPTH = 900  # SpiffWorkflow's task iterator stops at depth 1,000
+
+
+def _check_tree_depth(workflow: BpmnWorkflow) -> None:
+    """Refuse to go on rather than let SpiffWorkflow lose sight of the tasks.
+
+    Every loop round adds levels to the task tree; past depth 1,000 SpiffWorkflow's iterator no
+    longer sees the newest tasks and `is_completed()` wrongly answers yes. The action is rolled
+    back with a readable error instead of finishing an instance that still has work.
+    """
+    depth: dict[Any, int] = {}
+    deepest = 0
+    for task in workflow.tasks.values():
+        chain = []
+        node = task
+        while node is not None and node.id not in depth:
+            chain.append(node)
+            node = node.parent
+        level = depth[node.id] if node is not None else -1
+        for item in reversed(chain):
+            level += 1
+            depth[item.id] = level
+        deepest = max(deepest, depth[task.id])
+    if deepest > MAX_TREE_DEPTH:
+        raise ProcessError(
+            f"the instance has run {deepest} steps deep, more than the engine can follow ({MAX_TREE_DEPTH}); a loop runs too often"
+        )
 
 
 def _timer_due(definition: TimerEventDefinition, task: Any) -> datetime | None:

@@ -39,7 +39,10 @@ class TaskService:
     # --- visibility -------------------------------------------------------------------------
 
     def is_candidate(self, session: Session, actor: Actor, task: Task) -> bool:
-        return session.scalar(select(exists().where(TaskCandidate.task_id == task.id, self._candidate_clause(actor)))) or False
+        """From the row's own candidate columns (the candidates table is for worklist queries)."""
+        roles = {r for r in task.candidate_roles.split(",") if r}
+        users = {u for u in task.candidate_users.split(",") if u}
+        return bool(actor.roles & roles) or actor.username in users
 
     @staticmethod
     def _candidate_clause(actor: Actor) -> ColumnElement[bool]:
