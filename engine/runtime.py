@@ -21,7 +21,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
-from engine import assignment, forms, jobs, operations, serializer
+from engine import assignment, forms, jobs, operations, pruning, serializer
 from engine.clock import aware, utcnow
 from engine.errors import EngineError, Forbidden, NotFound, ProcessError, ValidationFailed
 from engine.identity import Actor
@@ -127,7 +127,7 @@ class RuntimeService:
         """A timer start event fired: a new instance, its start event already fired."""
         instance, workflow = self._create(session, definition, {}, None, None)
         self.engine.history.record(session, None, "start", instance_id=instance.id, task_key=start_event, data={"trigger": "timer"})
-        workflow.do_engine_steps()
+        run_engine_steps(workflow)
         for task in list(workflow.event_manager.tasks.values()):
             definition = task.task_spec.event_definition
             if task.task_spec.bpmn_id != start_event or not isinstance(definition, TimerEventDefinition):
@@ -137,7 +137,7 @@ class RuntimeService:
                 past = (utcnow() - timedelta(seconds=1)).isoformat()
                 task._set_internal_data(event_value={"cycles": 1, "next": past, "duration": 1})
                 workflow.refresh_timers()
-                workflow.do_engine_steps()
+                run_engine_steps(workflow)
             else:
                 task._set_internal_data(event_fired=True)
         workflow.refresh_timers()
@@ -200,12 +200,11 @@ class RuntimeService:
         ctx = self.engine.context(session, actor, instance)
         with operations.action(ctx):
             try:
-                workflow.do_engine_steps()
+                run_engine_steps(workflow)
             except SpiffWorkflowException as exc:
                 raise process_error(exc) from exc
             except EngineError as exc:
                 raise ProcessError(exc.message) from exc
-            _check_tree_depth(workflow)
             data = _current_data(workflow)
             self._sync_tasks(session, instance, workflow, now)
         self._sync_jobs(session, instance, workflow, now)
@@ -348,32 +347,37 @@ class RuntimeService:
         return rows, total
 
 
-MAX_TREE_DEPTH = 900  # SpiffWorkflow's task iterator stops at depth 1,000
+MAX_ENGINE_ROUNDS = 10_000  # engine steps one action may run before it is taken for an endless loop
+PRUNE_EVERY = 25  # engine rounds between prunings inside one action
 
 
-def _check_tree_depth(workflow: BpmnWorkflow) -> None:
-    """Refuse to go on rather than let SpiffWorkflow lose sight of the tasks.
+def run_engine_steps(workflow: BpmnWorkflow) -> None:
+    """SpiffWorkflow's `do_engine_steps`, with the task tree pruned as it goes and two guards.
 
-    Every loop round adds levels to the task tree; past depth 1,000 SpiffWorkflow's iterator no
-    longer sees the newest tasks and `is_completed()` wrongly answers yes. The action is rolled
-    back with a readable error instead of finishing an instance that still has work.
+    A loop of script tasks runs entirely inside one call; pruning every few rounds keeps its tree
+    shallow, a loop that never reaches a wait state is stopped, and a tree that cannot be pruned
+    (a loop beside a branch that stays open) is refused before the library loses sight of tasks.
+    Any of these errors rolls the action back.
     """
-    depth: dict[Any, int] = {}
-    deepest = 0
-    for task in workflow.tasks.values():
-        chain = []
-        node = task
-        while node is not None and node.id not in depth:
-            chain.append(node)
-            node = node.parent
-        level = depth[node.id] if node is not None else -1
-        for item in reversed(chain):
-            level += 1
-            depth[item.id] = level
-        deepest = max(deepest, depth[task.id])
-    if deepest > MAX_TREE_DEPTH:
+    rounds = 0
+    while workflow._do_engine_steps():
+        rounds += 1
+        if rounds % PRUNE_EVERY == 0:
+            pruning.prune(workflow)
+            _check_reach(workflow)
+        if rounds >= MAX_ENGINE_ROUNDS:
+            raise ProcessError(f"the process ran {rounds} steps without reaching a wait state; a loop does not end")
+    workflow.refresh_timers()
+    pruning.prune(workflow)
+    _check_reach(workflow)
+
+
+def _check_reach(workflow: BpmnWorkflow) -> None:
+    deepest = pruning.deepest_level(workflow, beyond=pruning.ITERATOR_REACH)
+    if deepest > pruning.ITERATOR_REACH:
         raise ProcessError(
-            f"the instance has run {deepest} steps deep, more than the engine can follow ({MAX_TREE_DEPTH}); a loop runs too often"
+            f"the instance has run {deepest} steps deep beside a branch that is still open, more than the engine can follow "
+            f"({pruning.ITERATOR_REACH}); a loop runs too often"
         )
 
 
