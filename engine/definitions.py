@@ -93,6 +93,7 @@ class RepositoryService:
     def __init__(self, engine: ProcessEngine) -> None:
         self.engine = engine
         self.specs = SpecCache()
+        self._versions: dict[int, int] = {}
 
     # --- queries ---------------------------------------------------------------------------
 
@@ -138,6 +139,15 @@ class RepositoryService:
                 }
             )
         return found
+
+    def version_of(self, session: Session, definition_id: int) -> int | None:
+        """A version's number (it never changes), read once per process."""
+        version = self._versions.get(definition_id)
+        if version is None:
+            version = session.scalar(select(ProcessDefinition.version).where(ProcessDefinition.id == definition_id))
+            if version is not None:
+                self._versions[definition_id] = version
+        return version
 
     def spec(self, session: Session, definition_id: int) -> tuple[Any, dict[str, Any]]:
         """The parsed spec of a version; the row's large columns are read only on a cache miss."""

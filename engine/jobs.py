@@ -32,6 +32,7 @@ from engine import calendar, expressions, mail
 from engine.clock import aware, utcnow
 from engine.errors import Conflict, EngineError, Forbidden, NotFound
 from engine.identity import Actor
+from engine.wait_state import WaitState
 from store.models import Job, ProcessDefinition, ProcessInstance, User
 
 if TYPE_CHECKING:
@@ -104,11 +105,8 @@ class JobService:
     def run_one(self, job_id: int, worker: str, at: datetime) -> str:
         try:
             with self.engine.db.transaction() as session:
-                job = session.get(Job, job_id)
-                if job is None:
-                    return "skipped"
-                if job.instance_id is not None:
-                    self.engine.runtime.lock(session, job.instance_id)
+                # The instance's lock first (every action on it takes that one), then the job as of it.
+                instance = self.engine.runtime.lock_for_job(session, job_id)  # noqa: F841 (held for the action)
                 job = session.get(Job, job_id, populate_existing=True, with_for_update=True)
                 if job is None or job.status != "running" or job.lock_owner != worker:
                     return "skipped"  # done by a worker that held it before us, or taken over
@@ -166,6 +164,7 @@ class JobService:
         if instance is None or instance.status != "running" or not job.task_id:
             return "obsolete"
         workflow = self.engine.runtime.load(session, instance)
+        before = WaitState.of(workflow).holding(job)
         task = workflow.get_task_from_id(UUID(job.task_id))
         definition = getattr(getattr(task, "task_spec", None), "event_definition", None)
         if task is None or task.state != TaskState.WAITING or not isinstance(definition, TimerEventDefinition):
@@ -180,7 +179,7 @@ class JobService:
             task_key=job.element_id,
             data={"due_at": aware(job.due_at).isoformat()},  # type: ignore[union-attr]
         )
-        self.engine.runtime.advance(session, instance, workflow, None)
+        self.engine.runtime.advance(session, instance, workflow, None, before)
         return "fired"
 
     def _fire_timer_start(self, session: Session, job: Job, at: datetime) -> str:

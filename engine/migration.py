@@ -32,6 +32,8 @@ MAX_ID = 2**31 - 1
 
 def _whole(value: Any, high: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= high
+
+
 _INTERNAL = {"Start", "End", "Root"}
 
 

@@ -18,13 +18,14 @@ from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine import assignment, forms, jobs, operations, pruning, serializer
 from engine.clock import aware, utcnow
 from engine.errors import EngineError, Forbidden, NotFound, ProcessError, ValidationFailed
 from engine.identity import Actor
+from engine.wait_state import NEW_INSTANCE, WaitState
 from store.db import is_sqlite
 from store.models import Job, ProcessDefinition, ProcessInstance, Task, TaskCandidate
 
@@ -56,17 +57,19 @@ class RuntimeService:
     # --- locking and loading ---------------------------------------------------------------
 
     def lock(self, session: Session, instance_id: int) -> ProcessInstance:
-        """Take the instance's row lock before reading its state (SQLite: the write lock)."""
-        if is_sqlite(session.get_bind()):
-            session.execute(text("UPDATE process_instances SET id = id WHERE id = :id"), {"id": instance_id})
-            instance = session.get(ProcessInstance, instance_id, populate_existing=True)
-        else:
-            instance = session.scalar(
-                select(ProcessInstance).where(ProcessInstance.id == instance_id).with_for_update().execution_options(populate_existing=True)
-            )
+        """Take the instance's row lock before reading its state."""
+        instance = _locked_instance(session, instance_id)
         if instance is None:
             raise NotFound(f"no process instance {instance_id}")
         return instance
+
+    def lock_for_task(self, session: Session, task_id: str) -> ProcessInstance | None:
+        """Lock the instance a task belongs to (None for an unknown task), in one statement."""
+        return _locked_instance(session, select(Task.instance_id).where(Task.id == task_id).scalar_subquery())
+
+    def lock_for_job(self, session: Session, job_id: int) -> ProcessInstance | None:
+        """Lock the instance a job belongs to (None when it has none), in one statement."""
+        return _locked_instance(session, select(Job.instance_id).where(Job.id == job_id).scalar_subquery())
 
     def load(self, session: Session, instance: ProcessInstance) -> BpmnWorkflow:
         spec, subs = self.engine.repository.spec(session, instance.definition_id)
@@ -97,7 +100,7 @@ class RuntimeService:
                 initial[meta["initiator"]] = actor.username
             instance, workflow = self._create(session, definition, initial, actor.username, business_key)
             self.engine.history.record(session, actor.username, "start", instance_id=instance.id, data=values)
-            self.advance(session, instance, workflow, actor.username)
+            self.advance(session, instance, workflow, actor.username, NEW_INSTANCE)
             return instance
 
     def _create(
@@ -141,7 +144,7 @@ class RuntimeService:
             else:
                 task._set_internal_data(event_fired=True)
         workflow.refresh_timers()
-        self.advance(session, instance, workflow, None)
+        self.advance(session, instance, workflow, None, NEW_INSTANCE)
         return instance
 
     # --- messages ---------------------------------------------------------------------------
@@ -172,6 +175,7 @@ class RuntimeService:
                     continue
                 instance = self.lock(session, candidate)
                 workflow = self.load(session, instance)
+                before = WaitState.of(workflow)
                 waiting = [
                     t
                     for t in workflow.event_manager.tasks.values()
@@ -189,13 +193,18 @@ class RuntimeService:
                 self.engine.history.record(
                     session, actor.username, "message", instance_id=instance.id, data={"name": name, "payload": data or {}}
                 )
-                self.advance(session, instance, workflow, actor.username)
+                self.advance(session, instance, workflow, actor.username, before)
                 return instance
         raise NotFound(f"no running instance is waiting for message '{name}'")
 
     # --- advancing to the next wait state ---------------------------------------------------
 
-    def advance(self, session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, actor: str | None) -> None:
+    def advance(
+        self, session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, actor: str | None, before: WaitState | None = None
+    ) -> None:
+        """Run engine steps to the next wait state and write it. `before` is the wait state the
+        rows mirror now (from `WaitState.of` at load, minus what the action closed itself); without
+        it the rows are read back."""
         now = self.engine.clock()
         ctx = self.engine.context(session, actor, instance)
         with operations.action(ctx):
@@ -206,8 +215,8 @@ class RuntimeService:
             except EngineError as exc:
                 raise ProcessError(exc.message) from exc
             data = _current_data(workflow)
-            self._sync_tasks(session, instance, workflow, now)
-        self._sync_jobs(session, instance, workflow, now)
+            self._sync_tasks(session, instance, workflow, now, before)
+        self._sync_jobs(session, instance, workflow, now, before)
         state = serializer.dump_instance(workflow)
         if len(state) > MAX_STATE_BYTES:
             raise ProcessError("the instance state grew beyond its size limit")
@@ -220,45 +229,58 @@ class RuntimeService:
             instance.ended_at = now
             self.engine.history.record(session, actor, "end", instance_id=instance.id, data={"outcome": data.get("outcome")})
 
-    def _sync_tasks(self, session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, now: datetime) -> None:
+    def _sync_tasks(
+        self, session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, now: datetime, before: WaitState | None
+    ) -> None:
         ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-        open_rows = list(session.scalars(select(Task).where(Task.instance_id == instance.id, Task.status == "open")))
-        for row in open_rows:
-            if row.id not in ready:
-                row.status = "cancelled"
-                row.completed_at = now
-        known = {row.id for row in open_rows}
+        if before is None:
+            known = set(session.scalars(select(Task.id).where(Task.instance_id == instance.id, Task.status == "open")))
+        else:
+            known = set(before.open_tasks)
+        gone = sorted(known - ready.keys())
+        if gone:
+            session.execute(
+                update(Task).where(Task.id.in_(gone), Task.status == "open").values(status="cancelled", completed_at=now),
+                execution_options={"synchronize_session": False},
+            )
+        rows: list[dict[str, Any]] = []
+        candidates: list[dict[str, Any]] = []
         for task_id, spiff_task in ready.items():
             if task_id in known:
                 continue
             who = assignment.resolve(session, spiff_task, instance.started_by, now)
             spec = spiff_task.task_spec
-            row = Task(
-                id=task_id,
-                instance_id=instance.id,
-                process_key=instance.process_key,
-                task_key=spec.bpmn_id,
-                name=(spec.bpmn_name or spec.bpmn_id)[:200],
-                status="open",
-                assignee=who.assignee,
-                claimed_at=now if who.assignee else None,
-                candidate_roles=",".join(who.candidate_roles)[:500],
-                candidate_users=",".join(who.candidate_users)[:500],
-                priority=who.priority,
-                created_at=now,
-                due_at=who.due_at,
-                follow_up_at=who.follow_up_at,
-                business_key=instance.business_key,
-                started_by=instance.started_by,
-                **assignment.business_columns(spiff_task.data),
+            name = (spec.bpmn_name or spec.bpmn_id)[:200]
+            rows.append(
+                {
+                    "id": task_id,
+                    "instance_id": instance.id,
+                    "process_key": instance.process_key,
+                    "task_key": spec.bpmn_id,
+                    "name": name,
+                    "status": "open",
+                    "assignee": who.assignee,
+                    "claimed_at": now if who.assignee else None,
+                    "candidate_roles": ",".join(who.candidate_roles)[:500],
+                    "candidate_users": ",".join(who.candidate_users)[:500],
+                    "priority": who.priority,
+                    "created_at": now,
+                    "due_at": who.due_at,
+                    "follow_up_at": who.follow_up_at,
+                    "business_key": instance.business_key,
+                    "started_by": instance.started_by,
+                    **assignment.business_columns(spiff_task.data),
+                }
             )
-            session.add(row)
-            session.add_all(
-                [TaskCandidate(task_id=task_id, kind="role", name=r) for r in dict.fromkeys(who.candidate_roles)]
-                + [TaskCandidate(task_id=task_id, kind="user", name=u) for u in dict.fromkeys(who.candidate_users)]
-            )
+            candidates += [{"task_id": task_id, "kind": "role", "name": r} for r in dict.fromkeys(who.candidate_roles)]
+            candidates += [{"task_id": task_id, "kind": "user", "name": u} for u in dict.fromkeys(who.candidate_users)]
             if who.assignee:
-                operations.notify([who.assignee], "assigned", f"{row.name}", task_id=task_id)
+                operations.notify([who.assignee], "assigned", name, task_id=task_id)
+        # Plain multi-row inserts: nothing in this action reads the new rows back as objects.
+        if rows:
+            session.execute(insert(Task), rows)
+        if candidates:
+            session.execute(insert(TaskCandidate), candidates)
 
     def refresh_task_rows(self, session: Session, instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
         """Rewrite the open worklist rows from the (new) spec: name, candidates, due date, priority.
@@ -283,9 +305,12 @@ class RuntimeService:
                 + [TaskCandidate(task_id=row.id, kind="user", name=u) for u in dict.fromkeys(who.candidate_users)]
             )
 
-    def _sync_jobs(self, session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, now: datetime) -> None:
+    def _sync_jobs(
+        self, session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, now: datetime, before: WaitState | None
+    ) -> None:
         """One job per waiting timer: new timers get one, changed ones are rescheduled, gone ones
-        lose theirs. A job being run right now is left to its worker."""
+        lose theirs. A job being run right now is left to its worker. An instance that had no
+        timer when loaded has no timer job to read back."""
         wanted: dict[str, tuple[Any, datetime]] = {}
         for task in workflow.event_manager.tasks.values():
             definition = getattr(task.task_spec, "event_definition", None)
@@ -294,12 +319,18 @@ class RuntimeService:
                 due = _timer_due(definition, task)
                 if due is not None:
                     wanted[str(task.id)] = (task, due)
-        existing = {
-            job.task_id: job
-            for job in session.scalars(
-                select(Job).where(Job.instance_id == instance.id, Job.kind == "timer", Job.status.in_(("pending", "running")))
-            )
-        }
+        if before is not None and not before.timers and not wanted:
+            return
+        known = before.jobs_known() if before is not None else None
+        if known is not None:
+            existing = {task_id: job for task_id, job in known.items() if job.kind == "timer" and job.status in ("pending", "running")}
+        else:
+            existing = {
+                job.task_id: job
+                for job in session.scalars(
+                    select(Job).where(Job.instance_id == instance.id, Job.kind == "timer", Job.status.in_(("pending", "running")))
+                )
+            }
         for task_id, job in existing.items():
             if job.status == "pending" and (task_id not in wanted or aware(job.due_at) != wanted[task_id][1]):
                 session.delete(job)
@@ -345,6 +376,18 @@ class RuntimeService:
         total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         rows = list(session.scalars(stmt.order_by(ProcessInstance.id.desc()).limit(limit).offset(offset)))
         return rows, total
+
+
+def _locked_instance(session: Session, which: Any) -> ProcessInstance | None:
+    """Lock an instance row, then read it as of the lock. PostgreSQL: `FOR UPDATE` of that row;
+    SQLite has no row locks, so a no-op write takes the database's write lock instead."""
+    query = select(ProcessInstance).where(ProcessInstance.id == which).execution_options(populate_existing=True)
+    if is_sqlite(session.get_bind()):
+        table = ProcessInstance.__table__
+        session.execute(update(table).where(table.c.id == which).values(id=table.c.id))
+    else:
+        query = query.with_for_update(of=ProcessInstance)
+    return session.scalar(query)
 
 
 MAX_ENGINE_ROUNDS = 10_000  # engine steps one action may run before it is taken for an endless loop

@@ -14,14 +14,15 @@ from uuid import UUID
 
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select
+from sqlalchemy import ColumnElement, exists, false, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import forms, operations
+from engine import forms, operations, task_counts
 from engine.errors import Conflict, Forbidden, NotFound, ProcessError, ValidationFailed
 from engine.identity import Actor
 from engine.runtime import process_error
+from engine.wait_state import WaitState
 from store.models import ProcessInstance, Task, TaskCandidate, User
 
 if TYPE_CHECKING:
@@ -46,10 +47,8 @@ class TaskService:
 
     @staticmethod
     def _candidate_clause(actor: Actor) -> ColumnElement[bool]:
-        return or_(
-            and_(TaskCandidate.kind == "role", TaskCandidate.name.in_(sorted(actor.roles))),
-            and_(TaskCandidate.kind == "user", TaskCandidate.name == actor.username),
-        )
+        """Candidate rows naming the actor; they exist for open tasks only (migration 0006)."""
+        return task_counts.candidate_clause(actor)
 
     def is_superior_of(self, session: Session, actor: Actor, username: str | None, direct_only: bool = False) -> bool:
         return bool(username) and username in self.engine.identity.subordinates(session, actor.username, direct_only)
@@ -100,17 +99,29 @@ class TaskService:
         limit: int = 50,
         offset: int = 0,
     ) -> tuple[list[Task], int]:
+        """A page of open tasks in worklist order, and how many there are.
+
+        The page walks a partial index in that order (ix_tasks_open_*_order); unfiltered counts come
+        from the open-task tables (engine.task_counts), filtered ones from `tasks`."""
         stmt = select(Task).where(Task.status == "open")
+        unfiltered = not process_key and instance_id is None
+        total: int | None = None
         if scope == "mine":
             stmt = stmt.where(Task.assignee == actor.username)
+            if unfiltered:
+                total = task_counts.assigned_count(session, [actor.username])
         elif scope == "available":
             stmt = stmt.where(
                 Task.assignee.is_(None),
-                exists().where(TaskCandidate.task_id == Task.id, self._candidate_clause(actor)),
+                exists().where(TaskCandidate.task_id == Task.id, ~TaskCandidate.claimed, self._candidate_clause(actor)),
             )
+            if unfiltered:
+                total = task_counts.available_count(session, actor)
         elif scope == "team":
             reports = self.engine.identity.subordinates(session, actor.username)
             stmt = stmt.where(Task.assignee.in_(sorted(reports)) if reports else false())
+            if unfiltered:
+                total = task_counts.assigned_count(session, reports)
         elif scope == "all":
             if not actor.is_admin:
                 raise Forbidden("only admins may list all tasks")
@@ -120,7 +131,8 @@ class TaskService:
             stmt = stmt.where(Task.process_key == process_key)
         if instance_id is not None:
             stmt = stmt.where(Task.instance_id == instance_id)
-        total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        if total is None:
+            total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         rows = session.scalars(
             stmt.order_by(Task.due_at.is_(None), Task.due_at, Task.priority.desc(), Task.created_at).limit(limit).offset(offset)
         )
@@ -146,11 +158,12 @@ class TaskService:
     # --- actions ----------------------------------------------------------------------------
 
     def _locked_task(self, session: Session, task_id: str) -> tuple[Task, ProcessInstance]:
-        row = session.get(Task, _task_id(task_id))
-        if row is None:
+        """Lock the task's instance first, then read the task: the row seen is the one as of the
+        lock, whatever a racing action committed meanwhile."""
+        instance = self.engine.runtime.lock_for_task(session, _task_id(task_id))
+        row = session.get(Task, _task_id(task_id), populate_existing=True)
+        if instance is None or row is None:
             raise NotFound(f"no task {task_id}")
-        instance = self.engine.runtime.lock(session, row.instance_id)
-        session.refresh(row)
         return row, instance
 
     def _check_open(self, session: Session, actor: Actor, task: Task) -> None:
@@ -246,6 +259,7 @@ class TaskService:
                 raise Conflict(f"task {task.id} is already claimed by {task.assignee}")
             raise Forbidden(f"this task is assigned to {task.assignee}")
         workflow = self.engine.runtime.load(session, instance)
+        before = WaitState.of(workflow)
         spiff_task = workflow.get_task_from_id(UUID(task.id))
         if spiff_task is None or spiff_task.state != TaskState.READY:
             raise Conflict(f"task {task.id} is no longer ready")
@@ -272,7 +286,7 @@ class TaskService:
             comment=comment,
             data=values,
         )
-        self.engine.runtime.advance(session, instance, workflow, actor.username)
+        self.engine.runtime.advance(session, instance, workflow, actor.username, before.closing(task.id))
         if instance.status == "error":
             raise ProcessError(instance.error or "the process failed")
         if self.before_commit is not None:

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Select, and_, case, exists, false, func, or_, select
 from sqlalchemy.orm import Session, defer
 
+from engine import task_counts
 from engine.assignment import business_columns
 from engine.errors import NotFound, ValidationFailed
 from engine.identity import Actor
@@ -159,7 +160,7 @@ class WorklistService:
             elif f.tab == "available":
                 stmt = stmt.where(
                     Task.assignee.is_(None),
-                    exists().where(TaskCandidate.task_id == Task.id, TaskService._candidate_clause(actor)),
+                    exists().where(TaskCandidate.task_id == Task.id, ~TaskCandidate.claimed, TaskService._candidate_clause(actor)),
                 )
             elif f.tab == "team":
                 reports = self.engine.identity.subordinates(session, actor.username)
@@ -206,10 +207,25 @@ class WorklistService:
     def tasks(self, session: Session, actor: Actor, f: TaskFilter, page: int = 1, per_page: int = PAGE_SIZE) -> Page:
         """A page of tasks for the tabs mine, available, team and done."""
         stmt = self._task_statement(session, actor, f)
-        total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        total = self._open_count(session, actor, f)
+        if total is None:
+            total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         page = max(1, min(page, max(1, math.ceil(total / per_page))))
         rows = session.scalars(stmt.order_by(*self._order(f)).limit(per_page).offset((page - 1) * per_page))
         return Page(list(rows), total, page, per_page)
+
+    def _open_count(self, session: Session, actor: Actor, f: TaskFilter) -> int | None:
+        """An unfiltered open tab counted from the open-task tables (engine.task_counts), which
+        stays ~ms at a million task rows; None when the filter needs the task columns."""
+        if f.is_filtered:
+            return None
+        if f.tab == "mine":
+            return task_counts.assigned_count(session, [actor.username])
+        if f.tab == "available":
+            return task_counts.available_count(session, actor)
+        if f.tab == "team":
+            return task_counts.assigned_count(session, self.engine.identity.subordinates(session, actor.username))
+        return None
 
     # --- started by me -----------------------------------------------------------------------
 
@@ -267,6 +283,9 @@ class WorklistService:
         if f.tab == "started":
             stmt: Select[Any] = self._started_statement(actor, f, running_only=True)
         else:
+            total = self._open_count(session, actor, f)
+            if total is not None:
+                return total
             stmt = self._task_statement(session, actor, f)
         return session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
 

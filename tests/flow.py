@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from engine.identity import Actor
 from engine.process_engine import ProcessEngine
-from store.models import HistoryEvent, Notification, ProcessInstance, Task
+from engine.wait_state import WaitState
+from store.models import HistoryEvent, Job, Notification, ProcessInstance, Task
 
 
 class Flow:
@@ -18,7 +19,26 @@ class Flow:
         self.actor = actors
 
     def start(self, username: str, key: str, data: dict[str, Any], business_key: str | None = None) -> ProcessInstance:
-        return self.engine.runtime.start(self.actor(username), key, data, business_key)
+        instance = self.engine.runtime.start(self.actor(username), key, data, business_key)
+        self.assert_rows_mirror_workflow(instance.id)
+        return instance
+
+    def assert_rows_mirror_workflow(self, instance_id: int) -> None:
+        """The invariant actions rely on instead of reading rows back (engine.wait_state): the open
+        task rows are the workflow's ready user tasks, the live timer jobs its waiting timers."""
+        with self.engine.db.sessions() as session:
+            instance = session.get(ProcessInstance, instance_id)
+            assert instance is not None
+            expected = WaitState.of(self.engine.runtime.load(session, instance))
+            open_rows = set(session.scalars(select(Task.id).where(Task.instance_id == instance_id, Task.status == "open")))
+            timer_jobs = set(
+                session.scalars(
+                    select(Job.task_id).where(Job.instance_id == instance_id, Job.kind == "timer", Job.status.in_(("pending", "running")))
+                )
+            )
+        assert open_rows == expected.open_tasks
+        assert timer_jobs <= expected.timers  # a timer without a due date (none here) has no job
+        assert len(timer_jobs) == len(expected.timers) or instance.status != "running"
 
     def open_tasks(self, instance_id: int) -> list[Task]:
         with self.engine.db.sessions() as session:
@@ -36,7 +56,9 @@ class Flow:
         return [t.task_key for t in self.open_tasks(instance_id)]
 
     def complete(self, username: str, instance_id: int, task_key: str, data: dict[str, Any]) -> ProcessInstance:
-        return self.engine.tasks.complete(self.actor(username), self.task(instance_id, task_key).id, data)
+        instance = self.engine.tasks.complete(self.actor(username), self.task(instance_id, task_key).id, data)
+        self.assert_rows_mirror_workflow(instance_id)
+        return instance
 
     def instance(self, instance_id: int) -> ProcessInstance:
         with self.engine.db.sessions() as session:

@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from engine import forms
 from engine.errors import BadRequest, EngineError
-from engine.identity import Actor, actor_of
+from engine.identity import Actor
 from engine.process_engine import ProcessEngine
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -91,10 +91,10 @@ def authenticate() -> ResponseReturnValue | None:
         return error_response(401, "unauthorized", "send Authorization: Bearer <token> (POST /api/v1/auth/token)")
     eng = engine()
     with eng.db.sessions() as session:
-        user = eng.identity.user_for_token(session, token.strip())
-        if user is None:
+        found = eng.identity.actor_for_token(session, token.strip())
+        if found is None:
             return error_response(401, "unauthorized", "the token is invalid or has expired")
-        g.actor = actor_of(user)
+        g.actor = found
     return None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -60,12 +61,11 @@ def history_view(e: HistoryEvent) -> dict[str, Any]:
 
 
 def instance_view(session: Session, i: ProcessInstance, full: bool = True) -> dict[str, Any]:
-    definition = session.get(ProcessDefinition, i.definition_id)
     view: dict[str, Any] = {
         "id": i.id,
         "process_key": i.process_key,
         "definition_id": i.definition_id,
-        "version": definition.version if definition else None,
+        "version": current_app.extensions["crmflow"].repository.version_of(session, i.definition_id),
         "status": i.status,
         "business_key": i.business_key,
         "started_by": i.started_by,

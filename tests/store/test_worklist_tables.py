@@ -1,0 +1,168 @@
+"""The open-task tables behind the worklist counts (migration 0006) stay right without the app's help.
+
+Database triggers delete a task's candidate rows when it closes, mirror its claim in
+`task_candidates.claimed` and keep `task_assignments`; the counts read from them must equal what
+the task rows themselves say, on SQLite and PostgreSQL, and the migration must go both ways.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import Engine, create_engine, func, inspect, select, text, update
+
+from engine import task_counts
+from engine.identity import Actor
+from engine.process_engine import ProcessEngine
+from engine.worklist import TaskFilter, WorklistService
+from store.migrate import alembic_config
+from store.models import Task, TaskAssignment, TaskCandidate
+from tests.flow import Flow
+
+USERS = ("cs_sup", "cs_agent1", "qa_staff", "qa_lead", "tr_lead", "gm", "vp_service", "admin")
+
+
+def start(flow: Flow) -> int:
+    data = {"category": "quality", "description": "x", "customer": secrets.token_hex(4)}
+    return flow.start("cs_agent1", "complaint_handling", data).id
+
+
+def rows(engine: ProcessEngine, task_id: str) -> tuple[list[tuple[str, str, bool]], str | None]:
+    with engine.db.sessions() as session:
+        candidates = session.execute(
+            select(TaskCandidate.kind, TaskCandidate.name, TaskCandidate.claimed).where(TaskCandidate.task_id == task_id)
+        ).all()
+        assignee = session.scalar(select(TaskAssignment.assignee).where(TaskAssignment.task_id == task_id))
+    return [tuple(r) for r in candidates], assignee
+
+
+def test_claims_are_mirrored_and_closing_deletes_the_rows(flow: Flow) -> None:
+    iid = start(flow)
+    task = flow.task(iid, "assess")
+    assert rows(flow.engine, task.id) == ([("role", "cs_supervisor", False)], None)
+    flow.engine.tasks.claim(flow.actor("cs_sup"), task.id)
+    assert rows(flow.engine, task.id) == ([("role", "cs_supervisor", True)], "cs_sup")
+    flow.engine.tasks.unclaim(flow.actor("cs_sup"), task.id)
+    assert rows(flow.engine, task.id) == ([("role", "cs_supervisor", False)], None)
+    flow.engine.tasks.assign(flow.actor("admin"), task.id, "cs_sup")
+    assert rows(flow.engine, task.id) == ([("role", "cs_supervisor", True)], "cs_sup")
+    flow.complete("cs_sup", iid, "assess", {"valid": True})
+    assert rows(flow.engine, task.id) == ([], None)
+    nxt = flow.task(iid, "assign_department")
+    assert rows(flow.engine, nxt.id) == ([("role", "cs_supervisor", False)], None)
+
+
+def test_completing_an_unclaimed_task_and_cancelling_delete_the_rows(flow: Flow) -> None:
+    iid = start(flow)
+    task = flow.task(iid, "assess")
+    flow.complete("cs_sup", iid, "assess", {"valid": False})  # claims and completes in one update
+    assert rows(flow.engine, task.id) == ([], None)
+    reply = flow.task(iid, "reply_invalid")  # born assigned to the initiator
+    assert rows(flow.engine, reply.id)[1] == "cs_agent1"
+    with flow.engine.db.transaction() as session:  # how the runtime cancels tasks an instance left
+        session.execute(update(Task).where(Task.id.in_([reply.id]), Task.status == "open").values(status="cancelled"))
+    assert rows(flow.engine, reply.id) == ([], None)
+
+
+def test_counts_equal_what_the_task_rows_say(flow: Flow, actors: Callable[[str], Actor]) -> None:
+    for _ in range(3):
+        start(flow)
+    claimed = start(flow)
+    flow.engine.tasks.claim(actors("cs_sup"), flow.task(claimed, "assess").id)
+    service = WorklistService(flow.engine)
+    with flow.engine.db.sessions() as session:
+        open_tasks = list(session.scalars(select(Task).where(Task.status == "open")))
+        stale = session.scalar(
+            select(func.count()).select_from(TaskCandidate).join(Task, Task.id == TaskCandidate.task_id).where(Task.status != "open")
+        )
+        assert stale == 0
+        for username in USERS:
+            actor = actors(username)
+            reports = flow.engine.identity.subordinates(session, username)
+            expected = {
+                "available": sum(1 for t in open_tasks if t.assignee is None and flow.engine.tasks.is_candidate(session, actor, t)),
+                "mine": sum(1 for t in open_tasks if t.assignee == username),
+                "team": sum(1 for t in open_tasks if t.assignee in reports),
+            }
+            for scope, count in expected.items():
+                page, total = flow.engine.tasks.query(session, actor, scope, limit=1000)
+                assert total == count == len(page), (username, scope)
+                assert service.count(session, actor, TaskFilter(tab=scope)) == count, (username, scope)
+            assert task_counts.available_count(session, actor) == expected["available"]
+
+
+def test_a_task_offered_twice_to_the_same_user_counts_once(flow: Flow, actors: Callable[[str], Actor]) -> None:
+    iid = start(flow)
+    task = flow.task(iid, "assess")
+    with flow.engine.db.transaction() as session:
+        session.add(TaskCandidate(task_id=task.id, kind="user", name="cs_sup"))
+    with flow.engine.db.sessions() as session:
+        page, total = flow.engine.tasks.query(session, actors("cs_sup"), "available", limit=1000)
+        assert total == len(page) and task.id in {t.id for t in page}
+        assert rows(flow.engine, task.id)[0] == [("role", "cs_supervisor", False), ("user", "cs_sup", False)]
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_the_migration_backfills_and_downgrades(dialect: str, tmp_path: Path, pg_database: Callable[[], str]) -> None:
+    url = f"sqlite:///{tmp_path / 'm.db'}" if dialect == "sqlite" else pg_database()
+    cfg = alembic_config(url)
+    command.upgrade(cfg, "0005_definition_drafts")
+    engine = create_engine(url)
+    try:
+        _seed_old_rows(engine)
+        command.upgrade(cfg, "head")
+        with engine.connect() as conn:
+            cands = sorted(conn.execute(text("SELECT task_id, name, claimed FROM task_candidates")).all())
+            assigned = sorted(conn.execute(text("SELECT task_id, assignee FROM task_assignments")).all())
+        assert [(t, n, bool(c)) for t, n, c in cands] == [("t-claimed", "r", True), ("t-open", "r", False)]
+        assert assigned == [("t-claimed", "u")]
+        with engine.begin() as conn:  # the triggers are live
+            conn.execute(text("UPDATE tasks SET status = 'completed' WHERE id = 't-claimed'"))
+            conn.execute(text("UPDATE tasks SET assignee = 'v' WHERE id = 't-open'"))
+        with engine.connect() as conn:
+            assert sorted(conn.execute(text("SELECT task_id, claimed FROM task_candidates")).all()) == [("t-open", True)]
+            assert conn.execute(text("SELECT task_id, assignee FROM task_assignments")).all() == [("t-open", "v")]
+        command.downgrade(cfg, "0005_definition_drafts")
+        inspector = inspect(engine)
+        assert "task_assignments" not in inspector.get_table_names()
+        assert "claimed" not in {c["name"] for c in inspector.get_columns("task_candidates")}
+        with engine.begin() as conn:  # no trigger left behind
+            conn.execute(text("UPDATE tasks SET status = 'completed' WHERE id = 't-open'"))
+            assert conn.execute(text("SELECT count(*) FROM task_candidates")).scalar() == 1
+        command.upgrade(cfg, "head")
+    finally:
+        engine.dispose()
+
+
+def _seed_old_rows(engine: Engine) -> None:
+    """Pre-0006 data: candidate rows for a closed task too, and no claim state."""
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO process_definitions (id, key, version, name, bpmn_xml, dmn_xml, content_hash, spec_json,"
+                " serializer_version, start_meta, deployed_at) VALUES (1, 'p', 1, 'p', '', '[]', 'h', '{}', '1', '{}', :now)"
+            ),
+            {"now": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO process_instances (id, definition_id, process_key, status, state, serializer_version, data,"
+                " row_version, started_at, updated_at) VALUES (1, 1, 'p', 'running', :state, '1', '{}', 1, :now, :now)"
+            ),
+            {"now": now, "state": b""},
+        )
+        for task_id, status, assignee in (("t-open", "open", None), ("t-claimed", "open", "u"), ("t-done", "completed", "u")):
+            conn.execute(
+                text(
+                    "INSERT INTO tasks (id, instance_id, process_key, task_key, name, status, assignee, candidate_roles,"
+                    " candidate_users, priority, created_at) VALUES (:id, 1, 'p', 'k', 'n', :status, :assignee, 'r', '', 50, :now)"
+                ),
+                {"id": task_id, "status": status, "assignee": assignee, "now": now},
+            )
+            conn.execute(text("INSERT INTO task_candidates (task_id, kind, name) VALUES (:id, 'role', 'r')"), {"id": task_id})
