@@ -5,8 +5,8 @@ realistic spread: the three shipped processes and their task keys and roles (DOM
 tasks per instance, 10 % of the tasks open (the last task of every other instance), 40 % of the
 open tasks claimed by a user holding the role, the completed ones by such a user. Candidate rows
 are written for the open tasks only, as the product keeps them (closing a task deletes its rows;
-the database triggers of migration 0006 also fill `claimed` and `task_assignments` during the
-COPY, as they do for the engine's own inserts). Then
+the database triggers of migration 0006 also fill `claimed`, the candidates' copies of the order
+columns and `task_assignments` during the COPY, as they do for the engine's own inserts). Then
 `engine.tasks.TaskService.query` (the count and the first page of 50) is timed per user and scope,
 and the slowest query's statements are run once more under EXPLAIN ANALYZE for the report.
 """

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound, TooManyAttempts
@@ -64,6 +64,15 @@ def actor_of(user: User) -> Actor:
     return Actor(user.id, user.username, frozenset(user.role_names))
 
 
+_TOKEN_ACTOR = (
+    select(User.id, User.username, Role.name)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .outerjoin(UserRole, UserRole.user_id == User.id)
+    .outerjoin(Role, Role.id == UserRole.role_id)
+    .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.expires_at >= bindparam("now"), User.active.is_(True))
+)
+
+
 class IdentityService:
     def __init__(self, engine: ProcessEngine) -> None:
         self.engine = engine
@@ -109,13 +118,7 @@ class IdentityService:
     def actor_for_token(self, session: Session, token: str) -> Actor | None:
         """The active user a live token belongs to, with their roles, in one statement (every API
         call pays for it)."""
-        rows = session.execute(
-            select(User.id, User.username, Role.name)
-            .join(ApiToken, ApiToken.user_id == User.id)
-            .outerjoin(UserRole, UserRole.user_id == User.id)
-            .outerjoin(Role, Role.id == UserRole.role_id)
-            .where(ApiToken.token_hash == _token_hash(token), ApiToken.expires_at >= self.engine.clock(), User.active.is_(True))
-        ).all()
+        rows = session.execute(_TOKEN_ACTOR, {"token_hash": _token_hash(token), "now": self.engine.clock()}).all()
         if not rows:
             return None
         return Actor(rows[0].id, rows[0].username, frozenset(r.name for r in rows if r.name is not None))

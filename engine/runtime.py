@@ -18,7 +18,7 @@ from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine import assignment, forms, jobs, operations, pruning, serializer
@@ -58,18 +58,18 @@ class RuntimeService:
 
     def lock(self, session: Session, instance_id: int) -> ProcessInstance:
         """Take the instance's row lock before reading its state."""
-        instance = _locked_instance(session, instance_id)
+        instance = _locked_instance(session, "instance", instance_id)
         if instance is None:
             raise NotFound(f"no process instance {instance_id}")
         return instance
 
     def lock_for_task(self, session: Session, task_id: str) -> ProcessInstance | None:
         """Lock the instance a task belongs to (None for an unknown task), in one statement."""
-        return _locked_instance(session, select(Task.instance_id).where(Task.id == task_id).scalar_subquery())
+        return _locked_instance(session, "task", task_id)
 
     def lock_for_job(self, session: Session, job_id: int) -> ProcessInstance | None:
         """Lock the instance a job belongs to (None when it has none), in one statement."""
-        return _locked_instance(session, select(Job.instance_id).where(Job.id == job_id).scalar_subquery())
+        return _locked_instance(session, "job", job_id)
 
     def load(self, session: Session, instance: ProcessInstance) -> BpmnWorkflow:
         spec, subs = self.engine.repository.spec(session, instance.definition_id)
@@ -215,7 +215,10 @@ class RuntimeService:
             except EngineError as exc:
                 raise ProcessError(exc.message) from exc
             data = _current_data(workflow)
-            self._sync_tasks(session, instance, workflow, now, before)
+            # Autoflush off: the action's ORM changes (the completed task, its history line, the
+            # instance) go out in one flush at commit, after the table-level task writes.
+            with session.no_autoflush:
+                self._sync_tasks(session, instance, workflow, now, before)
         self._sync_jobs(session, instance, workflow, now, before)
         state = serializer.dump_instance(workflow)
         if len(state) > MAX_STATE_BYTES:
@@ -237,11 +240,11 @@ class RuntimeService:
             known = set(session.scalars(select(Task.id).where(Task.instance_id == instance.id, Task.status == "open")))
         else:
             known = set(before.open_tasks)
+        tasks = Task.__table__
         gone = sorted(known - ready.keys())
         if gone:
             session.execute(
-                update(Task).where(Task.id.in_(gone), Task.status == "open").values(status="cancelled", completed_at=now),
-                execution_options={"synchronize_session": False},
+                update(tasks).where(tasks.c.id.in_(gone), tasks.c.status == "open").values(status="cancelled", completed_at=now)
             )
         rows: list[dict[str, Any]] = []
         candidates: list[dict[str, Any]] = []
@@ -278,9 +281,9 @@ class RuntimeService:
                 operations.notify([who.assignee], "assigned", name, task_id=task_id)
         # Plain multi-row inserts: nothing in this action reads the new rows back as objects.
         if rows:
-            session.execute(insert(Task), rows)
+            session.execute(insert(tasks), rows)
         if candidates:
-            session.execute(insert(TaskCandidate), candidates)
+            session.execute(insert(TaskCandidate.__table__), candidates)
 
     def refresh_task_rows(self, session: Session, instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
         """Rewrite the open worklist rows from the (new) spec: name, candidates, due date, priority.
@@ -378,16 +381,30 @@ class RuntimeService:
         return rows, total
 
 
-def _locked_instance(session: Session, which: Any) -> ProcessInstance | None:
+# The instance an action locks: by its id, or as the owner of a task or a job. Built once: these
+# run on every action, and building a statement costs about as much as sending it.
+_KEY = bindparam("key")
+_OWNERS: dict[str, Any] = {
+    "instance": _KEY,
+    "task": select(Task.instance_id).where(Task.id == _KEY).scalar_subquery(),
+    "job": select(Job.instance_id).where(Job.id == _KEY).scalar_subquery(),
+}
+_READ = {
+    by: select(ProcessInstance).where(ProcessInstance.id == owner).execution_options(populate_existing=True)
+    for by, owner in _OWNERS.items()
+}
+_LOCK = {by: query.with_for_update(of=ProcessInstance) for by, query in _READ.items()}
+_instances = ProcessInstance.__table__
+_TOUCH = {by: update(_instances).where(_instances.c.id == owner).values(id=_instances.c.id) for by, owner in _OWNERS.items()}
+
+
+def _locked_instance(session: Session, by: str, key: Any) -> ProcessInstance | None:
     """Lock an instance row, then read it as of the lock. PostgreSQL: `FOR UPDATE` of that row;
     SQLite has no row locks, so a no-op write takes the database's write lock instead."""
-    query = select(ProcessInstance).where(ProcessInstance.id == which).execution_options(populate_existing=True)
     if is_sqlite(session.get_bind()):
-        table = ProcessInstance.__table__
-        session.execute(update(table).where(table.c.id == which).values(id=table.c.id))
-    else:
-        query = query.with_for_update(of=ProcessInstance)
-    return session.scalar(query)
+        session.execute(_TOUCH[by], {"key": key})
+        return session.scalar(_READ[by], {"key": key})
+    return session.scalar(_LOCK[by], {"key": key})
 
 
 MAX_ENGINE_ROUNDS = 10_000  # engine steps one action may run before it is taken for an endless loop

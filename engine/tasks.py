@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from engine.process_engine import ProcessEngine
 
 SCOPES = ("mine", "available", "team", "all")
+T = TypeVar("T")
 
 
 class TaskService:
@@ -101,8 +102,9 @@ class TaskService:
     ) -> tuple[list[Task], int]:
         """A page of open tasks in worklist order, and how many there are.
 
-        The page walks a partial index in that order (ix_tasks_open_*_order); unfiltered counts come
-        from the open-task tables (engine.task_counts), filtered ones from `tasks`."""
+        The page walks a partial index in that order (ix_tasks_open_*_order; unfiltered 'available':
+        ix_task_candidates_unclaimed_order per candidate key); unfiltered counts come from the
+        open-task tables (engine.task_counts), filtered ones from `tasks`."""
         stmt = select(Task).where(Task.status == "open")
         unfiltered = not process_key and instance_id is None
         total: int | None = None
@@ -133,8 +135,10 @@ class TaskService:
             stmt = stmt.where(Task.instance_id == instance_id)
         if total is None:
             total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        if scope == "available" and unfiltered:  # in worklist order from the candidate index
+            return task_counts.available_page(session, actor, limit, offset), total
         rows = session.scalars(
-            stmt.order_by(Task.due_at.is_(None), Task.due_at, Task.priority.desc(), Task.created_at).limit(limit).offset(offset)
+            stmt.order_by(Task.due_at.is_(None), Task.due_at, Task.priority.desc(), Task.created_at, Task.id).limit(limit).offset(offset)
         )
         return list(rows), total
 
@@ -240,9 +244,14 @@ class TaskService:
             return task
 
     def complete(self, actor: Actor, task_id: str, data: Any) -> ProcessInstance:
+        return self.complete_then(actor, task_id, data, lambda _session, instance: instance)
+
+    def complete_then(self, actor: Actor, task_id: str, data: Any, then: Callable[[Session, ProcessInstance], T]) -> T:
+        """Complete the task, then read what the caller needs (an API response) in the same
+        transaction: it sees the new wait state without a second connection and transaction."""
         try:
             with self.engine.db.transaction() as session:
-                return self._complete(session, actor, task_id, data)
+                return then(session, self._complete(session, actor, task_id, data))
         except StaleDataError as exc:
             raise Conflict("the instance changed while this task was being completed; reload and try again") from exc
 

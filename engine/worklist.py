@@ -211,6 +211,8 @@ class WorklistService:
         if total is None:
             total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         page = max(1, min(page, max(1, math.ceil(total / per_page))))
+        if f.tab == "available" and f.sort == "due" and not f.is_filtered:  # from the candidate index
+            return Page(task_counts.available_page(session, actor, per_page, (page - 1) * per_page), total, page, per_page)
         rows = session.scalars(stmt.order_by(*self._order(f)).limit(per_page).offset((page - 1) * per_page))
         return Page(list(rows), total, page, per_page)
 

@@ -222,19 +222,23 @@ class Task(Base):
 class TaskCandidate(Base):
     """Who an open task is offered to: one row per candidate role or user (indexed for 'available').
 
-    Rows exist for open tasks only and `claimed` mirrors `tasks.assignee IS NOT NULL`: database
-    triggers (migration 0006) delete the rows when the task closes and set `claimed` on insert,
-    claim and unclaim, so the application never spends a statement on it. That keeps this table
+    Rows exist for open tasks only, `claimed` mirrors `tasks.assignee IS NOT NULL` and
+    due_at/priority/created_at copy the task's: database triggers (migration 0006) delete the rows
+    when the task closes and set the copies on insert, claim, unclaim and change of due date or
+    priority, so the application never spends a statement on them. That keeps this table
     as small as the open worklist and lets 'available' be counted from its index alone.
     """
 
     __tablename__ = "task_candidates"
     __table_args__ = (
         Index("ix_task_candidates_lookup", "kind", "name", "task_id"),
+        # 'available' in worklist order per candidate key (engine.task_counts.available_page),
+        # and its count from the index alone.
         Index(
-            "ix_task_candidates_unclaimed",
+            "ix_task_candidates_unclaimed_order",
             "kind",
             "name",
+            *WORKLIST_ORDER[:-1],
             "task_id",
             postgresql_where=text("NOT claimed"),
             sqlite_where=text("claimed = 0"),
@@ -246,6 +250,10 @@ class TaskCandidate(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     # Written by the triggers only; the Python default just keeps inserts free of RETURNING.
     claimed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Copies of the task's worklist order columns, set by the same triggers.
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    priority: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class TaskAssignment(Base):

@@ -121,6 +121,14 @@ def test_the_migration_backfills_and_downgrades(dialect: str, tmp_path: Path, pg
             assigned = sorted(conn.execute(text("SELECT task_id, assignee FROM task_assignments")).all())
         assert [(t, n, bool(c)) for t, n, c in cands] == [("t-claimed", "r", True), ("t-open", "r", False)]
         assert assigned == [("t-claimed", "u")]
+        with engine.connect() as conn:  # the order columns are copied from the task
+            copied = conn.execute(
+                text(
+                    "SELECT count(*) FROM task_candidates c JOIN tasks t ON t.id = c.task_id"
+                    " WHERE c.priority = t.priority AND c.created_at = t.created_at AND c.due_at IS NULL AND t.due_at IS NULL"
+                )
+            ).scalar()
+        assert copied == 2
         with engine.begin() as conn:  # the triggers are live
             conn.execute(text("UPDATE tasks SET status = 'completed' WHERE id = 't-claimed'"))
             conn.execute(text("UPDATE tasks SET assignee = 'v' WHERE id = 't-open'"))
@@ -166,3 +174,47 @@ def _seed_old_rows(engine: Engine) -> None:
                 {"id": task_id, "status": status, "assignee": assignee, "now": now},
             )
             conn.execute(text("INSERT INTO task_candidates (task_id, kind, name) VALUES (:id, 'role', 'r')"), {"id": task_id})
+
+
+def _worklist_key(task: Task) -> tuple[bool, float, int, float, str]:
+    """The worklist order, computed in Python from the task row."""
+    due = task.due_at.timestamp() if task.due_at is not None else 0.0
+    return (task.due_at is None, due, -task.priority, task.created_at.timestamp(), task.id)
+
+
+def test_available_pages_follow_the_task_rows_order(flow: Flow, actors: Callable[[str], Actor]) -> None:
+    """The 'available' page comes from the candidate rows' copies of the order columns: ties on
+    the due date are broken by priority, then age, then id; a task offered twice shows once."""
+    tasks = [flow.task(start(flow), "assess").id for _ in range(7)]
+    early = datetime(2000, 1, 1, tzinfo=UTC)
+    created = datetime(2001, 1, 1, tzinfo=UTC)
+    settings = [  # (due_at, priority, created_at): ties on due date, priority and age
+        (early, 50, created),
+        (early, 80, created.replace(month=3)),
+        (early, 50, created),
+        (early, 50, created.replace(month=2)),
+        (None, 90, created),
+        (early.replace(day=2), 20, created),
+        (early, 50, created),
+    ]
+    with flow.engine.db.transaction() as session:  # as a definition migration would change them
+        for task_id, (due, priority, at) in zip(tasks, settings, strict=True):
+            session.execute(update(Task).where(Task.id == task_id).values(due_at=due, priority=priority, created_at=at))
+        session.add(TaskCandidate(task_id=tasks[2], kind="user", name="cs_sup"))  # offered by role and by name
+    flow.engine.tasks.claim(actors("cs_sup"), tasks[6])  # claimed: no longer available
+    service = WorklistService(flow.engine)
+    actor = actors("cs_sup")
+    with flow.engine.db.sessions() as session:
+        open_tasks = session.scalars(select(Task).where(Task.status == "open", Task.assignee.is_(None)))
+        expected = [t.id for t in sorted(open_tasks, key=_worklist_key) if flow.engine.tasks.is_candidate(session, actor, t)]
+        assert expected[:5] == [tasks[1], *sorted([tasks[0], tasks[2]]), tasks[3], tasks[5]]
+        assert tasks[4] in expected and tasks[6] not in expected
+        whole, total = flow.engine.tasks.query(session, actor, "available", limit=1000)
+        assert [t.id for t in whole] == expected and total == len(expected)
+        for size in (1, 2, 3):
+            for offset in range(0, 8):
+                page, _ = flow.engine.tasks.query(session, actor, "available", limit=size, offset=offset)
+                assert [t.id for t in page] == expected[offset : offset + size], (size, offset)
+        for number in (1, 2, 3):
+            ui = service.tasks(session, actor, TaskFilter(tab="available"), page=number, per_page=2)
+            assert [t.id for t in ui.items] == expected[(number - 1) * 2 : number * 2] and ui.total == len(expected)

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from engine import forms
@@ -101,6 +102,16 @@ def authenticate() -> ResponseReturnValue | None:
 @bp.errorhandler(EngineError)
 def engine_error(exc: EngineError) -> ResponseReturnValue:
     return error_response(exc.status, exc.code, exc.message, **exc.extra)
+
+
+@bp.errorhandler(DBAPIError)
+def database_error(exc: DBAPIError) -> ResponseReturnValue:
+    """A pooled connection found cut (the database restarted): the action rolled back with it and
+    the pool has dropped its connections, so the client can simply retry."""
+    if exc.connection_invalidated:
+        response = error_response(503, "unavailable", "the database connection was lost; the request changed nothing, retry it")
+        return response[0], 503, {"Retry-After": "1"}  # type: ignore[index]
+    raise exc
 
 
 @bp.errorhandler(HTTPException)

@@ -60,7 +60,5 @@ def assign_task(task_id: str) -> ResponseReturnValue:
 def complete_task(task_id: str) -> ResponseReturnValue:
     body = json_body()
     eng = engine()
-    instance = eng.tasks.complete(actor(), task_id, body.get("data", {}))
-    with eng.db.sessions() as session:
-        session.add(instance)
-        return {"instance": instance_view(session, instance)}
+    view = eng.tasks.complete_then(actor(), task_id, body.get("data", {}), instance_view)
+    return {"instance": view}

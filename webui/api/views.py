@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.clock import iso
@@ -60,6 +60,11 @@ def history_view(e: HistoryEvent) -> dict[str, Any]:
     }
 
 
+# Built once: every completion through the API returns an instance view.
+_OPEN_TASKS = select(Task).where(Task.instance_id == bindparam("instance_id"), Task.status == "open").order_by(Task.created_at)
+_HISTORY = select(HistoryEvent).where(HistoryEvent.instance_id == bindparam("instance_id")).order_by(HistoryEvent.id)
+
+
 def instance_view(session: Session, i: ProcessInstance, full: bool = True) -> dict[str, Any]:
     view: dict[str, Any] = {
         "id": i.id,
@@ -74,8 +79,8 @@ def instance_view(session: Session, i: ProcessInstance, full: bool = True) -> di
         "data": i.data,
     }
     if full:
-        tasks = session.scalars(select(Task).where(Task.instance_id == i.id, Task.status == "open").order_by(Task.created_at))
-        history = session.scalars(select(HistoryEvent).where(HistoryEvent.instance_id == i.id).order_by(HistoryEvent.id))
+        tasks = session.scalars(_OPEN_TASKS, {"instance_id": i.id})
+        history = session.scalars(_HISTORY, {"instance_id": i.id})
         view["tasks"] = [task_view(t) for t in tasks]
         view["history"] = [history_view(e) for e in history]
     return view
