@@ -178,7 +178,8 @@ class AdminService:
             ):
                 raise Conflict("admins cannot disable themselves or take away their own admin role")
             self._audit(session, actor, "user.update", {"username": username, **changed})
-            return user
+        self.engine.identity.forget_tokens(user.id)  # deactivated or roles changed: at once here
+        return user
 
     def reset_password(self, actor: Actor, username: str, password: Any = None) -> str:
         """Set a new password (generated when none is given); returns it once. Ends the user's tokens."""
@@ -193,6 +194,7 @@ class AdminService:
             user.password_hash = hash_password(new)
             self.engine.identity.revoke_tokens(session, user.id)
             self._audit(session, actor, "user.password", {"username": username})
+        self.engine.identity.forget_tokens(user.id)  # again after the commit: no request re-remembered it meanwhile
         return new
 
     # --- roles and departments ----------------------------------------------------------------

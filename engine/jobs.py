@@ -66,6 +66,10 @@ class JobService:
 
     def claim(self, worker: str, at: datetime, limit: int) -> list[int]:
         """Claim up to `limit` due jobs (and jobs whose lease ran out) for `worker`."""
+        return sorted(job.id for job in self._claim(worker, at, limit))
+
+    def _claim(self, worker: str, at: datetime, limit: int) -> list[Any]:
+        """The claimed jobs (id, kind, instance_id, attempts), in instance order."""
         wall = utcnow()
         with self.engine.db.transaction() as session:
             due = (
@@ -81,14 +85,14 @@ class JobService:
                 .with_for_update(skip_locked=True)
                 .scalar_subquery()
             )
-            claimed = session.scalars(
+            claimed = session.execute(
                 update(Job)
                 .where(Job.id.in_(due))
                 .values(status="running", lock_owner=worker, lock_expires_at=wall + self.settings.lease)
-                .returning(Job.id)
+                .returning(Job.id, Job.kind, Job.instance_id, Job.attempts)
                 .execution_options(synchronize_session=False)
-            )
-            return sorted(claimed)
+            ).all()
+            return sorted(claimed, key=lambda job: (job.instance_id or 0, job.id))
 
     def run_due(self, at: datetime | None = None, worker: str | None = None, limit: int | None = None) -> int:
         """Run every job due at or before `at` (default now); returns how many fired."""
@@ -96,31 +100,57 @@ class JobService:
         worker = f"{worker or default_worker_id()}:{uuid4().hex[:8]}"
         fired = 0
         while limit is None or fired < limit:
-            batch = self.claim(worker, at, self.settings.batch if limit is None else min(self.settings.batch, limit - fired))
+            batch = self._claim(worker, at, self.settings.batch if limit is None else min(self.settings.batch, limit - fired))
             if not batch:
                 break
-            fired += sum(1 for job_id in batch if self.run_one(job_id, worker, at) == "fired")
+            # A timer that failed before runs alone: it may fail again, and a failure re-runs its batch.
+            timers = [job.id for job in batch if job.kind == "timer" and not job.attempts]
+            others = [job.id for job in batch if job.kind != "timer" or job.attempts]
+            fired += self._run_together(timers, worker, at)
+            fired += sum(1 for job_id in others if self.run_one(job_id, worker, at) == "fired")
         return fired
+
+    def _run_together(self, job_ids: list[int], worker: str, at: datetime) -> int:
+        """Fire a claimed batch of timers in one transaction: one commit instead of one each.
+
+        If any of them fails the batch rolls back whole and each timer runs alone, its failure
+        recorded on its own job. The shipped operations only write to the database (worklist,
+        notifications, the mail outbox), so running a timer again repeats nothing; an operation
+        that calls another system is at least once, as it is when a worker dies before its
+        commit. Instances are locked in id order, as in every worker's batch, so two batches
+        cannot deadlock.
+        """
+        if len(job_ids) > 1:
+            try:
+                with self.engine.db.transaction() as session:
+                    outcomes = [self._run_in(session, job_id, worker, at) for job_id in job_ids]
+                return outcomes.count("fired")
+            except Exception:  # retried one by one below, where failures are recorded
+                pass
+        return sum(1 for job_id in job_ids if self.run_one(job_id, worker, at) == "fired")
 
     def run_one(self, job_id: int, worker: str, at: datetime) -> str:
         try:
             with self.engine.db.transaction() as session:
-                # The instance's lock first (every action on it takes that one), then the job as of it.
-                instance = self.engine.runtime.lock_for_job(session, job_id)  # noqa: F841 (held for the action)
-                job = session.get(Job, job_id, populate_existing=True, with_for_update=True)
-                if job is None or job.status != "running" or job.lock_owner != worker:
-                    return "skipped"  # done by a worker that held it before us, or taken over
-                outcome = self._execute(session, job, at)
-                job.status = "done" if outcome == "fired" else "obsolete"
-                job.fired_at = at if outcome == "fired" else None
-                job.lock_owner = None
-                job.lock_expires_at = None
-                if self.before_commit is not None:
-                    self.before_commit(job)
-                return outcome
+                return self._run_in(session, job_id, worker, at)
         except Exception as exc:
             self._record_failure(job_id, worker, at, exc)
             return "failed"
+
+    def _run_in(self, session: Session, job_id: int, worker: str, at: datetime) -> str:
+        # The instance's lock first (every action on it takes that one), then the job as of it.
+        instance = self.engine.runtime.lock_for_job(session, job_id)  # noqa: F841 (held for the action)
+        job = session.get(Job, job_id, populate_existing=True, with_for_update=True)
+        if job is None or job.status != "running" or job.lock_owner != worker:
+            return "skipped"  # done by a worker that held it before us, or taken over
+        outcome = self._execute(session, job, at)
+        job.status = "done" if outcome == "fired" else "obsolete"
+        job.fired_at = at if outcome == "fired" else None
+        job.lock_owner = None
+        job.lock_expires_at = None
+        if self.before_commit is not None:
+            self.before_commit(job)
+        return outcome
 
     def _record_failure(self, job_id: int, worker: str, at: datetime, exc: Exception) -> None:
         message = exc.message if isinstance(exc, EngineError) else f"{type(exc).__name__}: {exc}"

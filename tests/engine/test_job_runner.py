@@ -18,6 +18,7 @@ from sqlalchemy import func, insert, select
 from engine import operations
 from engine.clock import aware
 from engine.errors import EngineError
+from engine.jobs import JobSettings
 from engine.process_engine import ProcessEngine
 from store.models import HistoryEvent, Job, ProcessInstance, Task
 from tests.conftest import FIXTURES, Api
@@ -175,6 +176,31 @@ def test_a_failing_job_is_retried_with_backoff_then_an_incident_an_admin_retries
     done = flow.instance(instance.id)
     assert done.status == "completed" and done.data["partner_called"] is True
     assert [e.action for e in flow.history(instance.id)].count("timer") == 1
+
+
+def test_timers_fired_together_are_not_held_back_by_one_that_fails(flow: Flow, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Due timers fire in batches of one transaction; a failing one rolls its batch back, then each
+    runs alone: the others fire exactly once, the failing one alone waits for its retry."""
+    FLAKY["fail"] = True
+    _deploy(flow.engine, "timer_wait.bpmn")
+    _deploy(flow.engine, "timer_explode.bpmn")
+    good = [flow.start("admin", "timer_wait", {}).id for _ in range(3)]
+    bad = flow.start("admin", "timer_explode", {}).id
+    good.append(flow.start("admin", "timer_wait", {}).id)
+    monkeypatch.setattr(flow.engine.jobs, "settings", JobSettings(batch=500))  # all in one batch
+    with flow.engine.db.sessions() as session:
+        due = max(aware(d) for d in session.scalars(select(Job.due_at).where(Job.instance_id.in_([*good, bad]))))  # type: ignore[type-var]
+    try:
+        flow.engine.jobs.run_due(due + timedelta(seconds=1))
+    finally:
+        FLAKY["fail"] = False
+    for instance_id in good:
+        assert flow.instance(instance_id).status == "completed"
+        assert [e.action for e in flow.history(instance_id)].count("timer") == 1
+    with flow.engine.db.sessions() as session:
+        failed = session.scalars(select(Job).where(Job.instance_id == bad)).one()
+    assert failed.status == "pending" and failed.attempts == 1 and "partner system is down" in (failed.last_error or "")
+    assert flow.instance(bad).status == "running" and "timer" not in [e.action for e in flow.history(bad)]
 
 
 def test_an_interrupting_boundary_timer_with_an_expression_cancels_the_task(flow: Flow) -> None:

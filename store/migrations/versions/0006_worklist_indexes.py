@@ -11,7 +11,7 @@ so a user whose roles match few of the open tasks still reads ~one page of index
 
 Revision ID: 0006_worklist_indexes
 Revises: 0005_definition_drafts
-Create Date: 2026-11-23
+Create Date: 2026-11-22
 """
 
 import sqlalchemy as sa
