@@ -11,11 +11,11 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, event, func, select
 from sqlalchemy.orm import Session
 
 from engine.clock import aware
@@ -164,27 +164,37 @@ class IdentityService:
         return actor_of(self.user(session, username))
 
     def subordinates(self, session: Session, username: str, direct_only: bool = False) -> set[str]:
-        """The users who report to `username`, directly or (by default) through others."""
-        rows = session.execute(select(User.id, User.username, User.superior_id)).all()
-        by_id = {r.id: r for r in rows}
-        me = next((r.id for r in rows if r.username == username), None)
-        if me is None:
-            return set()
-        children: dict[int, list[int]] = {}
-        for r in rows:
-            if r.superior_id is not None:
-                children.setdefault(r.superior_id, []).append(r.id)
-        found: set[str] = set()
-        frontier = list(children.get(me, []))
-        while frontier:
-            uid = frontier.pop()
-            name = by_id[uid].username
-            if name in found or uid == me:
-                continue
-            found.add(name)
-            if not direct_only:
-                frontier.extend(children.get(uid, []))
-        return found
+        """The users who report to `username`, directly or (by default) through others.
+
+        One recursive query that reads only the reporting line, whatever the size of the
+        organisation; remembered for the rest of the session, as authorization asks it repeatedly
+        within one request.
+        """
+        memo = session.info.setdefault("crmflow_subordinates", {})
+        key = (username, direct_only)
+        if key not in memo:
+            query = _DIRECT_REPORTS if direct_only else _ALL_REPORTS
+            memo[key] = set(session.scalars(query, {"username": username})) - {username}
+        return set(memo[key])
+
+
+def _reports() -> tuple[Any, Any]:
+    boss = select(User.id).where(User.username == bindparam("username")).scalar_subquery()
+    direct = select(User.username).where(User.superior_id == boss)
+    line = select(User.id, User.username).where(User.superior_id == boss).cte("reports", recursive=True)
+    # UNION (not UNION ALL) ends the recursion even if the data ever held a reporting cycle.
+    line = line.union(select(User.id, User.username).join(line, User.superior_id == line.c.id))
+    return direct, select(line.c.username)
+
+
+_DIRECT_REPORTS, _ALL_REPORTS = _reports()
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_reporting_lines(session: Session, _context: Any) -> None:
+    """A user written in this session may have a new superior: ask the database again."""
+    if any(isinstance(obj, User) for obj in (*session.new, *session.dirty, *session.deleted)):
+        session.info.pop("crmflow_subordinates", None)
 
 
 def _token_hash(token: str) -> str:

@@ -65,3 +65,19 @@ def test_supervisors_see_their_reports_claimed_work_in_the_team_scope(flow: Flow
             if task.id in {t.id for t in flow.engine.tasks.query(session, flow.actor(u), "team", instance_id=instance.id)[0]}
         }
     assert in_team == {"qa_lead", "vp_service", "gm"}
+
+
+def test_the_reporting_line_is_remembered_per_session_and_follows_a_change_made_in_it(flow: Flow) -> None:
+    identity = flow.engine.identity
+    with flow.engine.db.transaction() as session:
+        before = identity.subordinates(session, "cs_sup")
+        assert before and identity.subordinates(session, "cs_sup") == before  # remembered for the session
+        moved = next(iter(sorted(before)))
+        user = identity.user(session, moved)
+        user.superior_id = identity.user(session, "gm").id
+        session.flush()
+        assert moved not in identity.subordinates(session, "cs_sup")
+        assert moved in identity.subordinates(session, "gm", direct_only=True)
+        session.rollback()
+    with flow.engine.db.sessions() as session:
+        assert identity.subordinates(session, "cs_sup") == before  # the change was rolled back
