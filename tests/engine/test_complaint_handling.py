@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from engine import pruning
 from engine.errors import Forbidden, NotFound, ValidationFailed
 from tests.flow import Flow
 
@@ -94,6 +95,24 @@ def test_the_division_leader_returns_the_resolution_to_the_department(flow: Flow
     assert flow.task_keys(iid) == ["gm_approval"]
     returns = [e for e in flow.history(iid) if e.task_key == "leader_approval" and e.data.get("decision") == "return"]
     assert returns and returns[0].comment == "赔偿金额过高" and returns[0].user == "vp_service"
+
+
+def test_a_resolution_returned_thirty_times_still_ends_resolved_with_its_whole_history(flow: Flow) -> None:
+    """Enough rounds for the engine to prune the task tree several times on the shipped process."""
+    iid = _to_leader(flow)
+    for round_no in range(30):
+        flow.complete("vp_service", iid, "leader_approval", {"decision": "return", "comment": f"第{round_no + 1}次退回"})
+        flow.complete("qa_staff", iid, "propose_resolution", {"resolution_type": "discount", "amount": 100 + round_no, "plan": "再议"})
+    with flow.engine.db.sessions() as session:
+        workflow = flow.engine.runtime.load(session, flow.instance(iid))
+    assert pruning.deepest_level(workflow) < 2 * pruning.PRUNE_DEPTH  # without pruning: over 120 levels
+    flow.complete("vp_service", iid, "leader_approval", {"decision": "approve"})
+    flow.complete("gm", iid, "gm_approval", {"decision": "approve"})
+    flow.complete("qa_staff", iid, "implement", {"customer_notified": True, "feedback": "客户满意"})
+    instance = flow.complete("cs_sup", iid, "summarize", {"summary": "多轮协商后解决"})
+    assert instance.status == "completed" and instance.data["outcome"] == "resolved" and instance.data["amount"] == 129
+    completed = [e.task_key for e in flow.history(iid) if e.action == "complete"]
+    assert completed.count("leader_approval") == 31 and completed.count("propose_resolution") == 31
 
 
 def test_the_general_manager_returns_the_resolution_to_the_department(flow: Flow) -> None:
