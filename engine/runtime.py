@@ -240,12 +240,13 @@ class RuntimeService:
             known = set(session.scalars(select(Task.id).where(Task.instance_id == instance.id, Task.status == "open")))
         else:
             known = set(before.open_tasks)
+        # Table-level statements on the session's connection: no ORM work for rows nothing in this
+        # action reads back as objects (the ORM's own changes still go out in the flush at commit).
         tasks = Task.__table__
+        conn = session.connection()
         gone = sorted(known - ready.keys())
         if gone:
-            session.execute(
-                update(tasks).where(tasks.c.id.in_(gone), tasks.c.status == "open").values(status="cancelled", completed_at=now)
-            )
+            conn.execute(update(tasks).where(tasks.c.id.in_(gone), tasks.c.status == "open").values(status="cancelled", completed_at=now))
         rows: list[dict[str, Any]] = []
         candidates: list[dict[str, Any]] = []
         for task_id, spiff_task in ready.items():
@@ -279,11 +280,10 @@ class RuntimeService:
             candidates += [{"task_id": task_id, "kind": "user", "name": u} for u in dict.fromkeys(who.candidate_users)]
             if who.assignee:
                 operations.notify([who.assignee], "assigned", name, task_id=task_id)
-        # Plain multi-row inserts: nothing in this action reads the new rows back as objects.
         if rows:
-            session.execute(insert(tasks), rows)
+            conn.execute(insert(tasks), rows)
         if candidates:
-            session.execute(insert(TaskCandidate.__table__), candidates)
+            conn.execute(insert(TaskCandidate.__table__), candidates)
 
     def refresh_task_rows(self, session: Session, instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
         """Rewrite the open worklist rows from the (new) spec: name, candidates, due date, priority.

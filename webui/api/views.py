@@ -23,7 +23,8 @@ def definition_view(d: ProcessDefinition) -> dict[str, Any]:
     }
 
 
-def task_view(t: Task) -> dict[str, Any]:
+def task_view(t: Any) -> dict[str, Any]:
+    """A task row (ORM object or plain row) as the API shows it."""
     return {
         "id": t.id,
         "task_key": t.task_key,
@@ -48,7 +49,7 @@ def task_view(t: Task) -> dict[str, Any]:
     }
 
 
-def history_view(e: HistoryEvent) -> dict[str, Any]:
+def history_view(e: Any) -> dict[str, Any]:
     return {
         "at": iso(e.at),
         "user": e.user,
@@ -60,9 +61,13 @@ def history_view(e: HistoryEvent) -> dict[str, Any]:
     }
 
 
-# Built once: every completion through the API returns an instance view.
-_OPEN_TASKS = select(Task).where(Task.instance_id == bindparam("instance_id"), Task.status == "open").order_by(Task.created_at)
-_HISTORY = select(HistoryEvent).where(HistoryEvent.instance_id == bindparam("instance_id")).order_by(HistoryEvent.id)
+# Built once, and read as plain rows (the views only read attributes): every completion through
+# the API returns an instance view.
+_tasks, _history = Task.__table__, HistoryEvent.__table__
+_OPEN_TASKS = (
+    select(_tasks).where(_tasks.c.instance_id == bindparam("instance_id"), _tasks.c.status == "open").order_by(_tasks.c.created_at)
+)
+_HISTORY = select(_history).where(_history.c.instance_id == bindparam("instance_id")).order_by(_history.c.id)
 
 
 def instance_view(session: Session, i: ProcessInstance, full: bool = True) -> dict[str, Any]:
@@ -79,8 +84,10 @@ def instance_view(session: Session, i: ProcessInstance, full: bool = True) -> di
         "data": i.data,
     }
     if full:
-        tasks = session.scalars(_OPEN_TASKS, {"instance_id": i.id})
-        history = session.scalars(_HISTORY, {"instance_id": i.id})
+        session.flush()  # inside an action (TaskService.complete_then): its own changes first
+        conn = session.connection()
+        tasks = conn.execute(_OPEN_TASKS, {"instance_id": i.id})
+        history = conn.execute(_HISTORY, {"instance_id": i.id})
         view["tasks"] = [task_view(t) for t in tasks]
         view["history"] = [history_view(e) for e in history]
     return view
