@@ -33,6 +33,7 @@ from engine.clock import aware, utcnow
 from engine.errors import Conflict, EngineError, Forbidden, NotFound
 from engine.identity import Actor
 from engine.wait_state import WaitState
+from store.db import is_sqlite
 from store.models import Job, ProcessDefinition, ProcessInstance, User
 
 if TYPE_CHECKING:
@@ -64,12 +65,9 @@ class JobService:
 
     # --- claiming and running ---------------------------------------------------------------
 
-    def claim(self, worker: str, at: datetime, limit: int) -> list[int]:
-        """Claim up to `limit` due jobs (and jobs whose lease ran out) for `worker`."""
-        return sorted(job.id for job in self._claim(worker, at, limit))
-
     def _claim(self, worker: str, at: datetime, limit: int) -> list[Any]:
-        """The claimed jobs (id, kind, instance_id, attempts), in instance order."""
+        """Claim up to `limit` due jobs (and jobs whose lease ran out) for `worker`: their id, kind,
+        instance_id and attempts, in instance order."""
         wall = utcnow()
         with self.engine.db.transaction() as session:
             due = (
@@ -120,7 +118,9 @@ class JobService:
         commit. Instances are locked in id order, as in every worker's batch, so two batches
         cannot deadlock.
         """
-        if len(job_ids) > 1:
+        # SQLite has a single writer: a long batch transaction would starve the other processes
+        # (their busy handlers back off while this one takes the lock straight back).
+        if len(job_ids) > 1 and not is_sqlite(self.engine.db.engine):
             try:
                 with self.engine.db.transaction() as session:
                     outcomes = [self._run_in(session, job_id, worker, at) for job_id in job_ids]
@@ -139,11 +139,11 @@ class JobService:
 
     def _run_in(self, session: Session, job_id: int, worker: str, at: datetime) -> str:
         # The instance's lock first (every action on it takes that one), then the job as of it.
-        instance = self.engine.runtime.lock_for_job(session, job_id)  # noqa: F841 (held for the action)
+        instance = self.engine.runtime.lock_for_job(session, job_id)
         job = session.get(Job, job_id, populate_existing=True, with_for_update=True)
         if job is None or job.status != "running" or job.lock_owner != worker:
             return "skipped"  # done by a worker that held it before us, or taken over
-        outcome = self._execute(session, job, at)
+        outcome = self._execute(session, job, at, instance)
         job.status = "done" if outcome == "fired" else "obsolete"
         job.fired_at = at if outcome == "fired" else None
         job.lock_owner = None
@@ -178,9 +178,9 @@ class JobService:
                 job.status = "pending"
                 job.run_at = at + self.settings.backoff * (2 ** (job.attempts - 1))
 
-    def _execute(self, session: Session, job: Job, at: datetime) -> str:
+    def _execute(self, session: Session, job: Job, at: datetime, instance: ProcessInstance | None) -> str:
         if job.kind == "timer":
-            return self._fire_timer(session, job)
+            return self._fire_timer(session, job, instance)
         if job.kind == "timer_start":
             return self._fire_timer_start(session, job, at)
         if job.kind == "email":
@@ -189,8 +189,7 @@ class JobService:
 
     # --- the kinds of job ---------------------------------------------------------------------
 
-    def _fire_timer(self, session: Session, job: Job) -> str:
-        instance = session.get(ProcessInstance, job.instance_id)
+    def _fire_timer(self, session: Session, job: Job, instance: ProcessInstance | None) -> str:
         if instance is None or instance.status != "running" or not job.task_id:
             return "obsolete"
         workflow = self.engine.runtime.load(session, instance)

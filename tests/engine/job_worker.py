@@ -8,6 +8,7 @@ writes the file and waits there to be killed.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from datetime import datetime, timedelta
@@ -22,6 +23,8 @@ def main(argv: list[str]) -> None:
     url, at, worker = argv[0], datetime.fromisoformat(argv[1]), argv[2]
     lease = float(argv[3]) if len(argv) > 3 else 120.0
     engine = ProcessEngine(Database(url), job_settings=JobSettings(lease=timedelta(seconds=lease)))
+    start_at = float(os.environ.get("JOB_WORKER_START_AT", "0"))
+    time.sleep(max(0.0, start_at - time.time()))
     if len(argv) > 4:
         pause_file = Path(argv[4])
 

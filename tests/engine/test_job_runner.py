@@ -85,10 +85,13 @@ def _timer_events(flow: Flow, instance_ids: list[int]) -> dict[int, int]:
     return dict(rows)  # type: ignore[arg-type]
 
 
-def _worker(url: str, at: str, name: str, *extra: str) -> subprocess.Popen[str]:
+def _worker(url: str, at: str, name: str, *extra: str, start_at: float | None = None) -> subprocess.Popen[str]:
+    """`start_at` (a time.time() value): the worker waits for it after starting up, so that
+    several workers begin together rather than in the order their imports finish."""
     return subprocess.Popen(
         [sys.executable, "-m", "tests.engine.job_worker", url, at, name, *extra],
         cwd=ROOT,
+        env={**os.environ, "JOB_WORKER_START_AT": str(start_at)} if start_at is not None else None,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -100,7 +103,8 @@ def test_four_worker_processes_fire_every_job_exactly_once(flow: Flow, database_
     count = 2000 if database_url.startswith("postgresql") else 300
     ids = _clone_waiting_instances(flow, count)
     at = (flow.engine.clock() + timedelta(minutes=2)).isoformat()
-    workers = [_worker(database_url, at, f"w{i}") for i in range(4)]
+    start_at = time.time() + 5  # every worker has imported and connected by then
+    workers = [_worker(database_url, at, f"w{i}", start_at=start_at) for i in range(4)]
     outputs = [w.communicate(timeout=300) for w in workers]
     assert all(w.returncode == 0 for w in workers), [o[1][-2000:] for o in outputs]
     fired = [int(out.strip().splitlines()[-1]) for out, _err in outputs]
