@@ -11,9 +11,9 @@ import secrets
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
-from engine import forms
+from engine import forms, validation
 from engine.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from engine.identity import Actor, hash_password
 from store.models import DefinitionDraft, Department, HistoryEvent, Role, User
@@ -68,7 +68,9 @@ class AdminService:
 
     def users(self, session: Session, actor: Actor) -> list[User]:
         self._require_admin(actor)
-        return list(session.scalars(select(User).order_by(User.username)))
+        return list(
+            session.scalars(select(User).options(selectinload(User.department), selectinload(User.superior)).order_by(User.username))
+        )
 
     def _apply_user_fields(self, session: Session, user: User, data: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
         changed: dict[str, Any] = {}
@@ -293,6 +295,8 @@ class AdminService:
     def save_draft(self, actor: Actor, key: str, xml: bytes) -> DefinitionDraft:
         """Keep work in progress (not live, not validated beyond being text of a bounded size)."""
         self._require_admin(actor)
+        if not isinstance(key, str) or not validation.PROCESS_KEY.fullmatch(key):
+            raise ValidationFailed({"key": "must be a process id: a letter or _, then letters, digits, _ . - (at most 128)"})
         if len(xml) > MAX_DRAFT_BYTES:
             raise ValidationFailed({"xml": "is larger than 5 MB"})
         try:

@@ -106,6 +106,12 @@ class RepositoryService:
     def list_latest(self, session: Session) -> list[ProcessDefinition]:
         return list(session.scalars(_newest_versions(ProcessDefinition)))
 
+    def latest_names(self, session: Session) -> dict[str, str]:
+        """Process key -> the latest version's name, ordered by key: for pages that only name the
+        processes (list_latest also reads each version's XML and parsed spec)."""
+        newest = _newest_versions(ProcessDefinition).subquery()
+        return {key: name for key, name in session.execute(select(newest.c.key, newest.c.name).order_by(newest.c.key))}
+
     def versions(self, session: Session, key: str) -> list[dict[str, Any]]:
         return self.catalogue(session, key).get(key, {"versions": []})["versions"]  # type: ignore[no-any-return]
 

@@ -21,6 +21,11 @@ _FALSE = {"false", "off", "0", "no", ""}
 FIELD_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 
 
+def is_digits(text: str) -> bool:
+    """ASCII digits only: `str.isdigit` also accepts '²' and other digits `int()` refuses."""
+    return text.isascii() and text.isdigit()
+
+
 def is_storable_text(text: str) -> bool:
     """False for text a database cannot store: NUL characters or lone UTF-16 surrogates."""
     if "\x00" in text:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from engine import serializer
 from engine.errors import EngineError, Forbidden, NotFound, ValidationFailed
 from engine.identity import Actor
-from store.models import ProcessDefinition, ProcessInstance, Task
+from store.models import MAX_ID, ProcessDefinition, ProcessInstance, Task
 
 if TYPE_CHECKING:
     from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
 MAX_BATCH = 1000
 MAX_VERSION = 1_000_000
-MAX_ID = 2**31 - 1
 
 
 def _whole(value: Any, high: int) -> bool:
@@ -119,6 +118,8 @@ class MigrationService:
             raise ValidationFailed({"from_version": "must be a version number"})
         if instance_ids is not None and (not isinstance(instance_ids, list) or not all(_whole(i, MAX_ID) for i in instance_ids)):
             raise ValidationFailed({"instance_ids": "must be a list of instance ids"})
+        if instance_ids is not None and len(instance_ids) > MAX_BATCH:
+            raise ValidationFailed({"instance_ids": f"at most {MAX_BATCH} instances per batch"})
         with self.engine.db.sessions() as session:
             target = self._definition(session, key, to_version)
             query = select(ProcessInstance.id).where(

@@ -123,6 +123,9 @@ class Report:
             raise InvalidDefinition([p.as_dict() for p in self.problems])
 
 
+PROCESS_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,127}")  # an XML id (NCName) that fits the key column
+
+
 def parse_document(filename: str, content: bytes) -> Document:
     """Parse untrusted XML safely: size limit, no DTDs, no entities, no network."""
     if len(content) > MAX_DEFINITION_BYTES:

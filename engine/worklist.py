@@ -21,9 +21,10 @@ from sqlalchemy.orm import Session, defer
 from engine import task_counts
 from engine.assignment import business_columns
 from engine.errors import NotFound, ValidationFailed
+from engine.forms import is_digits
 from engine.identity import Actor
 from engine.tasks import TaskService
-from store.models import ProcessInstance, Task, TaskCandidate, User
+from store.models import MAX_ID, ProcessInstance, Task, TaskCandidate, User
 from store.ui_models import SavedFilter
 
 if TYPE_CHECKING:
@@ -243,7 +244,7 @@ class WorklistService:
                 or_(
                     func.lower(func.coalesce(ProcessInstance.business_key, "")).contains(needle, autoescape=True),
                     exists().where(Task.instance_id == ProcessInstance.id, _text_clause(f.text)),
-                    ProcessInstance.id == int(f.text.lstrip("#")) if f.text.lstrip("#").isdigit() else false(),
+                    ProcessInstance.id == number if (number := _instance_number(f.text)) is not None else false(),
                 )
             )
         return stmt
@@ -338,7 +339,15 @@ def _text_clause(text: str) -> ColumnElement[bool]:
     needle = text.lower()
     columns = (Task.customer, Task.title, Task.business_key, Task.name)
     clauses: list[ColumnElement[bool]] = [func.lower(func.coalesce(c, "")).contains(needle, autoescape=True) for c in columns]
-    digits = text.lstrip("#")
-    if digits.isdigit() and len(digits) < 12:
-        clauses.append(Task.instance_id == int(digits))
+    number = _instance_number(text)
+    if number is not None:
+        clauses.append(Task.instance_id == number)
     return or_(*clauses)
+
+
+def _instance_number(text: str) -> int | None:
+    """'#123' or '123' as an instance id, when it could be one (ids are 32-bit)."""
+    digits = text.lstrip("#")
+    if is_digits(digits) and len(digits) <= 10 and 1 <= int(digits) <= MAX_ID:
+        return int(digits)
+    return None

@@ -16,6 +16,7 @@ from flask_login import current_user
 
 from engine.admin import LOCALES, user_view
 from engine.errors import Conflict, ValidationFailed
+from engine.forms import is_digits
 from webui import labels
 from webui.ui import actor, eng, page_blueprint
 
@@ -70,11 +71,12 @@ def _organisation() -> dict[str, Any]:
     engine = eng()
     me = actor()
     with engine.db.sessions() as session:
-        users = [user_view(u) for u in engine.admin.users(session, me)]
+        people = engine.admin.users(session, me)
+        users = [user_view(u) for u in people]
         roles = [{"name": r.name, "label": r.label} for r in engine.admin.roles(session, me)]
         departments = engine.admin.departments(session, me)
         by_id = {d.id: d for d in departments}
-        managers = {u.id: u.username for u in engine.admin.users(session, me)}
+        managers = {u.id: u.username for u in people}
         depts = [
             {
                 "code": d.code,
@@ -285,7 +287,7 @@ def update_department(code: str) -> ResponseReturnValue:
 @bp.get("/admin/audit")
 def audit() -> ResponseReturnValue:
     raw = request.args.get("limit", "")
-    limit = int(raw) if raw.isdigit() and int(raw) in AUDIT_LIMITS else AUDIT_LIMITS[0]
+    limit = int(raw) if is_digits(raw) and int(raw) in AUDIT_LIMITS else AUDIT_LIMITS[0]
     engine = eng()
     with engine.db.sessions() as session:
         events = [

@@ -20,12 +20,13 @@ from sqlalchemy import select
 from engine import validation
 from engine.clock import aware
 from engine.errors import EngineError, InvalidDefinition, NotFound, ValidationFailed
+from engine.forms import is_digits
 from store.models import ProcessDefinition, Task
 from webui import labels
 from webui.ui import actor, eng, local_time, page_blueprint
 
 bp = page_blueprint("designer", __name__)
-KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,127}")  # an XML id (NCName) that fits the key column
+KEY = validation.PROCESS_KEY
 FILENAME = re.compile(r"[^A-Za-z0-9_.-]+")
 MAX_LISTED_INSTANCES = 200
 MIGRATION_STATUSES = {
@@ -212,7 +213,7 @@ def diagram(key: str) -> ResponseReturnValue:
         else:
             version = request.args.get("version", "")
             query = select(ProcessDefinition.bpmn_xml).where(ProcessDefinition.key == key)
-            if version.isdigit() and len(version) < 8:
+            if is_digits(version) and len(version) < 8:
                 query = query.where(ProcessDefinition.version == int(version))
             xml = session.scalar(query.order_by(ProcessDefinition.version.desc()).limit(1))
             if xml is None:
@@ -274,7 +275,7 @@ def save_draft(key: str) -> ResponseReturnValue:
 
 
 def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() and len(value) < 10 else None
+    return int(value) if value and is_digits(value) and len(value) < 10 else None
 
 
 def _versions_view(key: str) -> dict[str, Any]:

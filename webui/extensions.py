@@ -13,6 +13,7 @@ from flask_babel import Babel
 from flask_login import LoginManager, UserMixin
 from flask_wtf.csrf import CSRFProtect
 
+from engine.forms import is_digits
 from engine.identity import Actor
 from engine.process_engine import ProcessEngine
 from store.models import User
@@ -58,7 +59,7 @@ def engine() -> ProcessEngine:
 @login_manager.user_loader
 def load_user(session_id: str) -> WebUser | None:
     user_id, _, fingerprint = session_id.partition(":")
-    if not user_id.isdigit():
+    if not is_digits(user_id):
         return None
     with engine().db.sessions() as db:
         user = db.get(User, int(user_id))

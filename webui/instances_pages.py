@@ -15,7 +15,7 @@ from webui.ui import actor, eng, page_blueprint
 bp = page_blueprint("instances", __name__)
 
 
-@bp.get("/instances/<int:instance_id>")
+@bp.get("/instances/<int(min=1, max=2147483647):instance_id>")
 def show(instance_id: int) -> ResponseReturnValue:
     engine = eng()
     me = actor()
@@ -47,7 +47,7 @@ def show(instance_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.get("/instances/<int:instance_id>/diagram.bpmn")
+@bp.get("/instances/<int(min=1, max=2147483647):instance_id>/diagram.bpmn")
 def diagram(instance_id: int) -> ResponseReturnValue:
     """The BPMN of the version this instance runs, for the viewer (same visibility as the page)."""
     engine = eng()

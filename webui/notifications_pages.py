@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from engine.errors import NotFound
-from webui.ui import actor, done, eng, inbox, page_blueprint
+from webui.ui import actor, done, eng, inbox, page_arg, page_blueprint
 
 bp = page_blueprint("notifications", __name__)
 
@@ -21,8 +21,7 @@ def _username() -> str:
 @bp.get("/notifications")
 def index() -> ResponseReturnValue:
     unread_only = request.args.get("show") == "unread"
-    raw = request.args.get("page", "1")
-    page = int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
+    page = page_arg()
     with eng().db.sessions() as session:
         result = inbox().notifications(session, _username(), unread_only, page)
         task_keys = inbox().task_keys(session, result.items)
@@ -34,7 +33,7 @@ def badge() -> ResponseReturnValue:
     return render_template("notifications/_badge.html")
 
 
-@bp.post("/notifications/<int:notification_id>/open")
+@bp.post("/notifications/<int(min=1, max=2147483647):notification_id>/open")
 def open_one(notification_id: int) -> ResponseReturnValue:
     """Mark it read and go to what it is about: the task, else the instance, else the list."""
     inbox().mark_read(_username(), notification_id)

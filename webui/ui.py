@@ -21,6 +21,7 @@ from werkzeug.exceptions import HTTPException
 
 from engine.clock import aware, iso
 from engine.errors import EngineError
+from engine.forms import is_digits, is_storable_text
 from engine.identity import Actor
 from engine.inbox import InboxService
 from engine.process_engine import ProcessEngine
@@ -90,6 +91,9 @@ def page_blueprint(name: str, import_name: str, public: Iterable[str] = ()) -> B
 
     @bp.before_request
     def require_login() -> ResponseReturnValue | None:
+        texts = [request.path, *request.args.keys(), *request.args.values(), *request.form.keys(), *request.form.values()]
+        if not all(is_storable_text(t) for t in texts):  # the database would refuse NUL or broken Unicode
+            return error_page(400, _("The request contains characters that cannot be stored."))
         if request.endpoint in open_endpoints or current_user.is_authenticated:
             return None
         return login_manager.unauthorized()  # type: ignore[no-any-return]
@@ -109,6 +113,12 @@ def page_blueprint(name: str, import_name: str, public: Iterable[str] = ()) -> B
     bp.register_error_handler(HTTPException, _http_error)
     bp.register_error_handler(Exception, _unexpected)
     return bp
+
+
+def page_arg() -> int:
+    """The `page` query argument: a page number, 1 for anything else."""
+    raw = request.args.get("page", "1")
+    return int(raw) if is_digits(raw) and 0 < int(raw) < 100_000 else 1
 
 
 def error_page(status: int, message: str) -> ResponseReturnValue:
@@ -219,7 +229,7 @@ def process_title(key: str, name: str | None = None) -> str:
     if name is None:
         if "process_names" not in g:
             with eng().db.sessions() as session:
-                g.process_names = {d.key: d.name for d in eng().repository.list_latest(session)}
+                g.process_names = eng().repository.latest_names(session)
         name = g.process_names.get(key)
     return labels.process_name(key, name)
 

@@ -7,23 +7,18 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from flask import current_app, render_template, request, url_for
+from flask import current_app, g, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from engine.errors import Conflict, EngineError, ValidationFailed
+from engine.errors import EngineError, ValidationFailed
 from engine.worklist import DUE_FILTERS, PAGE_SIZE, PRIORITIES, SORTS, TaskFilter
 from webui import labels
-from webui.ui import actor, done, eng, error_page, is_htmx, page_blueprint, worklist
+from webui.ui import actor, done, eng, error_page, is_htmx, page_arg, page_blueprint, worklist
 
 bp = page_blueprint("worklist", __name__)
 MAX_BULK = 100
-
-
-def _page_arg() -> int:
-    raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
 
 
 def worklist_url(f: TaskFilter, page: int = 1, **changes: str | None) -> str:
@@ -53,7 +48,8 @@ def _view(f: TaskFilter, page: int) -> dict[str, Any]:
             for s in service.saved_filters(session, me)
         ]
         reports = service.reports(session, me)
-        processes = [(d.key, d.name) for d in eng().repository.list_latest(session)]
+        g.process_names = eng().repository.latest_names(session)  # process_title() reads them too
+        processes = list(g.process_names.items())
     return {
         "f": f,
         "tabs": tabs,
@@ -73,7 +69,7 @@ def _view(f: TaskFilter, page: int) -> dict[str, Any]:
 @bp.get("/tasks")
 def index() -> ResponseReturnValue:
     f = TaskFilter.from_params(request.args)
-    view = _view(f, _page_arg())
+    view = _view(f, page_arg())
     if is_htmx() and request.headers.get("HX-Target") == "worklist":
         return render_template("worklist/_list.html", oob=True, **view)
     return render_template("worklist/index.html", oob=False, **view)
@@ -101,7 +97,7 @@ def bulk() -> ResponseReturnValue:
             else:
                 eng().tasks.assign(actor(), task_id, username)
             succeeded += 1
-        except (Conflict, EngineError):
+        except EngineError:
             failed += 1
     if action == "claim":
         message = ngettext("Claimed %(num)d task.", "Claimed %(num)d tasks.", succeeded)
@@ -134,7 +130,7 @@ def save_filter() -> ResponseReturnValue:
     return done(_("Saved the filter “%(name)s”.", name=saved.name), worklist_url(f))
 
 
-@bp.post("/filters/<int:filter_id>/delete")
+@bp.post("/filters/<int(min=1, max=2147483647):filter_id>/delete")
 def delete_filter(filter_id: int) -> ResponseReturnValue:
     worklist().delete_filter(actor(), filter_id)
     return done(_("The filter was deleted."), url_for("worklist.index"))

@@ -26,14 +26,13 @@ def actor() -> Actor:
     return g.actor  # type: ignore[no-any-return]
 
 
-def error_response(status: int, code: str, message: str, **extra: Any) -> ResponseReturnValue:
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None, **extra: Any) -> ResponseReturnValue:
     body: dict[str, Any] = {"error": code, "message": message}
     body.update({k: v for k, v in extra.items() if v is not None})
-    return jsonify(body), status
+    return jsonify(body), status, headers or {}
 
 
 MAX_JSON_DEPTH = 32
-MAX_ID = 2**31 - 1  # integer ids are 32-bit in the database; larger ones cannot exist
 
 
 def _check_json(value: Any, depth: int = 0) -> None:
@@ -109,8 +108,8 @@ def database_error(exc: DBAPIError) -> ResponseReturnValue:
     """A pooled connection found cut (the database restarted): the action rolled back with it and
     the pool has dropped its connections, so the client can simply retry."""
     if exc.connection_invalidated:
-        response = error_response(503, "unavailable", "the database connection was lost; the request changed nothing, retry it")
-        return response[0], 503, {"Retry-After": "1"}  # type: ignore[index]
+        message = "the database connection was lost; the request changed nothing, retry it"
+        return error_response(503, "unavailable", message, headers={"Retry-After": "1"})
     raise exc
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask.typing import ResponseReturnValue
 
 from engine.errors import ValidationFailed
-from webui.api import MAX_ID, actor, bp, engine, json_body
+from store.models import MAX_ID
+from webui.api import actor, bp, engine, json_body
 from webui.api.views import instance_view
 
 

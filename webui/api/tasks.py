@@ -6,8 +6,10 @@ from flask import request
 from flask.typing import ResponseReturnValue
 
 from engine.errors import ValidationFailed
+from engine.forms import is_digits
 from engine.tasks import SCOPES
-from webui.api import MAX_ID, actor, bp, engine, int_arg, json_body
+from store.models import MAX_ID
+from webui.api import actor, bp, engine, int_arg, json_body
 from webui.api.views import instance_view, task_view
 
 
@@ -17,7 +19,7 @@ def list_tasks() -> ResponseReturnValue:
     if scope not in SCOPES:
         raise ValidationFailed({"scope": f"must be one of {', '.join(SCOPES)}"})
     instance_id = request.args.get("instance_id")
-    if instance_id is not None and not (instance_id.isdigit() and 1 <= int(instance_id) <= MAX_ID):
+    if instance_id is not None and not (is_digits(instance_id) and 1 <= int(instance_id) <= MAX_ID):
         raise ValidationFailed({"instance_id": "must be a whole number between 1 and 2147483647"})
     eng = engine()
     with eng.db.sessions() as session:

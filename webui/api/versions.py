@@ -6,12 +6,13 @@ from flask import request
 from flask.typing import ResponseReturnValue
 
 from engine.errors import Forbidden, ValidationFailed
+from engine.forms import is_digits
 from webui.api import actor, bp, engine, json_body
 
 
 def _version_arg(name: str) -> int:
     raw = request.args.get(name, "")
-    if not raw.isdigit() or not 1 <= int(raw) <= 1_000_000:
+    if not is_digits(raw) or not 1 <= int(raw) <= 1_000_000:
         raise ValidationFailed({name: "must be a version number"})
     return int(raw)
 
