@@ -25,7 +25,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimerEventDefinition,
 )
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine import calendar, expressions, mail
@@ -33,6 +33,7 @@ from engine.clock import aware, utcnow
 from engine.errors import Conflict, EngineError, Forbidden, NotFound
 from engine.identity import Actor
 from engine.wait_state import WaitState
+from store import writes
 from store.db import is_sqlite
 from store.models import Job, ProcessDefinition, ProcessInstance, User
 
@@ -144,10 +145,8 @@ class JobService:
         if job is None or job.status != "running" or job.lock_owner != worker:
             return "skipped"  # done by a worker that held it before us, or taken over
         outcome = self._execute(session, job, at, instance)
-        job.status = "done" if outcome == "fired" else "obsolete"
-        job.fired_at = at if outcome == "fired" else None
-        job.lock_owner = None
-        job.lock_expires_at = None
+        done = {"status": "done" if outcome == "fired" else "obsolete", "fired_at": at if outcome == "fired" else None}
+        writes.store_later(session, job, _FINISH_JOB, {"job": job.id, **done, "lock_owner": None, "lock_expires_at": None})
         if self.before_commit is not None:
             self.before_commit(job)
         return outcome
@@ -407,3 +406,16 @@ def next_cycle(payload: dict[str, Any], due: datetime) -> tuple[datetime, dict[s
 def run_due_jobs(engine: ProcessEngine, at: datetime | None = None, worker: str | None = None) -> int:
     """Fire every job due at or before `at` (the `jobs run-due` command)."""
     return engine.jobs.run_due(at, worker)
+
+
+_jobs = Job.__table__
+_FINISH_JOB = (
+    update(_jobs)
+    .where(_jobs.c.id == bindparam("job"))
+    .values(
+        status=bindparam("status"),
+        fired_at=bindparam("fired_at"),
+        lock_owner=bindparam("lock_owner"),
+        lock_expires_at=bindparam("lock_expires_at"),
+    )
+)

@@ -26,6 +26,7 @@ from engine.clock import aware, utcnow
 from engine.errors import EngineError, Forbidden, NotFound, ProcessError, ValidationFailed
 from engine.identity import Actor
 from engine.wait_state import NEW_INSTANCE, WaitState
+from store import writes
 from store.db import is_sqlite
 from store.models import Job, ProcessDefinition, ProcessInstance, Task, TaskCandidate
 
@@ -223,13 +224,18 @@ class RuntimeService:
         state = serializer.dump_instance(workflow)
         if len(state) > MAX_STATE_BYTES:
             raise ProcessError("the instance state grew beyond its size limit")
-        instance.state = state
-        instance.serializer_version = serializer.SERIALIZER_VERSION
-        instance.data = data
-        instance.updated_at = now
-        if workflow.is_completed():
-            instance.status = "completed"
-            instance.ended_at = now
+        completed = workflow.is_completed()
+        write_state(
+            session,
+            instance,
+            state=state,
+            serializer_version=serializer.SERIALIZER_VERSION,
+            data=data,
+            updated_at=now,
+            status="completed" if completed else instance.status,
+            ended_at=now if completed else instance.ended_at,
+        )
+        if completed:
             self.engine.history.record(session, actor, "end", instance_id=instance.id, data={"outcome": data.get("outcome")})
 
     def _sync_tasks(
@@ -240,13 +246,11 @@ class RuntimeService:
             known = set(session.scalars(select(Task.id).where(Task.instance_id == instance.id, Task.status == "open")))
         else:
             known = set(before.open_tasks)
-        # Table-level statements on the session's connection: no ORM work for rows nothing in this
-        # action reads back as objects (the ORM's own changes still go out in the flush at commit).
-        tasks = Task.__table__
-        conn = session.connection()
+        # Queued table-level statements (store.writes): no ORM work for rows nothing in this action
+        # reads back as objects, and one round trip for all the action's writes.
         gone = sorted(known - ready.keys())
         if gone:
-            conn.execute(update(tasks).where(tasks.c.id.in_(gone), tasks.c.status == "open").values(status="cancelled", completed_at=now))
+            writes.later(session, _CANCEL_TASKS, {"gone": gone, "at": now})
         rows: list[dict[str, Any]] = []
         candidates: list[dict[str, Any]] = []
         for task_id, spiff_task in ready.items():
@@ -281,9 +285,9 @@ class RuntimeService:
             if who.assignee:
                 operations.notify([who.assignee], "assigned", name, task_id=task_id)
         if rows:
-            conn.execute(insert(tasks), rows)
+            writes.later(session, _INSERT_TASKS, rows)
         if candidates:
-            conn.execute(insert(TaskCandidate.__table__), candidates)
+            writes.later(session, _INSERT_CANDIDATES, candidates)
 
     def refresh_task_rows(self, session: Session, instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
         """Rewrite the open worklist rows from the (new) spec: name, candidates, due date, priority.
@@ -405,6 +409,43 @@ def _locked_instance(session: Session, by: str, key: Any) -> ProcessInstance | N
         session.execute(_TOUCH[by], {"key": key})
         return session.scalar(_READ[by], {"key": key})
     return session.scalar(_LOCK[by], {"key": key})
+
+
+_tasks = Task.__table__
+_CANCEL_TASKS = (
+    update(_tasks)
+    .where(_tasks.c.id.in_(bindparam("gone", expanding=True)), _tasks.c.status == "open")
+    .values(status="cancelled", completed_at=bindparam("at"))
+)
+_INSERT_TASKS = insert(_tasks)
+_INSERT_CANDIDATES = insert(TaskCandidate.__table__)
+_WRITE_STATE = (
+    update(_instances)
+    .where(_instances.c.id == bindparam("instance"), _instances.c.row_version == bindparam("seen"))
+    .values(
+        state=bindparam("state"),
+        serializer_version=bindparam("serializer_version"),
+        data=bindparam("data"),
+        updated_at=bindparam("updated_at"),
+        status=bindparam("status"),
+        ended_at=bindparam("ended_at"),
+        row_version=bindparam("row_version"),
+    )
+)
+
+
+def write_state(session: Session, instance: ProcessInstance, **values: Any) -> None:
+    """Queue an action's new state as one prebuilt table-level UPDATE (store.writes), against the
+    row version the action read under its lock, then tell the ORM object these values are
+    stored, so that the flush at commit does not write them again."""
+    seen = instance.row_version
+    writes.store_later(
+        session,
+        instance,
+        _WRITE_STATE,
+        {**values, "instance": instance.id, "seen": seen, "row_version": seen + 1},
+        expect_one=f"process instance {instance.id} changed since version {seen} was read",
+    )
 
 
 MAX_ENGINE_ROUNDS = 10_000  # engine steps one action may run before it is taken for an endless loop

@@ -23,6 +23,7 @@ from engine.errors import Conflict, Forbidden, NotFound, ProcessError, Validatio
 from engine.identity import Actor
 from engine.runtime import process_error
 from engine.wait_state import WaitState
+from store import writes
 from store.models import ProcessInstance, Task, TaskCandidate, User
 
 if TYPE_CHECKING:
@@ -287,7 +288,8 @@ class TaskService:
         except SpiffWorkflowException as exc:
             raise process_error(exc) from exc
         now = self.engine.clock()
-        session.connection().execute(
+        writes.later(
+            session,
             _COMPLETE_TASK,
             {"task": task.id, "by_whom": assignee, "claimed": claimed_at, "at": now, "done_by": actor.username},
         )

@@ -12,6 +12,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
+from store import writes
+
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine; SQLite gets WAL, a busy timeout and enforced foreign keys."""
@@ -30,11 +32,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
+        writes.install(engine)
         return engine
     kwargs.setdefault("pool_size", 10)
     engine = create_engine(url, **kwargs)
     if not kwargs.get("pool_pre_ping"):
         _ping_when_idle(engine)
+    writes.install(engine)
     return engine
 
 

@@ -1,10 +1,12 @@
-"""How many SQL statements the hot paths send: each one is a round trip to the database, the largest
-cost of an action (bench/ measures the time; this keeps the count from creeping back up)."""
+"""How many SQL statements the hot paths send, and how many times they wait for the database: each
+wait is a network round trip, the largest cost of an action (bench/ measures the time; this keeps
+the counts from creeping back up). BEGIN and COMMIT are not counted."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,12 +20,32 @@ from tests.flow import Flow
 BENCH = Path(__file__).parents[2] / "bench"
 
 
+@dataclass
+class Sent:
+    """The statements sent, each with the pipeline it was streamed in (None: sent alone)."""
+
+    statements: list[tuple[str, int | None]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.statements)
+
+    def __iter__(self) -> Iterator[str]:
+        return (text for text, _ in self.statements)
+
+    @property
+    def round_trips(self) -> int:
+        """Statements sent alone, plus one per pipeline (its statements share one wait)."""
+        alone = sum(1 for _, pipeline in self.statements if pipeline is None)
+        return alone + len({pipeline for _, pipeline in self.statements if pipeline is not None})
+
+
 @contextmanager
-def statements(flow: Flow) -> Iterator[list[str]]:
-    sent: list[str] = []
+def statements(flow: Flow) -> Iterator[Sent]:
+    sent = Sent()
 
     def record(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
-        sent.append(statement)
+        pipeline = getattr(conn.connection.dbapi_connection, "_pipeline", None)
+        sent.statements.append((statement, id(pipeline) if pipeline is not None else None))
 
     event.listen(flow.engine.db.engine, "before_cursor_execute", record)
     try:
@@ -42,19 +64,21 @@ def deploy_bench(flow: Flow) -> None:
     flow.engine.repository.deploy([(name, (BENCH / name).read_bytes()) for name in names], "admin")
 
 
-def test_completing_a_task_that_opens_the_next_takes_seven_statements(flow: Flow) -> None:
-    """Lock the instance, read the task, then write: the history line, the completed task, the
-    next task, its candidates, the instance state. Nothing is read back."""
+def test_completing_a_task_that_opens_the_next_takes_seven_statements_and_three_waits(flow: Flow) -> None:
+    """Lock the instance, read the task, then write: the completed task, the history line, the
+    next task, its candidates, the instance state. Nothing is read back, so on PostgreSQL the five
+    writes stream to the server as one pipeline, right before COMMIT."""
     deploy_bench(flow)
     instance = flow.start("cs_agent1", "bench_five_steps", {})
     task_id = flow.open_tasks(instance.id)[0].id
     with statements(flow) as sent:
         flow.engine.tasks.complete(flow.actor("cs_agent1"), task_id, {})
     assert [s.split()[0] for s in sent].count("SELECT") == 2
-    assert len(sent) == 7 + sqlite_lock(flow), sent
+    assert len(sent) == 7 + sqlite_lock(flow), list(sent)
+    assert sent.round_trips == (8 if is_sqlite(flow.engine.db.engine) else 3)
 
 
-def test_firing_a_timer_takes_five_statements_after_the_claim(flow: Flow) -> None:
+def test_firing_a_timer_takes_seven_statements_and_four_waits_with_the_claim(flow: Flow) -> None:
     deploy_bench(flow)
     instance = flow.start("cs_agent1", "bench_timer", {})
     with flow.engine.db.sessions() as session:
@@ -62,9 +86,11 @@ def test_firing_a_timer_takes_five_statements_after_the_claim(flow: Flow) -> Non
     with statements(flow) as sent:
         fired = flow.engine.jobs.run_due(aware(job.due_at) + timedelta(seconds=1), limit=1)  # type: ignore[operator]
     assert fired == 1 and flow.instance(instance.id).status == "completed"
-    # claim (one UPDATE ... RETURNING), then: lock the instance, read the job, the history lines
-    # (timer and end, one multi-row INSERT; SQLite sends each row alone), the job done, the state.
-    assert len(sent) == 1 + 5 + 2 * sqlite_lock(flow), "\n".join(s.split("\n")[0][:90] for s in sent)
+    # claim (one UPDATE ... RETURNING), then: lock the instance, read the job, then the writes: the
+    # history lines (timer and end), the state, and the job done. On PostgreSQL the four writes
+    # stream as one pipeline.
+    assert len(sent) == 1 + 6 + sqlite_lock(flow), "\n".join(s.split("\n")[0][:90] for s in sent)
+    assert sent.round_trips == (8 if is_sqlite(flow.engine.db.engine) else 4)
 
 
 def test_an_api_token_is_checked_in_one_statement_then_remembered(flow: Flow) -> None:
