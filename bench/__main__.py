@@ -174,6 +174,7 @@ class Run:
         for key in ("cpu_ms_app", "cpu_ms_postgres"):
             self.flat[f"engine_{key}_per_action_{suffix}_4clients"] = four.get(key)
         self.flat[f"engine_queries_per_complete_{suffix}"] = anatomy["queries_per_complete"]
+        self.flat[f"engine_waits_per_complete_{suffix}"] = anatomy["waits_per_complete"]
         self.flat[f"engine_db_ms_per_complete_{suffix}"] = anatomy["db_ms_per_complete"]
 
     def http(self) -> None:
@@ -188,6 +189,7 @@ class Run:
         self.flat["http_p50_ms"] = result["p50_ms"]
         self.flat["http_p95_ms"] = result["p95_ms"]
         self.flat["http_queries_per_complete"] = anatomy["queries_per_request"]
+        self.flat["http_waits_per_complete"] = anatomy["waits_per_request"]
         for key in ("cpu_ms_app", "cpu_ms_postgres"):
             self.flat[f"http_{key}_per_complete"] = result.get(key)
 
@@ -280,8 +282,10 @@ def report(flat: dict[str, Any], details: dict[str, Any]) -> str:
         ("Engine PostgreSQL: completions/s, 4 clients (p50/p95 ms)", _rate_lat(flat, "engine", "_pg_4clients")),
         ("Engine PostgreSQL / serialized floor", flat.get("engine_pg_vs_serialized_floor")),
         ("SQL statements per completion (engine, PostgreSQL)", flat.get("engine_queries_per_complete_pg")),
+        ("Waits for the database per completion (engine, PostgreSQL; BEGIN, COMMIT aside)", flat.get("engine_waits_per_complete_pg")),
         ("HTTP gunicorn -w 4, 8 clients: completions/s (p50/p95 ms)", _rate_lat(flat, "http", "")),
         ("SQL statements per HTTP completion", flat.get("http_queries_per_complete")),
+        ("Waits for the database per HTTP completion", flat.get("http_waits_per_complete")),
         ("Worklist p50/p95 ms at 10k task rows", f"{flat.get('worklist_p50_ms_10k')} / {flat.get('worklist_p95_ms_10k')}"),
         (
             f"Worklist p50/p95 ms at {flat.get('worklist_large_rows')} task rows",

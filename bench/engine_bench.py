@@ -111,6 +111,7 @@ def anatomy(url: str, instances: int, profile: bool) -> dict[str, Any]:
             wall = time.perf_counter() - start
         result: dict[str, Any] = {
             "queries_per_complete": rnd(counter.total / len(first), 1),
+            "waits_per_complete": rnd(counter.waits / len(first), 1),
             "db_ms_per_complete": rnd(counter.seconds * 1000 / len(first)),
             "ms_per_complete": rnd(wall * 1000 / len(first)),
             "statements_per_complete": counter.per_action(len(first)),

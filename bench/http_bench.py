@@ -200,6 +200,7 @@ def anatomy(url: str, instances: int, profile: bool) -> dict[str, Any]:
             wall = time.perf_counter() - start
         result: dict[str, Any] = {
             "queries_per_request": round(counter.total / instances, 1),
+            "waits_per_request": round(counter.waits / instances, 1),
             "db_ms_per_request": round(counter.seconds * 1000 / instances, 2),
             "ms_per_request": round(wall * 1000 / instances, 2),
             "statements_per_request": counter.per_action(instances),

@@ -40,11 +40,19 @@ class QueryCounter:
         self.kinds: Counter[str] = Counter()
         self.kind_seconds: Counter[str] = Counter()
         self.seconds = 0.0
+        self.waits = 0  # times the client waited for the database: statements sent alone, plus pipelines
+        self._pipeline: Any = None
         self._started: list[tuple[str, float]] = []
 
-    def _before(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    def _before(self, conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         kind = statement_kind(statement)
         self.kinds[kind] += 1
+        pipeline = getattr(conn.connection.dbapi_connection, "_pipeline", None)  # psycopg's, while store.writes sends
+        if pipeline is None:
+            self.waits += 1
+        elif pipeline is not self._pipeline:
+            self.waits += 1  # a pipeline's statements share one wait
+        self._pipeline = pipeline
         self._started.append((kind, time.perf_counter()))
 
     def _after(self, *_args: Any) -> None:

@@ -109,6 +109,7 @@ def anatomy(url: str, jobs: int) -> dict[str, Any]:
             "fired": fired,
             "jobs_per_s": rate(fired, wall),
             "queries_per_job": round(counter.total / fired, 1) if fired else None,
+            "waits_per_job": round(counter.waits / fired, 1) if fired else None,
             "db_ms_per_job": round(counter.seconds * 1000 / fired, 2) if fired else None,
             "ms_per_job": round(wall * 1000 / fired, 2) if fired else None,
             "statements_per_job": counter.per_action(fired) if fired else {},
