@@ -75,6 +75,8 @@ def _is_cli_admin_command() -> bool:
 
 
 def _register_api_errors(app: Flask) -> None:
+    from webui.api import unexpected_error
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> ResponseReturnValue:
         if request.path.startswith("/api/"):
@@ -87,10 +89,7 @@ def _register_api_errors(app: Flask) -> None:
     def engine_error(exc: EngineError) -> ResponseReturnValue:
         return jsonify(error=exc.code, message=exc.message, **exc.extra), exc.status
 
-    @app.errorhandler(Exception)
-    def unexpected(exc: Exception) -> ResponseReturnValue:
-        app.logger.exception("unhandled error on %s %s", request.method, request.path)
-        return jsonify(error="internal_error", message="an unexpected error occurred; it has been logged"), 500
+    app.register_error_handler(Exception, unexpected_error)
 
 
 def _register_commands(app: Flask) -> None:

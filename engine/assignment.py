@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from engine import calendar, expressions
 from engine.errors import EngineError
 from engine.operations import EXPRESSION_FUNCTIONS
-from store.models import Role, User
+from store.models import Role, Task, TaskCandidate, User
 
 
 @dataclass
@@ -91,6 +91,27 @@ def resolve(session: Session, spiff_task: Any, initiator: str | None, now: datet
     except ValueError:
         priority = 50
     return Assignment(roles, users, assignee, due, follow_up, max(0, min(priority, 100)))
+
+
+_COLUMN_LENGTH = Task.__table__.c.candidate_roles.type.length  # tasks.candidate_roles / candidate_users
+_NAME_LENGTH = TaskCandidate.__table__.c.name.type.length
+
+
+def candidate_text(names: list[str]) -> str:
+    """A task's candidate column: the names that fit, each whole (the candidate rows keep them all),
+    so that a name cut short can never match another role or user."""
+    text = ""
+    for name in names:
+        joined = f"{text},{name}" if text else name
+        if len(joined) > _COLUMN_LENGTH:
+            break
+        text = joined
+    return text
+
+
+def may_leave_out(text: str) -> bool:
+    """Whether a candidate column is too full to be sure it names every candidate."""
+    return len(text) + 1 + _NAME_LENGTH > _COLUMN_LENGTH
 
 
 def business_columns(data: dict[str, Any]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from engine import operations, serializer, validation
 from engine.errors import Conflict, InvalidDefinition, NotFound
@@ -104,11 +104,12 @@ class RepositoryService:
         return definition
 
     def list_latest(self, session: Session) -> list[ProcessDefinition]:
-        return list(session.scalars(_newest_versions(ProcessDefinition)))
+        """The latest version of every process, without its serialized spec (`spec` reads that)."""
+        return list(session.scalars(_newest_versions(ProcessDefinition).options(defer(ProcessDefinition.spec_json))))
 
     def latest_names(self, session: Session) -> dict[str, str]:
         """Process key -> the latest version's name, ordered by key: for pages that only name the
-        processes (list_latest also reads each version's XML and parsed spec)."""
+        processes (list_latest also reads each version's XML)."""
         newest = _newest_versions(ProcessDefinition).subquery()
         return {key: name for key, name in session.execute(select(newest.c.key, newest.c.name).order_by(newest.c.key))}
 
@@ -188,7 +189,7 @@ class RepositoryService:
     def _known_decisions(self, session: Session, docs: list[validation.Document]) -> dict[str, bytes]:
         """Decision id -> DMN document bytes: this deployment's first, then the latest deployed."""
         found: dict[str, bytes] = {}
-        for row in session.scalars(select(DecisionDefinition).order_by(DecisionDefinition.key, DecisionDefinition.version)):
+        for row in self.latest_decisions(session):
             found[row.key] = row.dmn_xml.encode()
         for doc in docs:
             if doc.kind == "dmn":

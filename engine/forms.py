@@ -55,10 +55,11 @@ def is_readonly(field: dict[str, Any]) -> bool:
 def default_value(field: dict[str, Any], data: dict[str, Any]) -> Any:
     """The declared default only: a process variable of the same name is not offered by itself,
     or the second approver would find the first one's decision and comment filled in. Forms that
-    should show earlier values say so (`defaultValue="${amount}"`)."""
+    should show earlier values say so (`defaultValue="${amount}"`). A read-only field is never
+    submitted and exists to show its variable, so it still does."""
     raw = field.get("default")
     if raw is None:
-        return None
+        return data.get(field["id"]) if is_readonly(field) else None
     if expressions.is_expression(raw):
         try:
             return expressions.evaluate(raw, data)

@@ -269,8 +269,8 @@ class RuntimeService:
                     "status": "open",
                     "assignee": who.assignee,
                     "claimed_at": now if who.assignee else None,
-                    "candidate_roles": ",".join(who.candidate_roles)[:500],
-                    "candidate_users": ",".join(who.candidate_users)[:500],
+                    "candidate_roles": assignment.candidate_text(who.candidate_roles),
+                    "candidate_users": assignment.candidate_text(who.candidate_users),
                     "priority": who.priority,
                     "created_at": now,
                     "due_at": who.due_at,
@@ -302,8 +302,8 @@ class RuntimeService:
             who = assignment.resolve(session, spiff_task, instance.started_by, now)
             spec = spiff_task.task_spec
             row.name = (spec.bpmn_name or spec.bpmn_id)[:200]
-            row.candidate_roles = ",".join(who.candidate_roles)[:500]
-            row.candidate_users = ",".join(who.candidate_users)[:500]
+            row.candidate_roles = assignment.candidate_text(who.candidate_roles)
+            row.candidate_users = assignment.candidate_text(who.candidate_users)
             row.priority = who.priority
             row.due_at = who.due_at or row.due_at
             session.execute(delete(TaskCandidate).where(TaskCandidate.task_id == row.id))

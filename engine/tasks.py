@@ -14,11 +14,11 @@ from uuid import UUID
 
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import ColumnElement, bindparam, exists, false, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, exists, false, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import forms, operations, task_counts
+from engine import assignment, forms, operations, task_counts
 from engine.errors import Conflict, Forbidden, NotFound, ProcessError, ValidationFailed
 from engine.identity import Actor
 from engine.runtime import process_error
@@ -42,15 +42,15 @@ class TaskService:
     # --- visibility -------------------------------------------------------------------------
 
     def is_candidate(self, session: Session, actor: Actor, task: Task) -> bool:
-        """From the row's own candidate columns (the candidates table is for worklist queries)."""
+        """From the row's own candidate columns (the candidates table is for worklist queries); from
+        the candidate rows (open tasks only) when a column is too full to name everyone."""
         roles = {r for r in task.candidate_roles.split(",") if r}
         users = {u for u in task.candidate_users.split(",") if u}
-        return bool(actor.roles & roles) or actor.username in users
-
-    @staticmethod
-    def _candidate_clause(actor: Actor) -> ColumnElement[bool]:
-        """Candidate rows naming the actor; they exist for open tasks only (migration 0006)."""
-        return task_counts.candidate_clause(actor)
+        if actor.roles & roles or actor.username in users:
+            return True
+        if not (assignment.may_leave_out(task.candidate_roles) or assignment.may_leave_out(task.candidate_users)):
+            return False
+        return bool(session.scalar(select(exists().where(TaskCandidate.task_id == task.id, task_counts.candidate_clause(actor)))))
 
     def is_superior_of(self, session: Session, actor: Actor, username: str | None, direct_only: bool = False) -> bool:
         return bool(username) and username in self.engine.identity.subordinates(session, actor.username, direct_only)
@@ -72,9 +72,30 @@ class TaskService:
         offered = exists().where(
             Task.instance_id == ProcessInstance.id,
             Task.status == "open",
-            exists().where(TaskCandidate.task_id == Task.id, self._candidate_clause(actor)),
+            exists().where(TaskCandidate.task_id == Task.id, task_counts.candidate_clause(actor)),
         )
         return or_(ProcessInstance.started_by.in_(people), touched, offered)
+
+    def scope_clause(self, session: Session, actor: Actor, scope: str) -> ColumnElement[bool]:
+        """Which open tasks a worklist scope ('mine', 'available', 'team') holds for the actor."""
+        if scope == "mine":
+            return Task.assignee == actor.username
+        if scope == "available":
+            return and_(
+                Task.assignee.is_(None),
+                exists().where(TaskCandidate.task_id == Task.id, ~TaskCandidate.claimed, task_counts.candidate_clause(actor)),
+            )
+        if scope == "team":
+            reports = self.engine.identity.subordinates(session, actor.username)
+            return Task.assignee.in_(sorted(reports)) if reports else false()
+        raise ValueError(f"not a worklist scope: {scope}")
+
+    def scope_count(self, session: Session, actor: Actor, scope: str) -> int:
+        """How many open tasks an unfiltered scope holds, from the open-task tables (engine.task_counts)."""
+        if scope == "available":
+            return task_counts.available_count(session, actor)
+        people = [actor.username] if scope == "mine" else self.engine.identity.subordinates(session, actor.username)
+        return task_counts.assigned_count(session, people)
 
     def can_view(self, session: Session, actor: Actor, instance: ProcessInstance) -> bool:
         if actor.is_admin:
@@ -107,34 +128,21 @@ class TaskService:
         ix_task_candidates_unclaimed_order per candidate key); unfiltered counts come from the
         open-task tables (engine.task_counts), filtered ones from `tasks`."""
         stmt = select(Task).where(Task.status == "open")
-        unfiltered = not process_key and instance_id is None
-        total: int | None = None
-        if scope == "mine":
-            stmt = stmt.where(Task.assignee == actor.username)
-            if unfiltered:
-                total = task_counts.assigned_count(session, [actor.username])
-        elif scope == "available":
-            stmt = stmt.where(
-                Task.assignee.is_(None),
-                exists().where(TaskCandidate.task_id == Task.id, ~TaskCandidate.claimed, self._candidate_clause(actor)),
-            )
-            if unfiltered:
-                total = task_counts.available_count(session, actor)
-        elif scope == "team":
-            reports = self.engine.identity.subordinates(session, actor.username)
-            stmt = stmt.where(Task.assignee.in_(sorted(reports)) if reports else false())
-            if unfiltered:
-                total = task_counts.assigned_count(session, reports)
-        elif scope == "all":
+        if scope == "all":
             if not actor.is_admin:
                 raise Forbidden("only admins may list all tasks")
+        elif scope in SCOPES:
+            stmt = stmt.where(self.scope_clause(session, actor, scope))
         else:
             raise ValidationFailed({"scope": f"must be one of {', '.join(SCOPES)}"})
         if process_key:
             stmt = stmt.where(Task.process_key == process_key)
         if instance_id is not None:
             stmt = stmt.where(Task.instance_id == instance_id)
-        if total is None:
+        unfiltered = not process_key and instance_id is None
+        if unfiltered and scope != "all":
+            total = self.scope_count(session, actor, scope)
+        else:
             total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         if scope == "available" and unfiltered:  # in worklist order from the candidate index
             return task_counts.available_page(session, actor, limit, offset), total

@@ -23,14 +23,14 @@ from engine.assignment import business_columns
 from engine.errors import NotFound, ValidationFailed
 from engine.forms import is_digits
 from engine.identity import Actor
-from engine.tasks import TaskService
-from store.models import MAX_ID, ProcessInstance, Task, TaskCandidate, User
+from store.models import MAX_ID, ProcessInstance, Task, User
 from store.ui_models import SavedFilter
 
 if TYPE_CHECKING:
     from engine.process_engine import ProcessEngine
 
 TABS = ("mine", "available", "team", "started", "done")
+OPEN_TABS = ("mine", "available", "team")  # the TaskService scopes of the same names
 DUE_FILTERS = ("overdue", "today", "week")
 PRIORITIES = ("high", "normal", "low")
 SORTS = ("due", "-due", "created", "-created", "priority", "-priority")
@@ -136,13 +136,6 @@ class WorklistService:
             return []
         return list(session.scalars(select(User).where(User.username.in_(sorted(names)), User.active.is_(True)).order_by(User.username)))
 
-    def display_names(self, session: Session, usernames: set[str | None]) -> dict[str, str]:
-        wanted = sorted(u for u in usernames if u)
-        if not wanted:
-            return {}
-        rows = session.execute(select(User.username, User.display_name).where(User.username.in_(wanted)))
-        return {r.username: r.display_name or r.username for r in rows}
-
     def tabs(self, session: Session, actor: Actor) -> list[str]:
         """The tabs this user has: 'team' only for those with people reporting to them."""
         has_team = bool(self.engine.identity.subordinates(session, actor.username, direct_only=True))
@@ -155,19 +148,9 @@ class WorklistService:
         if f.tab == "done":
             stmt = stmt.where(Task.status == "completed", Task.completed_by == actor.username)
         else:
-            stmt = stmt.where(Task.status == "open")
-            if f.tab == "mine":
-                stmt = stmt.where(Task.assignee == actor.username)
-            elif f.tab == "available":
-                stmt = stmt.where(
-                    Task.assignee.is_(None),
-                    exists().where(TaskCandidate.task_id == Task.id, ~TaskCandidate.claimed, TaskService._candidate_clause(actor)),
-                )
-            elif f.tab == "team":
-                reports = self.engine.identity.subordinates(session, actor.username)
-                stmt = stmt.where(Task.assignee.in_(sorted(reports)) if reports else false())
-            else:
+            if f.tab not in OPEN_TABS:
                 raise ValidationFailed({"tab": f"must be one of {', '.join(TABS)}"})
+            stmt = stmt.where(Task.status == "open", self.engine.tasks.scope_clause(session, actor, f.tab))
         if f.process_key:
             stmt = stmt.where(Task.process_key == f.process_key)
         if f.text:
@@ -205,10 +188,14 @@ class WorklistService:
         }
         return [*orders[f.sort], Task.id]
 
-    def tasks(self, session: Session, actor: Actor, f: TaskFilter, page: int = 1, per_page: int = PAGE_SIZE) -> Page:
-        """A page of tasks for the tabs mine, available, team and done."""
+    def tasks(
+        self, session: Session, actor: Actor, f: TaskFilter, page: int = 1, per_page: int = PAGE_SIZE, total: int | None = None
+    ) -> Page:
+        """A page of tasks for the tabs mine, available, team and done. `total`: the filter's
+        count, when the caller has just counted it (the worklist counts every tab anyway)."""
         stmt = self._task_statement(session, actor, f)
-        total = self._open_count(session, actor, f)
+        if total is None:
+            total = self._open_count(session, actor, f)
         if total is None:
             total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         page = max(1, min(page, max(1, math.ceil(total / per_page))))
@@ -220,15 +207,9 @@ class WorklistService:
     def _open_count(self, session: Session, actor: Actor, f: TaskFilter) -> int | None:
         """An unfiltered open tab counted from the open-task tables (engine.task_counts), which
         stays ~ms at a million task rows; None when the filter needs the task columns."""
-        if f.is_filtered:
+        if f.is_filtered or f.tab not in OPEN_TABS:
             return None
-        if f.tab == "mine":
-            return task_counts.assigned_count(session, [actor.username])
-        if f.tab == "available":
-            return task_counts.available_count(session, actor)
-        if f.tab == "team":
-            return task_counts.assigned_count(session, self.engine.identity.subordinates(session, actor.username))
-        return None
+        return self.engine.tasks.scope_count(session, actor, f.tab)
 
     # --- started by me -----------------------------------------------------------------------
 

@@ -53,6 +53,7 @@ class WebUser(UserMixin):
 
 
 def engine() -> ProcessEngine:
+    """The app's process engine (set by app.create_app); pages, API and health checks all use this."""
     return current_app.extensions["crmflow"]  # type: ignore[no-any-return]
 
 

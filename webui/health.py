@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, redirect, request, url_for
+from flask import Blueprint, jsonify, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+
+from webui.extensions import engine
 
 bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
 def healthz() -> ResponseReturnValue:
-    engine = current_app.extensions["crmflow"]
     try:
-        with engine.db.engine.connect() as conn:
+        with engine().db.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except SQLAlchemyError:
         return jsonify(status="degraded", database="unavailable"), 503

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Response, render_template
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
+from sqlalchemy.orm import defer
 
 from engine.presentation import diagram_state, element_names, field_catalogue
 from store.models import ProcessDefinition, Task
@@ -13,6 +14,8 @@ from webui import context
 from webui.ui import actor, eng, page_blueprint
 
 bp = page_blueprint("instances", __name__)
+# The page shows the version's number; the diagram's XML comes from diagram.bpmn.
+_WITHOUT_DOCUMENTS = [defer(ProcessDefinition.bpmn_xml), defer(ProcessDefinition.dmn_xml), defer(ProcessDefinition.spec_json)]
 
 
 @bp.get("/instances/<int(min=1, max=2147483647):instance_id>")
@@ -21,7 +24,7 @@ def show(instance_id: int) -> ResponseReturnValue:
     me = actor()
     with engine.db.sessions() as session:
         instance = engine.runtime.get(session, me, instance_id)
-        definition = session.get(ProcessDefinition, instance.definition_id)
+        definition = session.get(ProcessDefinition, instance.definition_id, options=_WITHOUT_DOCUMENTS)
         catalogue = field_catalogue(engine, session, instance.definition_id)
         names = element_names(engine, session, instance.definition_id)
         history = engine.history.for_instance(session, instance.id)

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Response, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from sqlalchemy.orm import Session
 
 from engine.errors import ValidationFailed
 from engine.presentation import start_form
@@ -17,14 +18,20 @@ from webui.ui import actor, done, eng, page_blueprint
 bp = page_blueprint("processes", __name__)
 
 
+def _latest_startable(session: Session, key: str) -> ProcessDefinition:
+    """The latest version; 404 for an unknown key or one this user may not start (the list never
+    offers it, so a guessed key learns nothing)."""
+    definition = eng().repository.latest(session, key)
+    if not eng().runtime.may_start(definition, actor()):
+        abort(404)
+    return definition
+
+
 def _startable(key: str) -> tuple[ProcessDefinition, list[dict[str, Any]]]:
-    """The latest version and its start form; 404 for an unknown key or one this user may not start
-    (the list never offers it, so a guessed key learns nothing)."""
+    """The latest version and its start form (defaults computed)."""
     engine = eng()
     with engine.db.sessions() as session:
-        definition = engine.repository.latest(session, key)
-        if not engine.runtime.may_start(definition, actor()):
-            abort(404)
+        definition = _latest_startable(session, key)
         return definition, start_form(engine, session, definition, actor().username)
 
 
@@ -67,7 +74,8 @@ def start(key: str) -> ResponseReturnValue:
 
 @bp.get("/processes/<key>/diagram.bpmn")
 def diagram(key: str) -> ResponseReturnValue:
-    definition, _form = _startable(key)
+    with eng().db.sessions() as session:
+        definition = _latest_startable(session, key)
     return Response(definition.bpmn_xml, mimetype="application/xml")
 
 

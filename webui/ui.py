@@ -24,21 +24,17 @@ from engine.errors import EngineError
 from engine.forms import is_digits, is_storable_text
 from engine.identity import Actor
 from engine.inbox import InboxService
-from engine.process_engine import ProcessEngine
 from engine.worklist import WorklistService
 from store.models import Role, User
 from webui import labels
-from webui.extensions import LOCALES, login_manager
+from webui.extensions import engine as eng
+from webui.extensions import login_manager
 
 SOON = timedelta(hours=24)
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'; object-src 'none'"
 )
-
-
-def eng() -> ProcessEngine:
-    return current_app.extensions["crmflow"]  # type: ignore[no-any-return]
 
 
 def actor() -> Actor:
@@ -77,7 +73,10 @@ def safe_next(target: str | None, default: str) -> str:
     """Only same-site paths: `next=//evil.example` or absolute URLs are ignored."""
     if not target:
         return default
-    parts = urlsplit(target)
+    try:
+        parts = urlsplit(target)
+    except ValueError:  # not a URL at all, e.g. an unclosed IPv6 bracket
+        return default
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return default
     return target
@@ -272,7 +271,6 @@ def register_template_helpers(app: Flask) -> None:
         "iso": iso,
     }
     app.jinja_env.globals.update(helpers)
-    app.jinja_env.globals["LOCALES"] = LOCALES
     app.context_processor(lambda: {"english": labels.english()})
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["money"] = money

@@ -42,7 +42,7 @@ def _view(f: TaskFilter, page: int) -> dict[str, Any]:
         if f.tab == "started":
             result = service.started(session, me, f, page, per_page)
         else:
-            result = service.tasks(session, me, f, page, per_page)
+            result = service.tasks(session, me, f, page, per_page, total=None if f.is_filtered else counts.get(f.tab))
         saved = [
             (s, service.count(session, me, TaskFilter.from_params(s.params)), TaskFilter.from_params(s.params))
             for s in service.saved_filters(session, me)
@@ -116,7 +116,11 @@ def _filter_from_form() -> TaskFilter:
     """The filter being saved: the live filter fields (htmx includes them), else the page's URL."""
     if any(key in request.form for key in ("tab", "q", "process", "due", "priority", "sort")):
         return TaskFilter.from_params(request.form)
-    return TaskFilter.from_params(dict(parse_qsl(urlsplit(request.form.get("from_url", "")).query)))
+    try:
+        query = urlsplit(request.form.get("from_url", "")).query
+    except ValueError:  # not a URL (an unclosed IPv6 bracket): the default filter
+        query = ""
+    return TaskFilter.from_params(dict(parse_qsl(query)))
 
 
 @bp.post("/filters")

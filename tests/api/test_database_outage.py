@@ -7,7 +7,9 @@ from collections.abc import Callable
 
 import psycopg
 import pytest
+from flask import Flask
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from app import create_app
 from processes.demo import seed_demo
@@ -39,3 +41,16 @@ def test_a_cut_connection_gives_a_retryable_503_then_service_resumes(
         assert api.get("cs_agent1", "/api/v1/notifications").status_code == 200
     finally:
         engine.db.dispose()
+
+
+def test_any_other_database_error_is_a_logged_500(api: Api, app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only a cut connection is retryable; a failing statement stays the usual internal error."""
+
+    def failing(*args: object, **kwargs: object) -> None:
+        raise OperationalError("SELECT 1", {}, Exception("disk full"))
+
+    monkeypatch.setattr(app.extensions["crmflow"].repository, "list_latest", failing)
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
+    response = api.get("cs_sup", "/api/v1/process-definitions")
+    assert response.status_code == 500 and "Retry-After" not in response.headers
+    assert response.get_json() == {"error": "internal_error", "message": "an unexpected error occurred; it has been logged"}

@@ -116,3 +116,13 @@ def test_form_model_computes_defaults_from_task_data() -> None:
     assert model[0]["default"] == "quality"
     assert model[0]["required"] is True
     assert model[0]["options"] == [{"id": "quality", "name": "质量部"}]
+
+
+def test_only_read_only_fields_show_the_process_variable_of_their_name() -> None:
+    fields = [
+        {"id": "amount", "label": "金额", "type": "double", "constraints": {"readonly": None}, "properties": {}},
+        {"id": "decision", "label": "决定", "type": "string", "constraints": {}, "properties": {}},
+    ]
+    model = form_model(fields, {"amount": 1200.0, "decision": "approve"})
+    assert [(f["id"], f["readonly"], f["default"]) for f in model] == [("amount", True, 1200.0), ("decision", False, None)]
+    assert validate(fields, {"decision": "return"}, {"amount": 1200.0}) == {"decision": "return"}  # never submitted

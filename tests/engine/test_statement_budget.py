@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event, select
 
@@ -22,21 +23,18 @@ BENCH = Path(__file__).parents[2] / "bench"
 
 @dataclass
 class Sent:
-    """The statements sent, each with the pipeline it was streamed in (None: sent alone)."""
+    """The statements sent, and how many times the client waited for their answers: once per
+    statement sent alone, once per pipeline (its statements stream together)."""
 
-    statements: list[tuple[str, int | None]] = field(default_factory=list)
+    statements: list[str] = field(default_factory=list)
+    round_trips: int = 0
+    _pipeline: Any = None
 
     def __len__(self) -> int:
         return len(self.statements)
 
     def __iter__(self) -> Iterator[str]:
-        return (text for text, _ in self.statements)
-
-    @property
-    def round_trips(self) -> int:
-        """Statements sent alone, plus one per pipeline (its statements share one wait)."""
-        alone = sum(1 for _, pipeline in self.statements if pipeline is None)
-        return alone + len({pipeline for _, pipeline in self.statements if pipeline is not None})
+        return iter(self.statements)
 
 
 @contextmanager
@@ -44,8 +42,11 @@ def statements(flow: Flow) -> Iterator[Sent]:
     sent = Sent()
 
     def record(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
-        pipeline = getattr(conn.connection.dbapi_connection, "_pipeline", None)
-        sent.statements.append((statement, id(pipeline) if pipeline is not None else None))
+        pipeline = getattr(conn.connection.dbapi_connection, "_pipeline", None)  # psycopg's, while store.writes sends
+        if pipeline is None or pipeline is not sent._pipeline:
+            sent.round_trips += 1
+        sent._pipeline = pipeline
+        sent.statements.append(statement)
 
     event.listen(flow.engine.db.engine, "before_cursor_execute", record)
     try:

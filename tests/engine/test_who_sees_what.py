@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from engine.identity import Actor
 from processes.demo import USERS
+from tests.conftest import FIXTURES
 from tests.engine.test_approval_chain import request
 from tests.engine.test_complaint_handling import COMPLAINT
 from tests.engine.test_lead_qualification import lead
+from tests.engine.test_statement_budget import statements
 from tests.flow import Flow
 
 # (task key, who completes it, the data) in process order, with the users who must see it.
@@ -71,7 +74,9 @@ def test_the_reporting_line_is_remembered_per_session_and_follows_a_change_made_
     identity = flow.engine.identity
     with flow.engine.db.transaction() as session:
         before = identity.subordinates(session, "cs_sup")
-        assert before and identity.subordinates(session, "cs_sup") == before  # remembered for the session
+        with statements(flow) as sent:
+            assert identity.subordinates(session, "cs_sup") == before
+        assert before and len(sent) == 0  # remembered for the session
         moved = next(iter(sorted(before)))
         user = identity.user(session, moved)
         user.superior_id = identity.user(session, "gm").id
@@ -81,3 +86,24 @@ def test_the_reporting_line_is_remembered_per_session_and_follows_a_change_made_
         session.rollback()
     with flow.engine.db.sessions() as session:
         assert identity.subordinates(session, "cs_sup") == before  # the change was rolled back
+
+
+def test_a_candidate_list_longer_than_the_task_row_holds_offers_the_task_to_all_of_it_and_no_one_else(flow: Flow) -> None:
+    """The row's candidate column keeps the whole names that fit, the candidate rows keep them all:
+    the last candidate may still claim, and no name cut short matches another user."""
+    names = [f"reviewer_{i:03d}" for i in range(60)] + ["cs_sup"]
+    xml = (
+        (FIXTURES / "simple_review.bpmn")
+        .read_text()
+        .replace('id="simple_review" name', 'id="long_candidate_list" name')
+        .replace('camunda:candidateGroups="cs_supervisor"', f'camunda:candidateUsers="{",".join(names)}"')
+    )
+    flow.engine.repository.deploy([("long_candidate_list.bpmn", xml.encode())], "admin")
+    instance = flow.start("admin", "long_candidate_list", {"title": "t"})
+    task = flow.task(instance.id, "review")
+    kept = task.candidate_users.split(",")
+    assert "cs_sup" not in kept and set(kept) <= set(names)
+    assert task.id in flow.available_ids("cs_sup", instance.id)
+    with flow.engine.db.sessions() as session:
+        assert not flow.engine.tasks.is_candidate(session, Actor(0, "review", frozenset()), task)
+    assert flow.engine.tasks.claim(flow.actor("cs_sup"), task.id).assignee == "cs_sup"

@@ -184,3 +184,10 @@ def test_an_assignment_notice_names_the_task_in_the_users_language(flow: Flow, f
         assert "Judge whether the complaint stands" in page.text("/notifications?show=unread")
     finally:
         page.post("/settings/language", {"locale": "zh_CN"})
+
+
+def test_the_start_page_diagram_is_for_those_who_may_start(ui: Callable[[str], Page]) -> None:
+    xml = ui("cs_agent1").get("/processes/complaint_handling/diagram.bpmn")
+    assert xml.status_code == 200 and xml.mimetype == "application/xml" and b'id="complaint_handling"' in xml.data
+    assert ui("sales1").get("/processes/complaint_handling/diagram.bpmn").status_code == 404
+    assert ui("cs_agent1").get("/processes/no_such_process/diagram.bpmn").status_code == 404

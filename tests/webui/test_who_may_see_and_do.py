@@ -3,6 +3,7 @@ not leak (someone else's task, instance, notification or filter) the answer is 4
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Callable
 
@@ -60,8 +61,11 @@ def test_task_actions_are_allowed_only_to_the_right_people(flow: Flow, ui: Calla
     assert flow.task(iid, "assess").assignee == "cs_sup"
     assert ui("cs_sup").post(f"/tasks/{task}/claim", htmx=True).status_code == 204  # claiming again is harmless
     # someone else's claim shows as a conflict, not a silent takeover
-    flow.engine.tasks.unclaim(flow.actor("cs_sup"), task)
-    flow.engine.tasks.claim(flow.actor("cs_sup"), task)
+    flow.engine.tasks.assign(flow.actor("vp_service"), task, "cs_agent2")
+    taken = ui("cs_sup").post(f"/tasks/{task}/claim", htmx=True)
+    assert taken.status_code == 409 and "已被他人领取" in json.loads(taken.headers["HX-Trigger"])["crm-toast"]["message"]
+    assert flow.task(iid, "assess").assignee == "cs_agent2"
+    flow.engine.tasks.assign(flow.actor("vp_service"), task, "cs_sup")
     # reassign: superiors of the assignee only
     assert ui("cs_agent2").post(f"/tasks/{task}/assign", {"username": "cs_agent2"}).status_code == 404
     assert ui("vp_service").post(f"/tasks/{task}/assign", {"username": "no_such_user"}).status_code == 422

@@ -12,14 +12,10 @@ from werkzeug.exceptions import HTTPException
 from engine import forms
 from engine.errors import BadRequest, EngineError
 from engine.identity import Actor
-from engine.process_engine import ProcessEngine
+from webui.extensions import engine
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 PUBLIC_ENDPOINTS = {"api.issue_token", "api.openapi"}
-
-
-def engine() -> ProcessEngine:
-    return current_app.extensions["crmflow"]  # type: ignore[no-any-return]
 
 
 def actor() -> Actor:
@@ -103,6 +99,12 @@ def engine_error(exc: EngineError) -> ResponseReturnValue:
     return error_response(exc.status, exc.code, exc.message, **exc.extra)
 
 
+def unexpected_error(exc: Exception) -> ResponseReturnValue:
+    """Any other failure: logged with its traceback, a plain 500 for the client."""
+    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    return error_response(500, "internal_error", "an unexpected error occurred; it has been logged")
+
+
 @bp.errorhandler(DBAPIError)
 def database_error(exc: DBAPIError) -> ResponseReturnValue:
     """A pooled connection found cut (the database restarted): the action rolled back with it and
@@ -110,7 +112,7 @@ def database_error(exc: DBAPIError) -> ResponseReturnValue:
     if exc.connection_invalidated:
         message = "the database connection was lost; the request changed nothing, retry it"
         return error_response(503, "unavailable", message, headers={"Retry-After": "1"})
-    raise exc
+    return unexpected_error(exc)
 
 
 @bp.errorhandler(HTTPException)

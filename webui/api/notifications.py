@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask.typing import ResponseReturnValue
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 
 from engine.clock import iso
-from engine.errors import NotFound
+from engine.inbox import InboxService
 from store.models import Notification
 from webui.api import actor, bp, engine, int_arg
 
@@ -19,7 +19,7 @@ def list_notifications() -> ResponseReturnValue:
         rows = session.scalars(
             select(Notification).where(Notification.username == me).order_by(Notification.id.desc()).limit(int_arg("limit", 50, 1, 200))
         )
-        unread = session.scalar(select(func.count()).where(Notification.username == me, Notification.read.is_(False)))
+        unread = InboxService(eng).unread(session, me)
         items = [
             {
                 "id": n.id,
@@ -32,16 +32,10 @@ def list_notifications() -> ResponseReturnValue:
             }
             for n in rows
         ]
-        return {"items": items, "unread": unread or 0}
+        return {"items": items, "unread": unread}
 
 
 @bp.post("/notifications/<int(min=1, max=2147483647):notification_id>/read")
 def mark_read(notification_id: int) -> ResponseReturnValue:
-    eng = engine()
-    with eng.db.transaction() as session:
-        result = session.execute(
-            update(Notification).where(Notification.id == notification_id, Notification.username == actor().username).values(read=True)
-        )
-        if result.rowcount == 0:  # type: ignore[attr-defined]
-            raise NotFound(f"no notification {notification_id}")
+    InboxService(engine()).mark_read(actor().username, notification_id)
     return {"id": notification_id, "read": True}

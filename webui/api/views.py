@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.clock import iso
 from store.models import HistoryEvent, ProcessDefinition, ProcessInstance, Task
+from webui.extensions import engine
 
 
 def definition_view(d: ProcessDefinition) -> dict[str, Any]:
@@ -75,7 +75,7 @@ def instance_view(session: Session, i: ProcessInstance, full: bool = True) -> di
         "id": i.id,
         "process_key": i.process_key,
         "definition_id": i.definition_id,
-        "version": current_app.extensions["crmflow"].repository.version_of(session, i.definition_id),
+        "version": engine().repository.version_of(session, i.definition_id),
         "status": i.status,
         "business_key": i.business_key,
         "started_by": i.started_by,

@@ -77,7 +77,6 @@
     var needed = !!decision && (decision.value === "return" || decision.value === "reject");
     comment.required = needed;
     var field = comment.closest(".field");
-    if (field) field.classList.toggle("comment-needed", needed);
     var label = field && field.querySelector("label");
     if (label && !label.querySelector(".req-dyn") && needed) {
       var star = document.createElement("span");

@@ -8,7 +8,6 @@
   var Kit = window.CrmDesignerKit;
   var modeler = new window.CrmDecisions.DmnModeler({ container: document.getElementById("dmn-canvas") });
   var viewsBox = root.querySelector("[data-views]");
-  var listening = null;
 
   function showViews() {
     viewsBox.innerHTML = "";
@@ -25,16 +24,14 @@
     });
   }
 
-  // Each view has its own command stack: listen to the active one's changes.
-  function watch() {
-    var viewer = modeler.getActiveViewer();
-    if (!viewer || viewer === listening) return;
-    listening = viewer;
-    viewer.on("commandStack.changed", function (event) {
-      if (event && event.trigger === "clear") return;
+  // Each kind of view has its own viewer and command stack; dmn-js creates a viewer once and
+  // reuses it, so each one is listened to once, however often the views are switched.
+  modeler.on("viewer.created", function (event) {
+    event.viewer.on("commandStack.changed", function (change) {
+      if (change && change.trigger === "clear") return;
       editor.changed();
     });
-  }
+  });
 
   var editor = new Kit.Editor(root, {
     fileName: root.dataset.key + ".dmn",
@@ -44,19 +41,24 @@
     mark: function () {},
   });
 
+  // Import without opening dmn-js's first view (the DRD), then open the page's decision: the
+  // diagram is drawn once.
   function open(text) {
-    return modeler.importXML(text).then(function (result) {
-      var wanted = modeler.getViews().filter(function (v) { return v.element.id === root.dataset.key && v.type !== "drd"; })[0];
-      var table = wanted || modeler.getViews().filter(function (v) { return v.type === "decisionTable"; })[0];
-      var ready = table ? modeler.open(table) : Promise.resolve();
-      return ready.then(function () {
-        var rules = root.querySelectorAll(".tjs-table tbody tr").length;
-        return editor.opened(rules || modeler.getViews().length, result.warnings || []);
+    return modeler.importXML(text, { open: false }).then(function (result) {
+      var views = modeler.getViews();
+      var wanted = views.filter(function (v) { return v.element.id === root.dataset.key && v.type !== "drd"; })[0];
+      var view = wanted || views.filter(function (v) { return v.type === "decisionTable"; })[0] || views[0];
+      if (!view) throw new Error("no displayable contents");
+      return modeler.open(view).then(function (shown) {
+        return { warnings: (result.warnings || []).concat((shown && shown.warnings) || []), views: views.length };
       });
+    }).then(function (loaded) {
+      var rules = root.querySelectorAll(".tjs-table tbody tr").length;
+      return editor.opened(rules || loaded.views, loaded.warnings);
     }, function (error) { editor.openFailed(error); });
   }
 
-  modeler.on("views.changed", function () { showViews(); watch(); });
+  modeler.on("views.changed", showViews);
   root.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("[data-action]");
     if (!button || button.disabled) return;
