@@ -139,7 +139,7 @@ def _register_commands(app: Flask) -> None:
     @click.option("--now", "now", default=None, help="ISO 8601 time to fire jobs up to (default: now)")
     def run_due(now: str | None) -> None:
         """Fire every job due at or before --now; prints how many fired."""
-        from engine.jobs import run_due_jobs
+        from engine.services.management import run_due_jobs
 
         try:
             at = datetime.fromisoformat(now.replace("Z", "+00:00")) if now else None

@@ -20,8 +20,8 @@ from typing import Any
 import psycopg
 from sqlalchemy import select
 
-from engine.identity import Actor
 from engine.process_engine import ProcessEngine
+from engine.services.identity import Actor
 from processes.demo import seed_demo
 from store.db import Database
 from store.migrate import upgrade

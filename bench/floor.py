@@ -23,7 +23,7 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
 from bench.common import BENCH_DIR, FIVE_STEPS, LOOP, STEPS, Stopwatch, rate, rnd, step_data, summary_ms
-from engine import serializer
+from engine.bpmn import serializer
 
 
 def parse(process_id: str, filename: str) -> tuple[Any, dict[str, Any]]:

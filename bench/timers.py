@@ -49,7 +49,7 @@ def make_jobs(url: str, jobs: int, processes: int = 2) -> float:
 def _fire(url: str, at_iso: str, worker: str, barrier: Any) -> dict[str, Any]:
     from datetime import datetime
 
-    from engine import jobs as jobs_module
+    from engine.services import management as jobs_module
 
     engine = ProcessEngine(Database(url))
     try:
@@ -91,7 +91,7 @@ def fire(url: str, processes: int) -> dict[str, Any]:
 
 def anatomy(url: str, jobs: int) -> dict[str, Any]:
     """One process firing `jobs` due timers: SQL statements, database time and wall time per job."""
-    from engine import jobs as jobs_module
+    from engine.services import management as jobs_module
 
     engine = ProcessEngine(Database(url))
     try:

@@ -7,17 +7,17 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from engine.admin import AdminService
 from engine.clock import utcnow
-from engine.definitions import RepositoryService
-from engine.history import HistoryService
-from engine.identity import IdentityService
-from engine.jobs import JobService, JobSettings
 from engine.mail import MailSettings
-from engine.migration import MigrationService
 from engine.operations import ActionContext
-from engine.runtime import RuntimeService
-from engine.tasks import TaskService
+from engine.services.admin import AdminService
+from engine.services.history import HistoryService
+from engine.services.identity import IdentityService
+from engine.services.management import JobService, JobSettings
+from engine.services.migration import MigrationService
+from engine.services.repository import RepositoryService
+from engine.services.runtime import RuntimeService
+from engine.services.tasks import TaskService
 from store.db import Database
 from store.models import ProcessInstance
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from engine.jobs import default_worker_id
+from engine.services.management import default_worker_id
 
 if TYPE_CHECKING:
     from engine.process_engine import ProcessEngine

@@ -7,9 +7,9 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.definitions import Deployed
-from engine.identity import hash_password
 from engine.process_engine import ProcessEngine
+from engine.services.identity import hash_password
+from engine.services.repository import Deployed
 from store.models import Department, Role, User
 
 PROCESS_DIR = Path(__file__).parent

@@ -18,8 +18,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app import create_app
-from engine.identity import Actor
 from engine.process_engine import ProcessEngine
+from engine.services.identity import Actor
 from processes.demo import seed_demo
 from store.db import Database
 from store.migrate import upgrade

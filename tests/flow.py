@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine.identity import Actor
+from engine.bpmn.wait_state import WaitState
 from engine.process_engine import ProcessEngine
-from engine.wait_state import WaitState
+from engine.services.identity import Actor
 from store.models import HistoryEvent, Job, Notification, ProcessInstance, Task
 
 

@@ -14,9 +14,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from engine.admin import LOCALES, user_view
+from engine.bpmn.forms import is_digits
 from engine.errors import Conflict, ValidationFailed
-from engine.forms import is_digits
+from engine.services.admin import LOCALES, user_view
 from webui import labels
 from webui.ui import actor, eng, page_blueprint
 

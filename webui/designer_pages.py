@@ -17,10 +17,10 @@ from flask_login import current_user
 from lxml import etree
 from sqlalchemy import select
 
-from engine import validation
+from engine.bpmn import validation
+from engine.bpmn.forms import is_digits
 from engine.clock import aware
 from engine.errors import EngineError, InvalidDefinition, NotFound, ValidationFailed
-from engine.forms import is_digits
 from store.models import ProcessDefinition, Task
 from webui import labels
 from webui.ui import actor, eng, local_time, page_blueprint

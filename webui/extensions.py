@@ -13,9 +13,9 @@ from flask_babel import Babel
 from flask_login import LoginManager, UserMixin
 from flask_wtf.csrf import CSRFProtect
 
-from engine.forms import is_digits
-from engine.identity import Actor
+from engine.bpmn.forms import is_digits
 from engine.process_engine import ProcessEngine
+from engine.services.identity import Actor
 from store.models import User
 
 LOCALES = ("zh_CN", "en")

@@ -8,7 +8,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import defer
 
-from engine.presentation import diagram_state, element_names, field_catalogue
+from engine.services.presentation import diagram_state, element_names, field_catalogue
 from store.models import ProcessDefinition, Task
 from webui import context
 from webui.ui import actor, eng, page_blueprint

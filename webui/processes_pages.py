@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from engine.errors import ValidationFailed
-from engine.presentation import start_form
+from engine.services.presentation import start_form
 from store.models import ProcessDefinition
 from webui import labels
 from webui.ui import actor, done, eng, page_blueprint

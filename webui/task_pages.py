@@ -10,9 +10,9 @@ from flask import render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from engine import delegation
 from engine.errors import EngineError, ValidationFailed
-from engine.presentation import diagram_state, element_names, field_catalogue
+from engine.services import delegation
+from engine.services.presentation import diagram_state, element_names, field_catalogue
 from store.models import ProcessInstance
 from webui import context, labels
 from webui.ui import actor, done, eng, error_page, page_blueprint, person, safe_next, worklist

@@ -19,12 +19,12 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
+from engine.bpmn.forms import is_digits, is_storable_text
 from engine.clock import aware, iso
 from engine.errors import EngineError
-from engine.forms import is_digits, is_storable_text
-from engine.identity import Actor
-from engine.inbox import InboxService
-from engine.worklist import WorklistService
+from engine.services.identity import Actor
+from engine.services.inbox import InboxService
+from engine.services.worklist import WorklistService
 from store.models import Role, User
 from webui import labels
 from webui.extensions import engine as eng

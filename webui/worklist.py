@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from engine.errors import EngineError, ValidationFailed
-from engine.worklist import DUE_FILTERS, PAGE_SIZE, PRIORITIES, SORTS, TaskFilter
+from engine.services.worklist import DUE_FILTERS, PAGE_SIZE, PRIORITIES, SORTS, TaskFilter
 from webui import labels
 from webui.ui import actor, done, eng, error_page, is_htmx, page_arg, page_blueprint, worklist
 

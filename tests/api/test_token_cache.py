@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import delete, select
 
-from engine import identity
+from engine.services import identity
 from store.models import ApiToken, User
 from tests.conftest import Api
 

@@ -14,8 +14,8 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from engine.jobs import JobSettings
 from engine.process_engine import ProcessEngine
+from engine.services.management import JobSettings
 from store.db import Database
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine import pruning
+from engine.bpmn import pruning
 from engine.errors import Forbidden, NotFound, ValidationFailed
 from tests.flow import Flow
 

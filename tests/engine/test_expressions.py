@@ -6,8 +6,8 @@ import time
 
 import pytest
 
+from engine.bpmn.expressions import check_expression, check_script, evaluate, execute_script, is_iso_literal, translate
 from engine.errors import ExpressionError
-from engine.expressions import check_expression, check_script, evaluate, execute_script, is_iso_literal, translate
 
 
 @pytest.mark.parametrize(

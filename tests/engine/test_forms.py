@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from engine.bpmn.forms import form_model, validate
 from engine.errors import ValidationFailed
-from engine.forms import form_model, validate
 
 FIELDS: list[dict[str, Any]] = [
     {

@@ -18,8 +18,8 @@ from sqlalchemy import func, insert, select
 from engine import operations
 from engine.clock import aware
 from engine.errors import EngineError
-from engine.jobs import JobSettings
 from engine.process_engine import ProcessEngine
+from engine.services.management import JobSettings
 from store.models import HistoryEvent, Job, ProcessInstance, Task
 from tests.conftest import FIXTURES, Api
 from tests.flow import Flow

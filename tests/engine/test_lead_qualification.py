@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.errors import Forbidden, ValidationFailed
-from engine.jobs import run_due_jobs
+from engine.services.management import run_due_jobs
 from store.models import Customer, Lead, Opportunity
 from tests.flow import Flow
 

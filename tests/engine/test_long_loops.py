@@ -9,9 +9,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from engine import pruning, runtime
+from engine.bpmn import pruning
 from engine.clock import aware
 from engine.errors import ProcessError
+from engine.services import runtime
 from store.models import Job, ProcessInstance
 from tests.conftest import FIXTURES
 from tests.flow import Flow

@@ -8,9 +8,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from engine.bpmn.expressions import check_expression, evaluate
+from engine.bpmn.forms import validate
 from engine.errors import ExpressionError, ValidationFailed
-from engine.expressions import check_expression, evaluate
-from engine.forms import validate
 from tests.engine.test_forms import FIELDS
 
 json_values = st.recursive(

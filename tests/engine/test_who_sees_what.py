@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.identity import Actor
+from engine.services.identity import Actor
 from processes.demo import USERS
 from tests.conftest import FIXTURES
 from tests.engine.test_approval_chain import request

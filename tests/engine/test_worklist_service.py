@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from engine import delegation
 from engine.errors import NotFound, ValidationFailed
-from engine.inbox import InboxService
-from engine.presentation import diagram_state, element_names, field_catalogue
-from engine.worklist import TaskFilter, WorklistService, local_day_bounds
+from engine.services import delegation
+from engine.services.inbox import InboxService
+from engine.services.presentation import diagram_state, element_names, field_catalogue
+from engine.services.worklist import TaskFilter, WorklistService, local_day_bounds
 from store.models import ProcessInstance
 from tests.flow import Flow
 

@@ -16,10 +16,10 @@ import pytest
 from alembic import command
 from sqlalchemy import Engine, create_engine, func, inspect, select, text, update
 
-from engine import task_counts
-from engine.identity import Actor
 from engine.process_engine import ProcessEngine
-from engine.worklist import TaskFilter, WorklistService
+from engine.services import task_counts
+from engine.services.identity import Actor
+from engine.services.worklist import TaskFilter, WorklistService
 from store.migrate import alembic_config
 from store.models import Task, TaskAssignment, TaskCandidate
 from tests.flow import Flow

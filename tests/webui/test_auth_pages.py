@@ -7,7 +7,7 @@ from collections.abc import Callable
 from flask import Flask
 from sqlalchemy import select, update
 
-from engine.identity import hash_password
+from engine.services.identity import hash_password
 from store.models import User
 from tests.webui.conftest import Page
 

@@ -13,7 +13,7 @@ from flask import Flask
 from sqlalchemy import select, update
 
 from engine.process_engine import ProcessEngine
-from engine.worklist import TaskFilter, WorklistService, local_day_bounds
+from engine.services.worklist import TaskFilter, WorklistService, local_day_bounds
 from store.models import Task
 from store.ui_models import SavedFilter
 from tests.flow import Flow

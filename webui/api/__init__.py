@@ -9,9 +9,9 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
-from engine import forms
+from engine.bpmn import forms
 from engine.errors import BadRequest, EngineError
-from engine.identity import Actor
+from engine.services.identity import Actor
 from webui.extensions import engine
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

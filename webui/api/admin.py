@@ -8,8 +8,8 @@ from flask import Response, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from engine.admin import user_view
 from engine.clock import iso
+from engine.services.admin import user_view
 from store.models import Department
 from webui.api import actor, bp, engine, int_arg, json_body
 

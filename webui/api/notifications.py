@@ -6,7 +6,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from engine.clock import iso
-from engine.inbox import InboxService
+from engine.services.inbox import InboxService
 from store.models import Notification
 from webui.api import actor, bp, engine, int_arg
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import request
 from flask.typing import ResponseReturnValue
 
+from engine.bpmn.forms import is_digits
 from engine.errors import ValidationFailed
-from engine.forms import is_digits
-from engine.tasks import SCOPES
+from engine.services.tasks import SCOPES
 from store.models import MAX_ID
 from webui.api import actor, bp, engine, int_arg, json_body
 from webui.api.views import instance_view, task_view

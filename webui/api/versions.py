@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import request
 from flask.typing import ResponseReturnValue
 
+from engine.bpmn.forms import is_digits
 from engine.errors import Forbidden, ValidationFailed
-from engine.forms import is_digits
 from webui.api import actor, bp, engine, json_body
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from engine import operations
 from engine.errors import Forbidden, ValidationFailed
-from engine.identity import Actor
+from engine.services.identity import Actor
 from store.models import Role, Task, User, UserRole
 
 if TYPE_CHECKING:

@@ -15,9 +15,9 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import serializer
+from engine.bpmn import serializer
 from engine.errors import EngineError, Forbidden, NotFound, ValidationFailed
-from engine.identity import Actor
+from engine.services.identity import Actor
 from store.models import MAX_ID, ProcessDefinition, ProcessInstance, Task
 
 if TYPE_CHECKING:

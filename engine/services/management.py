@@ -28,11 +28,12 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
-from engine import calendar, expressions, mail
+from engine import calendar, mail
+from engine.bpmn import expressions
+from engine.bpmn.wait_state import WaitState
 from engine.clock import aware, utcnow
 from engine.errors import Conflict, EngineError, Forbidden, NotFound
-from engine.identity import Actor
-from engine.wait_state import WaitState
+from engine.services.identity import Actor
 from store import writes
 from store.db import is_sqlite
 from store.models import Job, ProcessDefinition, ProcessInstance, User

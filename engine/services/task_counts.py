@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, exists, func, or_, select, union
 from sqlalchemy.orm import Session
 
-from engine.identity import Actor
+from engine.services.identity import Actor
 from store.models import Task, TaskAssignment, TaskCandidate
 
 

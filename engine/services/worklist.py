@@ -18,11 +18,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Select, and_, case, exists, false, func, or_, select
 from sqlalchemy.orm import Session, defer
 
-from engine import task_counts
-from engine.assignment import business_columns
+from engine.bpmn.forms import is_digits
 from engine.errors import NotFound, ValidationFailed
-from engine.forms import is_digits
-from engine.identity import Actor
+from engine.services import task_counts
+from engine.services.assignment import business_columns
+from engine.services.identity import Actor
 from store.models import MAX_ID, ProcessInstance, Task, User
 from store.ui_models import SavedFilter
 

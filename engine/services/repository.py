@@ -16,9 +16,10 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer
 
-from engine import operations, serializer, validation
+from engine import operations
+from engine.bpmn import serializer, validation
+from engine.bpmn.parser import CAMUNDA_NS, CrmBpmnParser, camunda_extensions
 from engine.errors import Conflict, InvalidDefinition, NotFound
-from engine.parser import CAMUNDA_NS, CrmBpmnParser, camunda_extensions
 from store.models import DecisionDefinition, ProcessDefinition, ProcessInstance, Role
 
 if TYPE_CHECKING:

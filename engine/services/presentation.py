@@ -11,7 +11,8 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import forms, operations
+from engine import operations
+from engine.bpmn import forms
 from engine.errors import NotFound
 from store.models import HistoryEvent, ProcessDefinition, ProcessInstance
 

@@ -21,11 +21,13 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from engine import assignment, forms, jobs, operations, pruning, serializer
+from engine import operations
+from engine.bpmn import forms, pruning, serializer
+from engine.bpmn.wait_state import NEW_INSTANCE, WaitState
 from engine.clock import aware, utcnow
 from engine.errors import EngineError, Forbidden, NotFound, ProcessError, ValidationFailed
-from engine.identity import Actor
-from engine.wait_state import NEW_INSTANCE, WaitState
+from engine.services import assignment, management
+from engine.services.identity import Actor
 from store import writes
 from store.db import is_sqlite
 from store.models import Job, ProcessDefinition, ProcessInstance, Task, TaskCandidate
@@ -322,7 +324,7 @@ class RuntimeService:
         for task in workflow.event_manager.tasks.values():
             definition = getattr(task.task_spec, "event_definition", None)
             if isinstance(definition, TimerEventDefinition):
-                jobs.apply_working_calendar(task, definition)
+                management.apply_working_calendar(task, definition)
                 due = _timer_due(definition, task)
                 if due is not None:
                     wanted[str(task.id)] = (task, due)

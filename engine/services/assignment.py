@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from engine import calendar, expressions
+from engine import calendar
+from engine.bpmn import expressions
 from engine.errors import EngineError
 from engine.operations import EXPRESSION_FUNCTIONS
 from store.models import Role, Task, TaskCandidate, User

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from engine import forms, validation
+from engine.bpmn import forms, validation
 from engine.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from engine.identity import Actor, hash_password
+from engine.services.identity import Actor, hash_password
 from store.models import DefinitionDraft, Department, HistoryEvent, Role, User
 
 if TYPE_CHECKING:

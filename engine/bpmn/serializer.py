@@ -17,8 +17,8 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
 
-from engine.parser import OperationTask
-from engine.scripting import SCRIPT_ENGINE
+from engine.bpmn.parser import OperationTask
+from engine.bpmn.scripting import SCRIPT_ENGINE
 
 SERIALIZER_VERSION = VERSION
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound, ValidationFailed
-from engine.worklist import Page
+from engine.services.worklist import Page
 from store.models import Notification, Task, User
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ import re
 from datetime import date
 from typing import Any
 
-from engine import expressions
+from engine.bpmn import expressions
 from engine.errors import ExpressionError, ValidationFailed
 
 FIELD_TYPES = ("string", "long", "double", "boolean", "date", "enum")

@@ -13,9 +13,9 @@ from typing import Any
 from lxml import etree
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
-from engine import expressions, forms
+from engine.bpmn import expressions, forms
+from engine.bpmn.parser import CAMUNDA_NS, parse_form_fields
 from engine.errors import InvalidDefinition, TooLarge
-from engine.parser import CAMUNDA_NS, parse_form_fields
 
 MAX_DEFINITION_BYTES = 5 * 1024 * 1024
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"

@@ -18,11 +18,13 @@ from sqlalchemy import ColumnElement, and_, bindparam, exists, false, func, or_,
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import assignment, forms, operations, task_counts
+from engine import operations
+from engine.bpmn import forms
+from engine.bpmn.wait_state import WaitState
 from engine.errors import Conflict, Forbidden, NotFound, ProcessError, ValidationFailed
-from engine.identity import Actor
-from engine.runtime import process_error
-from engine.wait_state import WaitState
+from engine.services import assignment, task_counts
+from engine.services.identity import Actor
+from engine.services.runtime import process_error
 from store import writes
 from store.models import ProcessInstance, Task, TaskCandidate, User
 
