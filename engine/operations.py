@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from engine.bpmn import scripting
 from engine.errors import EngineError, NotFound
 from store.models import Customer, Lead, Notification, Opportunity, ProcessInstance, Role, Task, User, UserRole
 
@@ -100,6 +101,7 @@ def manager_of(username: str) -> str | None:
 
 
 EXPRESSION_FUNCTIONS: dict[str, Any] = {"manager_of": manager_of}
+scripting.offer(EXPRESSION_FUNCTIONS, invoke)
 
 
 # --- notifications -------------------------------------------------------------------------

@@ -11,7 +11,6 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from engine.errors import EngineError, ValidationFailed
-from engine.services import delegation
 from engine.services.presentation import diagram_state, element_names, field_catalogue
 from store.models import ProcessInstance
 from webui import context, labels
@@ -83,7 +82,7 @@ def _task_view(task_id: str, errors: dict[str, str] | None = None, values: dict[
         allowed = _permissions(session, task)
         diagram = diagram_state(engine, session, instance).as_dict()
         reports = worklist().reports(session, me) if allowed["reassign"] else []
-        colleagues = delegation.delegates(session, me, task) if allowed["delegate"] else []
+        colleagues = engine.tasks.delegates(session, me, task) if allowed["delegate"] else []
     approval_cards = context.APPROVAL_TASKS.get((task.process_key, task.task_key))
     decisions = context.decisions(history, catalogue, names)
     returned = context.last_return(decisions) if task.status == "open" and not approval_cards else None
@@ -171,7 +170,7 @@ def assign(task_id: str) -> ResponseReturnValue:
 def delegate(task_id: str) -> ResponseReturnValue:
     username = request.form.get("username", "")
     try:
-        task = delegation.delegate(eng(), actor(), task_id, username)
+        task = eng().tasks.delegate(actor(), task_id, username)
     except ValidationFailed as exc:
         return error_page(422, labels.field_error(next(iter(exc.fields.values()))))
     # The task is no longer ours: go back to the worklist rather than to a read-only page.

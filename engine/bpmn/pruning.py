@@ -18,6 +18,8 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
+from engine.bpmn import internals
+
 PRUNE_DEPTH = 40  # finished levels tolerated above the live subtree before they are cut
 ITERATOR_REACH = 900  # SpiffWorkflow's task iterator stops at depth 1,000; stay clear of it
 
@@ -85,8 +87,7 @@ def _prune_tree(tree: Any, min_depth: int) -> int:
     gone = [task_id for task_id in tasks if task_id not in keep]
     for task_id in gone:
         del tasks[task_id]
-    root._children = [cut.id]
-    cut._parent = root.id
+    internals.graft(root, cut)
     return len(gone)
 
 

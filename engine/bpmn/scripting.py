@@ -5,6 +5,7 @@ Spiff does not serialize the script engine, so it is attached on every load (eng
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
@@ -14,12 +15,23 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScript
 from engine.bpmn import expressions
 from engine.errors import EngineError
 
+Invoke = Callable[[str, dict[str, Any], dict[str, Any]], dict[str, Any] | None]
+_OFFERED: dict[str, Any] = {}
+_INVOKERS: list[Invoke] = []
+
+
+def offer(functions: dict[str, Any], invoke: Invoke) -> None:
+    """Offer functions to every expression and script, and the invoker of service-task operations.
+
+    engine.operations offers them (`manager_of` and the operations read the current action's
+    context and the database): this package knows nothing of what they read."""
+    _OFFERED.update(functions)
+    _INVOKERS[:] = [invoke]
+
 
 def expression_functions() -> dict[str, Any]:
-    """Functions offered to expressions and scripts (they read the current action's context)."""
-    from engine import operations
-
-    return operations.EXPRESSION_FUNCTIONS
+    """Functions offered to expressions and scripts."""
+    return _OFFERED
 
 
 class SandboxEnvironment(BasePythonScriptEngineEnvironment):
@@ -55,14 +67,14 @@ class SandboxScriptEngine(PythonScriptEngine):
             raise WorkflowTaskException(exc.message, task=task, exception=exc) from exc
 
     def call_operation(self, task: Any, name: str, params: dict[str, dict[str, Any]]) -> None:
-        from engine import operations
-
+        if not _INVOKERS:
+            raise WorkflowTaskException(f"no operations are offered; '{name}' cannot run", task=task)
         values = {}
         for key, param in params.items():
             text = param.get("value") or ""
             values[key] = self.evaluate(task, text) if expressions.is_expression(text) else text
         try:
-            result = operations.invoke(name, task.data, values)
+            result = _INVOKERS[0](name, task.data, values)
         except EngineError as exc:
             raise WorkflowTaskException(exc.message, task=task, exception=exc) from exc
         if result:

@@ -20,16 +20,14 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid4
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
-    CycleTimerEventDefinition,
-    DurationTimerEventDefinition,
     TimerEventDefinition,
 )
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
-from engine import calendar, mail
-from engine.bpmn import expressions
+from engine import mail
+from engine.bpmn import timers
 from engine.bpmn.wait_state import WaitState
 from engine.clock import aware, utcnow
 from engine.errors import Conflict, EngineError, Forbidden, NotFound
@@ -198,7 +196,7 @@ class JobService:
         definition = getattr(getattr(task, "task_spec", None), "event_definition", None)
         if task is None or task.state != TaskState.WAITING or not isinstance(definition, TimerEventDefinition):
             return "obsolete"  # the timer was cancelled or already fired with its activity
-        fire_now(task, definition)
+        timers.fire_now(task, definition)
         self.engine.history.record(
             session,
             None,
@@ -219,7 +217,7 @@ class JobService:
         if newest.id != definition.id:
             return "obsolete"  # a newer version was deployed and scheduled its own start
         self.engine.runtime.start_by_timer(session, definition, job.element_id)
-        nxt = next_cycle(job.payload, aware(job.due_at))  # type: ignore[arg-type]
+        nxt = timers.next_cycle(job.payload, aware(job.due_at))  # type: ignore[arg-type]
         if nxt is not None:
             due, payload = nxt
             session.add(
@@ -253,7 +251,7 @@ class JobService:
             update(Job).where(Job.kind == "timer_start", Job.status == "pending", Job.definition_id.in_(older)).values(status="obsolete")
         )
         for timer in start_timers:
-            first = first_occurrence(timer["kind"], timer["text"], now)
+            first = timers.first_occurrence(timer["kind"], timer["text"], now)
             if first is None:
                 continue
             due, payload = first
@@ -340,68 +338,6 @@ class JobService:
                 data={"job_id": job.id},
             )
             return job
-
-
-def fire_now(task: Any, definition: TimerEventDefinition) -> None:
-    """Make a waiting timer fire on the next refresh, whatever the wall clock says.
-
-    A cycle fires one occurrence and keeps its schedule; other timers are marked fired.
-    """
-    if isinstance(definition, CycleTimerEventDefinition):
-        value = task._get_internal_data("event_value")
-        if value and value.get("cycles") != 0:
-            scheduled = datetime.fromisoformat(value["next"])
-            task._set_internal_data(event_value={**value, "next": (utcnow() - timedelta(seconds=1)).isoformat()})
-            task.workflow.top_workflow.refresh_timers()
-            after = task._get_internal_data("event_value")
-            if after:
-                after["next"] = (scheduled + timedelta(seconds=value["duration"])).isoformat()
-                task._set_internal_data(event_value=after)
-            return
-    task._set_internal_data(event_fired=True)
-    task.workflow.top_workflow.refresh_timers()
-
-
-def apply_working_calendar(task: Any, definition: TimerEventDefinition) -> None:
-    """A duration timer marked `calendar=working` counts working time from when it was armed."""
-    props = (getattr(task.task_spec, "extensions", None) or {}).get("camundaProperties", {})
-    if props.get("calendar") != "working" or not isinstance(definition, DurationTimerEventDefinition):
-        return
-    value = task._get_internal_data("event_value")
-    if not value or task._get_internal_data("working_time"):
-        return
-    duration = task.workflow.script_engine.evaluate(task, definition.expression)
-    plain = datetime.fromisoformat(value)
-    armed = plain - (calendar.add_duration(plain, duration) - plain)
-    due = calendar.add_duration(armed, duration, working=True)
-    task._set_internal_data(event_value=due.isoformat(), working_time=True)
-
-
-def first_occurrence(kind: str, text: str, now: datetime) -> tuple[datetime, dict[str, Any]] | None:
-    """When a timer start event first fires: a date, now + a duration, or a cycle's first start."""
-    value = expressions.evaluate(text, {}) if expressions.is_expression(text) else text.strip()
-    if kind == "timeDate":
-        return _utc(TimerEventDefinition.get_datetime(str(value))), {"kind": kind, "text": text}
-    if kind == "timeDuration":
-        return calendar.add_duration(now, str(value)), {"kind": kind, "text": text}
-    cycles, start, duration = TimerEventDefinition.parse_iso_recurring_interval(str(value))
-    start = _utc(start)
-    while start < now and cycles != 0:  # a start in the past: the next occurrence from now on
-        start += duration
-        cycles -= 1 if cycles > 0 else 0
-    if cycles == 0:
-        return None
-    return start, {"kind": kind, "text": text, "cycles_left": cycles, "interval": duration.total_seconds()}
-
-
-def next_cycle(payload: dict[str, Any], due: datetime) -> tuple[datetime, dict[str, Any]] | None:
-    if payload.get("kind") != "timeCycle":
-        return None
-    left = int(payload.get("cycles_left", -1))
-    left = left - 1 if left > 0 else left
-    if left == 0:
-        return None
-    return due + timedelta(seconds=float(payload["interval"])), {**payload, "cycles_left": left}
 
 
 def run_due_jobs(engine: ProcessEngine, at: datetime | None = None, worker: str | None = None) -> int:

@@ -4,72 +4,32 @@ every form field of a definition, and a start form model with its defaults."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import operations
 from engine.bpmn import forms
+from engine.bpmn.diagram import DiagramState, diagram_of
 from engine.errors import NotFound
 from store.models import HistoryEvent, ProcessDefinition, ProcessInstance
 
 if TYPE_CHECKING:
     from engine.process_engine import ProcessEngine
 
-_ACTIVE = TaskState.READY | TaskState.STARTED | TaskState.WAITING
-_REACHED = TaskState.COMPLETED | _ACTIVE
-
-
-@dataclass
-class DiagramState:
-    """Element ids of an instance's diagram: where it is now, where it has been, which flows it took."""
-
-    active: list[str]
-    completed: list[str]
-    flows: list[tuple[str, str]]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"active": self.active, "completed": self.completed, "flows": [list(f) for f in self.flows]}
-
-
-def _element_ancestor(task: Any) -> Any:
-    """The nearest ancestor that is a diagram element (engine-internal helper tasks have no bpmn_id)."""
-    parent = task.parent
-    while parent is not None and not getattr(parent.task_spec, "bpmn_id", None):
-        parent = parent.parent
-    return parent
-
 
 def diagram_state(engine: ProcessEngine, session: Session, instance: ProcessInstance) -> DiagramState:
-    workflow = engine.runtime.load(session, instance)
-    active: set[str] = set()
-    completed: set[str] = set()
-    flows: set[tuple[str, str]] = set()
-    for task in workflow.get_tasks():
-        element = getattr(task.task_spec, "bpmn_id", None)
-        if not element:
-            continue
-        is_boundary = type(task.task_spec).__name__ == "BoundaryEvent"
-        if task.state & TaskState.COMPLETED:
-            completed.add(element)
-        elif task.state & _ACTIVE and not (is_boundary and task.state & TaskState.WAITING):
-            active.add(element)
-        if task.state & _REACHED and not is_boundary:
-            source = _element_ancestor(task)
-            if source is not None and source.state & TaskState.COMPLETED:
-                flows.add((source.task_spec.bpmn_id, element))
+    state = diagram_of(engine.runtime.load(session, instance))
     # The history keeps every completed user task even where the engine prunes its task tree.
-    completed |= set(
+    completed = set(state.completed) | set(
         session.scalars(
             select(HistoryEvent.task_key).where(
                 HistoryEvent.instance_id == instance.id, HistoryEvent.action == "complete", HistoryEvent.task_key.is_not(None)
             )
         )
     )
-    return DiagramState(sorted(active), sorted(completed - active), sorted(flows))
+    return DiagramState(state.active, sorted(completed - set(state.active)), state.flows)
 
 
 def field_catalogue(engine: ProcessEngine, session: Session, definition_id: int) -> dict[str, dict[str, Any]]:

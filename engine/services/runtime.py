@@ -8,12 +8,12 @@ and the history, and commit. Any exception rolls back to the previous wait state
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -22,11 +22,12 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine import operations
-from engine.bpmn import forms, pruning, serializer
+from engine.bpmn import forms, serializer, timers
+from engine.bpmn.stepping import run_engine_steps
 from engine.bpmn.wait_state import NEW_INSTANCE, WaitState
-from engine.clock import aware, utcnow
+from engine.clock import aware
 from engine.errors import EngineError, Forbidden, NotFound, ProcessError, ValidationFailed
-from engine.services import assignment, management
+from engine.services import assignment
 from engine.services.identity import Actor
 from store import writes
 from store.db import is_sqlite
@@ -134,19 +135,7 @@ class RuntimeService:
         instance, workflow = self._create(session, definition, {}, None, None)
         self.engine.history.record(session, None, "start", instance_id=instance.id, task_key=start_event, data={"trigger": "timer"})
         run_engine_steps(workflow)
-        for task in list(workflow.event_manager.tasks.values()):
-            definition = task.task_spec.event_definition
-            if task.task_spec.bpmn_id != start_event or not isinstance(definition, TimerEventDefinition):
-                continue
-            if isinstance(definition, CycleTimerEventDefinition):
-                # One occurrence in this instance; the job schedules the next instance.
-                past = (utcnow() - timedelta(seconds=1)).isoformat()
-                task._set_internal_data(event_value={"cycles": 1, "next": past, "duration": 1})
-                workflow.refresh_timers()
-                run_engine_steps(workflow)
-            else:
-                task._set_internal_data(event_fired=True)
-        workflow.refresh_timers()
+        timers.fire_start_event(workflow, start_event)
         self.advance(session, instance, workflow, None, NEW_INSTANCE)
         return instance
 
@@ -324,8 +313,8 @@ class RuntimeService:
         for task in workflow.event_manager.tasks.values():
             definition = getattr(task.task_spec, "event_definition", None)
             if isinstance(definition, TimerEventDefinition):
-                management.apply_working_calendar(task, definition)
-                due = _timer_due(definition, task)
+                timers.apply_working_calendar(task, definition)
+                due = timers.due_at(definition, task)
                 if due is not None:
                     wanted[str(task.id)] = (task, due)
         if before is not None and not before.timers and not wanted:
@@ -448,48 +437,6 @@ def write_state(session: Session, instance: ProcessInstance, **values: Any) -> N
         {**values, "instance": instance.id, "seen": seen, "row_version": seen + 1},
         expect_one=f"process instance {instance.id} changed since version {seen} was read",
     )
-
-
-MAX_ENGINE_ROUNDS = 10_000  # engine steps one action may run before it is taken for an endless loop
-PRUNE_EVERY = 25  # engine rounds between prunings inside one action
-
-
-def run_engine_steps(workflow: BpmnWorkflow) -> None:
-    """SpiffWorkflow's `do_engine_steps`, with the task tree pruned as it goes and two guards.
-
-    A loop of script tasks runs entirely inside one call; pruning every few rounds keeps its tree
-    shallow, a loop that never reaches a wait state is stopped, and a tree that cannot be pruned
-    (a loop beside a branch that stays open) is refused before the library loses sight of tasks.
-    Any of these errors rolls the action back.
-    """
-    rounds = 0
-    while workflow._do_engine_steps():
-        rounds += 1
-        if rounds % PRUNE_EVERY == 0:
-            pruning.prune(workflow)
-            _check_reach(workflow)
-        if rounds >= MAX_ENGINE_ROUNDS:
-            raise ProcessError(f"the process ran {rounds} steps without reaching a wait state; a loop does not end")
-    workflow.refresh_timers()
-    pruning.prune(workflow)
-    _check_reach(workflow)
-
-
-def _check_reach(workflow: BpmnWorkflow) -> None:
-    deepest = pruning.deepest_level(workflow, beyond=pruning.ITERATOR_REACH)
-    if deepest > pruning.ITERATOR_REACH:
-        raise ProcessError(
-            f"the instance has run {deepest} steps deep beside a branch that is still open, more than the engine can follow "
-            f"({pruning.ITERATOR_REACH}); a loop runs too often"
-        )
-
-
-def _timer_due(definition: TimerEventDefinition, task: Any) -> datetime | None:
-    value = definition.details(task).value
-    try:
-        return datetime.fromisoformat(str(value)).astimezone(UTC) if value else None
-    except ValueError:
-        return None
 
 
 def _message_payload(data: Any) -> dict[str, Any]:

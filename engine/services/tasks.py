@@ -1,8 +1,12 @@
-"""Task service: the worklist and its actions (claim, unclaim, assign, complete).
+"""Task service: the worklist and its actions (claim, unclaim, assign, delegate, complete).
 
 Authorization follows the seeds' rule: a task is for its candidates and its assignee; a direct
 superior has the rights of the subordinate (except delete); an indirect superior may view.
 Completion is first-wins: the loser of a race gets a 409, never a silent double completion.
+
+Reassignment by a superior is `assign`; delegation (转交) is the assignee's own move, limited to
+people the task is offered to (its candidate roles or users), so work cannot leave the team it was
+routed to. Either hand-over is recorded in the history and the new assignee is notified.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from engine.services import assignment, task_counts
 from engine.services.identity import Actor
 from engine.services.runtime import process_error
 from store import writes
-from store.models import ProcessInstance, Task, TaskCandidate, User
+from store.models import ProcessInstance, Role, Task, TaskCandidate, User, UserRole
 
 if TYPE_CHECKING:
     from engine.process_engine import ProcessEngine
@@ -252,6 +256,34 @@ class TaskService:
             if username != actor.username:
                 with operations.action(self.engine.context(session, actor.username, instance)):
                     operations.notify([username], "assigned", task.name, task_id=task.id)
+            return task
+
+    def delegates(self, session: Session, actor: Actor, task: Task) -> list[User]:
+        """Active colleagues the task is offered to, other than the actor."""
+        roles = [r for r in task.candidate_roles.split(",") if r]
+        users = [u for u in task.candidate_users.split(",") if u]
+        if not roles and not users:
+            return []
+        by_role = select(UserRole.user_id).join(Role, Role.id == UserRole.role_id).where(Role.name.in_(roles))
+        return list(
+            session.scalars(
+                select(User)
+                .where(User.active.is_(True), User.username != actor.username, or_(User.id.in_(by_role), User.username.in_(users)))
+                .order_by(User.username)
+            )
+        )
+
+    def delegate(self, actor: Actor, task_id: str, username: Any) -> Task:
+        if not isinstance(username, str) or not username:
+            raise ValidationFailed({"username": "is required"})
+        with self._acting_on(actor, task_id) as (session, task, instance):
+            if task.assignee != actor.username:
+                raise Forbidden("only the assignee may delegate this task")
+            if username not in {u.username for u in self.delegates(session, actor, task)}:
+                raise ValidationFailed({"username": "is not a colleague this task is offered to"})
+            self._set_assignee(session, actor, task, "delegate", username)
+            with operations.action(self.engine.context(session, actor.username, instance)):
+                operations.notify([username], "assigned", task.name, task_id=task.id)
             return task
 
     def complete(self, actor: Actor, task_id: str, data: Any) -> ProcessInstance:

@@ -9,10 +9,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from engine.bpmn import pruning
+from engine.bpmn import pruning, stepping
 from engine.clock import aware
 from engine.errors import ProcessError
-from engine.services import runtime
 from store.models import Job, ProcessInstance
 from tests.conftest import FIXTURES
 from tests.flow import Flow
@@ -77,7 +76,7 @@ def test_a_deadline_late_in_a_long_loop_fires_on_the_current_round_only(flow: Fl
 
 def test_a_loop_that_never_waits_is_stopped_and_nothing_is_written(flow: Flow, monkeypatch: pytest.MonkeyPatch) -> None:
     deploy(flow, "long_loop.bpmn")
-    monkeypatch.setattr(runtime, "MAX_ENGINE_ROUNDS", 500)
+    monkeypatch.setattr(stepping, "MAX_ENGINE_ROUNDS", 500)
     with flow.engine.db.sessions() as session:
         before = session.scalar(select(func.count()).select_from(ProcessInstance))
     with pytest.raises(ProcessError, match="without reaching a wait state; a loop does not end"):

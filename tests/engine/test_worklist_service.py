@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 import pytest
 
 from engine.errors import NotFound, ValidationFailed
-from engine.services import delegation
 from engine.services.inbox import InboxService
 from engine.services.presentation import diagram_state, element_names, field_catalogue
 from engine.services.worklist import TaskFilter, WorklistService, local_day_bounds
@@ -115,5 +114,5 @@ def test_delegates_are_the_other_people_the_task_is_offered_to(flow: Flow) -> No
     flow.complete("cs_sup", iid, "assign_department", {"department": "transport"})
     task = flow.task(iid, "analyze_cause")
     with flow.engine.db.sessions() as session:
-        people = [u.username for u in delegation.delegates(session, flow.actor("tr_staff"), task)]
+        people = [u.username for u in flow.engine.tasks.delegates(session, flow.actor("tr_staff"), task)]
     assert people == ["tr_lead"]

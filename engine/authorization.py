@@ -1,0 +1,188 @@
+"""Who may do what: every allow and deny of the product, decided here and nowhere else.
+
+The services ask before they act (and raise the error named here), the REST API gets those errors,
+and the pages ask the same questions to decide which buttons to show, so a button is never offered
+for an action the engine would refuse, nor hidden for one it would allow.
+
+The seeds' rule (seed 001): a task is for its candidates (roles or users) and its assignee; a direct
+superior has the rights of the subordinate (except delete); an indirect superior may view.
+Admins may do everything but are still named in the history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ColumnElement, exists, or_, select
+from sqlalchemy.orm import Session
+
+from engine.errors import Conflict, Forbidden
+from engine.services import task_counts
+from engine.services.assignment import may_leave_out
+from engine.services.identity import Actor
+from store.models import ProcessDefinition, ProcessInstance, Task, TaskCandidate
+
+if TYPE_CHECKING:
+    from engine.process_engine import ProcessEngine
+
+
+@dataclass(frozen=True)
+class TaskActions:
+    """What the actor may do with a task right now; the task page shows exactly these buttons."""
+
+    claim: bool
+    unclaim: bool
+    complete: bool
+    reassign: bool
+    delegate: bool
+
+    def as_dict(self) -> dict[str, bool]:
+        return {"claim": self.claim, "unclaim": self.unclaim, "complete": self.complete, "reassign": self.reassign, "delegate": self.delegate}
+
+
+class Authorization:
+    def __init__(self, engine: ProcessEngine) -> None:
+        self.engine = engine
+
+    # --- facts the rules are made of -----------------------------------------------------------
+
+    def is_candidate(self, session: Session, actor: Actor, task: Any) -> bool:
+        """Offered to the actor by role or by name: from the row's own candidate columns (the
+        candidates table is for worklist queries); from the candidate rows (open tasks only) when a
+        column is too full to name everyone."""
+        roles = {r for r in task.candidate_roles.split(",") if r}
+        users = {u for u in task.candidate_users.split(",") if u}
+        if actor.roles & roles or actor.username in users:
+            return True
+        if not (may_leave_out(task.candidate_roles) or may_leave_out(task.candidate_users)):
+            return False
+        return bool(session.scalar(select(exists().where(TaskCandidate.task_id == task.id, task_counts.candidate_clause(actor)))))
+
+    def is_superior_of(self, session: Session, actor: Actor, username: str | None, direct_only: bool = False) -> bool:
+        return bool(username) and username in self.engine.identity.subordinates(session, actor.username, direct_only)
+
+    # --- administration -------------------------------------------------------------------------
+
+    @staticmethod
+    def may_administer(actor: Actor) -> bool:
+        """Users, roles, departments, the designer, deployments, versions, migrations, incidents."""
+        return actor.is_admin
+
+    def require_admin(self, actor: Actor, what: str) -> None:
+        if not self.may_administer(actor):
+            raise Forbidden(f"only admins {what}")
+
+    # --- processes and instances ----------------------------------------------------------------
+
+    @staticmethod
+    def may_start(definition: ProcessDefinition, actor: Actor) -> bool:
+        """By hand, by its starter groups or users (anyone when it names none); never a process that
+        starts by its timer or a message."""
+        meta = definition.start_meta or {}
+        if not meta.get("manual", True):
+            return False
+        groups, users = meta.get("starter_groups") or [], meta.get("starter_users") or []
+        if actor.is_admin or (not groups and not users):
+            return True
+        return bool(actor.roles & set(groups)) or actor.username in users
+
+    def require_start(self, definition: ProcessDefinition, actor: Actor) -> None:
+        if not self.may_start(definition, actor):
+            raise Forbidden(f"you may not start '{definition.key}'")
+
+    def visible_instances_clause(self, session: Session, actor: Actor) -> ColumnElement[bool]:
+        """Instances the actor or one of their reports started or took part in, and those with a
+        task offered to the actor."""
+        people = {actor.username} | self.engine.identity.subordinates(session, actor.username)
+        touched = exists().where(
+            Task.instance_id == ProcessInstance.id,
+            or_(Task.assignee.in_(people), Task.completed_by.in_(people)),
+        )
+        offered = exists().where(
+            Task.instance_id == ProcessInstance.id,
+            Task.status == "open",
+            exists().where(TaskCandidate.task_id == Task.id, task_counts.candidate_clause(actor)),
+        )
+        return or_(ProcessInstance.started_by.in_(people), touched, offered)
+
+    def may_view_instance(self, session: Session, actor: Actor, instance: ProcessInstance) -> bool:
+        if actor.is_admin:
+            return True
+        return bool(
+            session.scalar(select(exists().where(ProcessInstance.id == instance.id, self.visible_instances_clause(session, actor))))
+        )
+
+    # --- tasks ----------------------------------------------------------------------------------
+
+    def may_view_task(self, session: Session, actor: Actor, task: Any) -> bool:
+        if actor.is_admin or task.assignee == actor.username or task.completed_by == actor.username:
+            return True
+        if self.is_candidate(session, actor, task):  # offered to them: they may learn it is taken or done
+            return True
+        reports = self.engine.identity.subordinates(session, actor.username)
+        return bool(reports & {task.assignee, task.completed_by, task.started_by})
+
+    def check_claim(self, session: Session, actor: Actor, task: Task) -> None:
+        if task.assignee is not None:
+            raise Conflict(f"task {task.id} is already claimed by {task.assignee}")
+        if not self.is_candidate(session, actor, task):
+            raise Forbidden("you are not a candidate for this task")
+
+    def may_unclaim(self, session: Session, actor: Actor, task: Task) -> bool:
+        return task.assignee == actor.username or actor.is_admin or self.is_superior_of(session, actor, task.assignee)
+
+    def check_unclaim(self, session: Session, actor: Actor, task: Task) -> None:
+        if not self.may_unclaim(session, actor, task):
+            raise Forbidden("only the assignee, their superiors or an admin may unclaim this task")
+
+    def may_assign(self, session: Session, actor: Actor, task: Task, username: str) -> bool:
+        """Admins; the assignee's superiors; for an unassigned task, the target's superiors, or a
+        candidate taking it themselves."""
+        if actor.is_admin:
+            return True
+        if task.assignee:
+            return self.is_superior_of(session, actor, task.assignee)
+        if username == actor.username:
+            return self.is_candidate(session, actor, task)
+        return self.is_superior_of(session, actor, username)
+
+    def check_assign(self, session: Session, actor: Actor, task: Task, username: str) -> None:
+        if not self.may_assign(session, actor, task, username):
+            raise Forbidden("only the assignee's superiors or an admin may reassign this task")
+
+    def may_delegate(self, actor: Actor, task: Task) -> bool:
+        """Delegation (转交) is the assignee's own move, to a colleague the task is offered to."""
+        return task.assignee == actor.username
+
+    def check_delegate(self, actor: Actor, task: Task) -> None:
+        if not self.may_delegate(actor, task):
+            raise Forbidden("only the assignee may delegate this task")
+
+    def may_complete(self, session: Session, actor: Actor, task: Any) -> bool:
+        if task.assignee is None:
+            return self.is_candidate(session, actor, task)
+        return task.assignee == actor.username or self.is_superior_of(session, actor, task.assignee, direct_only=True)
+
+    def check_complete(self, session: Session, actor: Actor, task: Any) -> None:
+        """An unassigned task is for its candidates (the completer claims it); an assigned one for
+        its assignee and their direct superiors. A candidate who finds it taken lost a race: 409."""
+        if self.may_complete(session, actor, task):
+            return
+        if task.assignee is None:
+            raise Forbidden("you are not a candidate for this task; claim it first")
+        if self.is_candidate(session, actor, task):
+            raise Conflict(f"task {task.id} is already claimed by {task.assignee}")
+        raise Forbidden(f"this task is assigned to {task.assignee}")
+
+    def task_actions(self, session: Session, actor: Actor, task: Task) -> TaskActions:
+        if task.status != "open":
+            return TaskActions(claim=False, unclaim=False, complete=False, reassign=False, delegate=False)
+        has_reports = bool(self.engine.identity.subordinates(session, actor.username))
+        return TaskActions(
+            claim=task.assignee is None and self.is_candidate(session, actor, task),
+            unclaim=task.assignee is not None and self.may_unclaim(session, actor, task),
+            complete=self.may_complete(session, actor, task),
+            reassign=actor.is_admin or (self.is_superior_of(session, actor, task.assignee) if task.assignee else has_reports),
+            delegate=self.may_delegate(actor, task),
+        )
