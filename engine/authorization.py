@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, exists, or_, select
+from sqlalchemy import ColumnElement, exists, or_, select, true
 from sqlalchemy.orm import Session
 
 from engine.errors import Conflict, Forbidden
@@ -38,7 +38,13 @@ class TaskActions:
     delegate: bool
 
     def as_dict(self) -> dict[str, bool]:
-        return {"claim": self.claim, "unclaim": self.unclaim, "complete": self.complete, "reassign": self.reassign, "delegate": self.delegate}
+        return {
+            "claim": self.claim,
+            "unclaim": self.unclaim,
+            "complete": self.complete,
+            "reassign": self.reassign,
+            "delegate": self.delegate,
+        }
 
 
 class Authorization:
@@ -92,8 +98,10 @@ class Authorization:
             raise Forbidden(f"you may not start '{definition.key}'")
 
     def visible_instances_clause(self, session: Session, actor: Actor) -> ColumnElement[bool]:
-        """Instances the actor or one of their reports started or took part in, and those with a
-        task offered to the actor."""
+        """Admins: all. Others: instances they or one of their reports started or took part in, and
+        those with a task offered to them."""
+        if actor.is_admin:
+            return true()
         people = {actor.username} | self.engine.identity.subordinates(session, actor.username)
         touched = exists().where(
             Task.instance_id == ProcessInstance.id,

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from engine.authorization import Authorization
 from engine.clock import utcnow
 from engine.mail import MailSettings
 from engine.operations import ActionContext
@@ -33,6 +34,7 @@ class ProcessEngine:
         self.db = db
         self.clock = clock
         self.mail = mail
+        self.authorization = Authorization(self)
         self.history = HistoryService(self)
         self.identity = IdentityService(self)
         self.repository = RepositoryService(self)

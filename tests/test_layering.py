@@ -75,3 +75,16 @@ def test_the_check_sees_a_forbidden_import(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
     module.write_text("def f():\n    from flask import g\n    import store.models\n")
     assert _offending([module], ("flask", "store")) == {"m.py": ["flask", "flask.g", "store.models"]}
+
+
+def test_who_may_do_what_is_decided_in_the_authorization_module() -> None:
+    """The facts a rule is made of (admin, superior, candidate) are read only where rules live."""
+    fact = re.compile(r"\.(is_admin|is_superior_of|is_candidate|subordinates)\b")
+    readers = {
+        str(p.relative_to(ROOT))
+        for package in ("engine/services", "webui", "processes")
+        for p in _modules(package)
+        if fact.search(p.read_text())
+    }
+    # identity defines the facts; the worklist and task services scope queries by the reporting line
+    assert readers <= {"engine/services/identity.py", "engine/services/tasks.py", "engine/services/worklist.py", "webui/extensions.py"}

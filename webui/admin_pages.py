@@ -38,7 +38,7 @@ FIELD_MESSAGES: list[tuple[re.Pattern[str], Any]] = [
 
 @bp.before_request
 def admins_only() -> None:
-    if current_user.is_authenticated and not current_user.is_admin:
+    if current_user.is_authenticated and not eng().authorization.may_administer(actor()):
         abort(403)
 
 

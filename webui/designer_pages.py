@@ -40,7 +40,7 @@ MIGRATION_STATUSES = {
 
 @bp.before_request
 def admins_only() -> None:
-    if current_user.is_authenticated and not current_user.is_admin:
+    if current_user.is_authenticated and not eng().authorization.may_administer(actor()):
         abort(403)
 
 

@@ -31,7 +31,7 @@ def show(instance_id: int) -> ResponseReturnValue:
         open_tasks = list(
             session.scalars(select(Task).where(Task.instance_id == instance.id, Task.status == "open").order_by(Task.created_at))
         )
-        visible = {t.id for t in open_tasks if engine.tasks.can_view_task(session, me, t)}
+        visible = {t.id for t in open_tasks if engine.authorization.may_view_task(session, me, t)}
         diagram = diagram_state(engine, session, instance).as_dict()
     data = instance.data or {}
     return render_template(

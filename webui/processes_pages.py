@@ -22,7 +22,7 @@ def _latest_startable(session: Session, key: str) -> ProcessDefinition:
     """The latest version; 404 for an unknown key or one this user may not start (the list never
     offers it, so a guessed key learns nothing)."""
     definition = eng().repository.latest(session, key)
-    if not eng().runtime.may_start(definition, actor()):
+    if not eng().authorization.may_start(definition, actor()):
         abort(404)
     return definition
 
@@ -39,7 +39,7 @@ def _startable(key: str) -> tuple[ProcessDefinition, list[dict[str, Any]]]:
 def index() -> ResponseReturnValue:
     engine = eng()
     with engine.db.sessions() as session:
-        startable = [d for d in engine.repository.list_latest(session) if engine.runtime.may_start(d, actor())]
+        startable = [d for d in engine.repository.list_latest(session) if engine.authorization.may_start(d, actor())]
         forms = {d.key: start_form(engine, session, d, actor().username) for d in startable}
     return render_template("processes/index.html", definitions=startable, forms=forms)
 

@@ -23,21 +23,7 @@ NEEDS_COMMENT = ("return", "reject")
 
 
 def _permissions(session: Any, task: Any) -> dict[str, bool]:
-    me = actor()
-    tasks = eng().tasks
-    is_open = task.status == "open"
-    candidate = tasks.is_candidate(session, me, task)
-    mine = task.assignee == me.username
-    superior = bool(task.assignee) and tasks.is_superior_of(session, me, task.assignee)
-    direct_superior = bool(task.assignee) and tasks.is_superior_of(session, me, task.assignee, direct_only=True)
-    has_reports = bool(eng().identity.subordinates(session, me.username))
-    return {
-        "claim": is_open and task.assignee is None and candidate,
-        "unclaim": is_open and task.assignee is not None and (mine or superior or me.is_admin),
-        "complete": is_open and (mine or (task.assignee is None and candidate) or direct_superior),
-        "reassign": is_open and (me.is_admin or superior or (task.assignee is None and has_reports)),
-        "delegate": is_open and mine,
-    }
+    return eng().authorization.task_actions(session, actor(), task).as_dict()
 
 
 def _submitted(form_model: list[dict[str, Any]]) -> dict[str, Any]:

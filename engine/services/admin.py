@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from engine.bpmn import forms, validation
-from engine.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.services.identity import Actor, hash_password
 from store.models import DefinitionDraft, Department, HistoryEvent, Role, User
 
@@ -56,10 +56,8 @@ class AdminService:
     def __init__(self, engine: ProcessEngine) -> None:
         self.engine = engine
 
-    @staticmethod
-    def _require_admin(actor: Actor) -> None:
-        if not actor.is_admin:
-            raise Forbidden("only admins manage users, roles, departments and drafts")
+    def _require_admin(self, actor: Actor) -> None:
+        self.engine.authorization.require_admin(actor, "manage users, roles, departments and drafts")
 
     def _audit(self, session: Session, actor: Actor, what: str, data: dict[str, Any]) -> None:
         self.engine.history.record(session, actor.username, f"admin.{what}", data=data)

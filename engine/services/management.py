@@ -30,7 +30,7 @@ from engine import mail
 from engine.bpmn import timers
 from engine.bpmn.wait_state import WaitState
 from engine.clock import aware, utcnow
-from engine.errors import Conflict, EngineError, Forbidden, NotFound
+from engine.errors import Conflict, EngineError, NotFound
 from engine.services.identity import Actor
 from store import writes
 from store.db import is_sqlite
@@ -312,13 +312,11 @@ class JobService:
     # --- incidents ------------------------------------------------------------------------------
 
     def incidents(self, session: Session, actor: Actor) -> list[Job]:
-        if not actor.is_admin:
-            raise Forbidden("only admins see incidents")
+        self.engine.authorization.require_admin(actor, "see incidents")
         return list(session.scalars(select(Job).where(Job.status == "incident").order_by(Job.id.desc())))
 
     def retry(self, actor: Actor, job_id: int) -> Job:
-        if not actor.is_admin:
-            raise Forbidden("only admins may retry incidents")
+        self.engine.authorization.require_admin(actor, "may retry incidents")
         with self.engine.db.transaction() as session:
             job = session.get(Job, job_id, with_for_update=True)
             if job is None:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.bpmn import serializer
-from engine.errors import EngineError, Forbidden, NotFound, ValidationFailed
+from engine.errors import EngineError, NotFound, ValidationFailed
 from engine.services.identity import Actor
 from store.models import MAX_ID, ProcessDefinition, ProcessInstance, Task
 
@@ -110,8 +110,7 @@ class MigrationService:
         self, actor: Actor, key: str, to_version: Any, instance_ids: Any = None, from_version: Any = None, dry_run: bool = True
     ) -> dict[str, Any]:
         """Plan (dry run) or carry out the migration of running instances of `key` to `to_version`."""
-        if not actor.is_admin:
-            raise Forbidden("only admins may migrate instances")
+        self.engine.authorization.require_admin(actor, "may migrate instances")
         if not _whole(to_version, MAX_VERSION):
             raise ValidationFailed({"to_version": "must be a version number"})
         if from_version is not None and not _whole(from_version, MAX_VERSION):

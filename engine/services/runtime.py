@@ -26,7 +26,7 @@ from engine.bpmn import forms, serializer, timers
 from engine.bpmn.stepping import run_engine_steps
 from engine.bpmn.wait_state import NEW_INSTANCE, WaitState
 from engine.clock import aware
-from engine.errors import EngineError, Forbidden, NotFound, ProcessError, ValidationFailed
+from engine.errors import EngineError, NotFound, ProcessError, ValidationFailed
 from engine.services import assignment
 from engine.services.identity import Actor
 from store import writes
@@ -81,20 +81,10 @@ class RuntimeService:
 
     # --- start ------------------------------------------------------------------------------
 
-    def may_start(self, definition: ProcessDefinition, actor: Actor) -> bool:
-        meta = definition.start_meta or {}
-        if not meta.get("manual", True):
-            return False  # it starts by its timer (or a message), not by hand
-        groups, users = meta.get("starter_groups") or [], meta.get("starter_users") or []
-        if actor.is_admin or (not groups and not users):
-            return True
-        return bool(actor.roles & set(groups)) or actor.username in users
-
     def start(self, actor: Actor, process_key: str, data: Any, business_key: str | None = None) -> ProcessInstance:
         with self.engine.db.transaction() as session:
             definition = self.engine.repository.latest(session, process_key)
-            if not self.may_start(definition, actor):
-                raise Forbidden(f"you may not start '{process_key}'")
+            self.engine.authorization.require_start(definition, actor)
             meta = definition.start_meta or {}
             values = forms.validate(meta.get("form") or [], data if data is not None else {})
             if business_key is not None and (not isinstance(business_key, str) or len(business_key) > 200):
@@ -163,7 +153,11 @@ class RuntimeService:
                 raise ValidationFailed({"business_key": "business_key or instance_id is required"})
             for candidate in candidates:
                 instance = session.get(ProcessInstance, candidate)
-                if instance is None or instance.status != "running" or not self.engine.tasks.can_view(session, actor, instance):
+                if (
+                    instance is None
+                    or instance.status != "running"
+                    or not self.engine.authorization.may_view_instance(session, actor, instance)
+                ):
                     continue
                 instance = self.lock(session, candidate)
                 workflow = self.load(session, instance)
@@ -357,7 +351,7 @@ class RuntimeService:
 
     def get(self, session: Session, actor: Actor, instance_id: int) -> ProcessInstance:
         instance = session.get(ProcessInstance, instance_id)
-        if instance is None or not self.engine.tasks.can_view(session, actor, instance):
+        if instance is None or not self.engine.authorization.may_view_instance(session, actor, instance):
             raise NotFound(f"no process instance {instance_id}")
         return instance
 
@@ -369,8 +363,7 @@ class RuntimeService:
             stmt = stmt.where(ProcessInstance.process_key == process_key)
         if status:
             stmt = stmt.where(ProcessInstance.status == status)
-        if not actor.is_admin:
-            stmt = stmt.where(self.engine.tasks.visible_instances_clause(session, actor))
+        stmt = stmt.where(self.engine.authorization.visible_instances_clause(session, actor))
         total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         rows = list(session.scalars(stmt.order_by(ProcessInstance.id.desc()).limit(limit).offset(offset)))
         return rows, total

@@ -1,7 +1,6 @@
 """Task service: the worklist and its actions (claim, unclaim, assign, delegate, complete).
 
-Authorization follows the seeds' rule: a task is for its candidates and its assignee; a direct
-superior has the rights of the subordinate (except delete); an indirect superior may view.
+Who may do each of these is decided by engine.authorization (the seeds' rule).
 Completion is first-wins: the loser of a race gets a 409, never a silent double completion.
 
 Reassignment by a superior is `assign`; delegation (转交) is the assignee's own move, limited to
@@ -25,8 +24,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from engine import operations
 from engine.bpmn import forms
 from engine.bpmn.wait_state import WaitState
-from engine.errors import Conflict, Forbidden, NotFound, ProcessError, ValidationFailed
-from engine.services import assignment, task_counts
+from engine.errors import Conflict, NotFound, ProcessError, ValidationFailed
+from engine.services import task_counts
 from engine.services.identity import Actor
 from engine.services.runtime import process_error
 from store import writes
@@ -45,42 +44,7 @@ class TaskService:
         # Called inside a completion's transaction just before it commits (crash tests hold it there).
         self.before_commit: Callable[[Task], None] | None = None
 
-    # --- visibility -------------------------------------------------------------------------
-
-    def is_candidate(self, session: Session, actor: Actor, task: Task) -> bool:
-        """From the row's own candidate columns (the candidates table is for worklist queries); from
-        the candidate rows (open tasks only) when a column is too full to name everyone."""
-        roles = {r for r in task.candidate_roles.split(",") if r}
-        users = {u for u in task.candidate_users.split(",") if u}
-        if actor.roles & roles or actor.username in users:
-            return True
-        if not (assignment.may_leave_out(task.candidate_roles) or assignment.may_leave_out(task.candidate_users)):
-            return False
-        return bool(session.scalar(select(exists().where(TaskCandidate.task_id == task.id, task_counts.candidate_clause(actor)))))
-
-    def is_superior_of(self, session: Session, actor: Actor, username: str | None, direct_only: bool = False) -> bool:
-        return bool(username) and username in self.engine.identity.subordinates(session, actor.username, direct_only)
-
-    def can_view_task(self, session: Session, actor: Actor, task: Task) -> bool:
-        if actor.is_admin or task.assignee == actor.username or task.completed_by == actor.username:
-            return True
-        if self.is_candidate(session, actor, task):  # offered to them: they may learn it is taken or done
-            return True
-        reports = self.engine.identity.subordinates(session, actor.username)
-        return bool(reports & {task.assignee, task.completed_by, task.started_by})
-
-    def visible_instances_clause(self, session: Session, actor: Actor) -> ColumnElement[bool]:
-        people = {actor.username} | self.engine.identity.subordinates(session, actor.username)
-        touched = exists().where(
-            Task.instance_id == ProcessInstance.id,
-            or_(Task.assignee.in_(people), Task.completed_by.in_(people)),
-        )
-        offered = exists().where(
-            Task.instance_id == ProcessInstance.id,
-            Task.status == "open",
-            exists().where(TaskCandidate.task_id == Task.id, task_counts.candidate_clause(actor)),
-        )
-        return or_(ProcessInstance.started_by.in_(people), touched, offered)
+    # --- worklist scopes -------------------------------------------------------------------
 
     def scope_clause(self, session: Session, actor: Actor, scope: str) -> ColumnElement[bool]:
         """Which open tasks a worklist scope ('mine', 'available', 'team') holds for the actor."""
@@ -103,18 +67,11 @@ class TaskService:
         people = [actor.username] if scope == "mine" else self.engine.identity.subordinates(session, actor.username)
         return task_counts.assigned_count(session, people)
 
-    def can_view(self, session: Session, actor: Actor, instance: ProcessInstance) -> bool:
-        if actor.is_admin:
-            return True
-        return bool(
-            session.scalar(select(exists().where(ProcessInstance.id == instance.id, self.visible_instances_clause(session, actor))))
-        )
-
     # --- queries ----------------------------------------------------------------------------
 
     def get(self, session: Session, actor: Actor, task_id: str) -> Task:
         task = session.get(Task, _task_id(task_id))
-        if task is None or not self.can_view_task(session, actor, task):
+        if task is None or not self.engine.authorization.may_view_task(session, actor, task):
             raise NotFound(f"no task {task_id}")
         return task
 
@@ -135,8 +92,7 @@ class TaskService:
         open-task tables (engine.task_counts), filtered ones from `tasks`."""
         stmt = select(Task).where(Task.status == "open")
         if scope == "all":
-            if not actor.is_admin:
-                raise Forbidden("only admins may list all tasks")
+            self.engine.authorization.require_admin(actor, "may list all tasks")
         elif scope in SCOPES:
             stmt = stmt.where(self.scope_clause(session, actor, scope))
         else:
@@ -186,7 +142,7 @@ class TaskService:
         return row, instance
 
     def _check_open(self, session: Session, actor: Actor, task: Task) -> None:
-        if not self.can_view_task(session, actor, task):
+        if not self.engine.authorization.may_view_task(session, actor, task):
             raise NotFound(f"no task {task.id}")
         if task.status != "open":
             raise Conflict(f"task {task.id} is already {task.status}")
@@ -217,10 +173,7 @@ class TaskService:
         with self._acting_on(actor, task_id) as (session, task, _instance):
             if task.assignee == actor.username:
                 return task
-            if task.assignee is not None:
-                raise Conflict(f"task {task.id} is already claimed by {task.assignee}")
-            if not self.is_candidate(session, actor, task):
-                raise Forbidden("you are not a candidate for this task")
+            self.engine.authorization.check_claim(session, actor, task)
             self._set_assignee(session, actor, task, "claim", actor.username)
             return task
 
@@ -228,21 +181,9 @@ class TaskService:
         with self._acting_on(actor, task_id) as (session, task, _instance):
             if task.assignee is None:
                 return task
-            if task.assignee != actor.username and not (actor.is_admin or self.is_superior_of(session, actor, task.assignee)):
-                raise Forbidden("only the assignee, their superiors or an admin may unclaim this task")
+            self.engine.authorization.check_unclaim(session, actor, task)
             self._set_assignee(session, actor, task, "unclaim", None)
             return task
-
-    def may_assign(self, session: Session, actor: Actor, task: Task, username: str) -> bool:
-        """Admins; the assignee's superiors; for an unassigned task, the target's superiors, or a
-        candidate taking it themselves."""
-        if actor.is_admin:
-            return True
-        if task.assignee:
-            return self.is_superior_of(session, actor, task.assignee)
-        if username == actor.username:
-            return self.is_candidate(session, actor, task)
-        return self.is_superior_of(session, actor, username)
 
     def assign(self, actor: Actor, task_id: str, username: Any) -> Task:
         if not isinstance(username, str) or not username:
@@ -250,8 +191,7 @@ class TaskService:
         with self._acting_on(actor, task_id) as (session, task, instance):
             if session.scalar(select(User.id).where(User.username == username, User.active.is_(True))) is None:
                 raise ValidationFailed({"username": "no active user with this name"})
-            if not self.may_assign(session, actor, task, username):
-                raise Forbidden("only the assignee's superiors or an admin may reassign this task")
+            self.engine.authorization.check_assign(session, actor, task, username)
             self._set_assignee(session, actor, task, "assign", username)
             if username != actor.username:
                 with operations.action(self.engine.context(session, actor.username, instance)):
@@ -277,8 +217,7 @@ class TaskService:
         if not isinstance(username, str) or not username:
             raise ValidationFailed({"username": "is required"})
         with self._acting_on(actor, task_id) as (session, task, instance):
-            if task.assignee != actor.username:
-                raise Forbidden("only the assignee may delegate this task")
+            self.engine.authorization.check_delegate(actor, task)
             if username not in {u.username for u in self.delegates(session, actor, task)}:
                 raise ValidationFailed({"username": "is not a colleague this task is offered to"})
             self._set_assignee(session, actor, task, "delegate", username)
@@ -307,15 +246,10 @@ class TaskService:
         if instance is None or task is None:
             raise NotFound(f"no task {task_id}")
         self._check_open(session, actor, task)
+        self.engine.authorization.check_complete(session, actor, task)
         assignee, claimed_at = task.assignee, task.claimed_at
-        if task.assignee is None:
-            if not self.is_candidate(session, actor, task):
-                raise Forbidden("you are not a candidate for this task; claim it first")
+        if task.assignee is None:  # a candidate completing an unclaimed task claims it
             assignee, claimed_at = actor.username, self.engine.clock()
-        elif task.assignee != actor.username and not self.is_superior_of(session, actor, task.assignee, direct_only=True):
-            if self.is_candidate(session, actor, task):  # lost the race for it
-                raise Conflict(f"task {task.id} is already claimed by {task.assignee}")
-            raise Forbidden(f"this task is assigned to {task.assignee}")
         workflow = self.engine.runtime.load(session, instance)
         before = WaitState.of(workflow)
         spiff_task = workflow.get_task_from_id(UUID(task.id))

@@ -226,7 +226,7 @@ def test_a_timer_start_event_with_a_cycle_starts_one_instance_per_occurrence(flo
     _deploy(flow.engine, "timer_cycle_start.bpmn")
     with flow.engine.db.sessions() as session:
         definition = flow.engine.repository.latest(session, "timer_cycle_start")
-        assert flow.engine.runtime.may_start(definition, flow.actor("admin")) is False
+        assert flow.engine.authorization.may_start(definition, flow.actor("admin")) is False
         job = session.scalar(select(Job).where(Job.definition_id == definition.id, Job.status == "pending"))
     assert job is not None
     first = aware(job.due_at)

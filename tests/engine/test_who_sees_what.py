@@ -105,5 +105,5 @@ def test_a_candidate_list_longer_than_the_task_row_holds_offers_the_task_to_all_
     assert "cs_sup" not in kept and set(kept) <= set(names)
     assert task.id in flow.available_ids("cs_sup", instance.id)
     with flow.engine.db.sessions() as session:
-        assert not flow.engine.tasks.is_candidate(session, Actor(0, "review", frozenset()), task)
+        assert not flow.engine.authorization.is_candidate(session, Actor(0, "review", frozenset()), task)
     assert flow.engine.tasks.claim(flow.actor("cs_sup"), task.id).assignee == "cs_sup"

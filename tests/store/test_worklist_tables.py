@@ -85,7 +85,7 @@ def test_counts_equal_what_the_task_rows_say(flow: Flow, actors: Callable[[str],
             actor = actors(username)
             reports = flow.engine.identity.subordinates(session, username)
             expected = {
-                "available": sum(1 for t in open_tasks if t.assignee is None and flow.engine.tasks.is_candidate(session, actor, t)),
+                "available": sum(1 for t in open_tasks if t.assignee is None and flow.engine.authorization.is_candidate(session, actor, t)),
                 "mine": sum(1 for t in open_tasks if t.assignee == username),
                 "team": sum(1 for t in open_tasks if t.assignee in reports),
             }
@@ -207,7 +207,7 @@ def test_available_pages_follow_the_task_rows_order(flow: Flow, actors: Callable
     actor = actors("cs_sup")
     with flow.engine.db.sessions() as session:
         open_tasks = session.scalars(select(Task).where(Task.status == "open", Task.assignee.is_(None)))
-        expected = [t.id for t in sorted(open_tasks, key=_worklist_key) if flow.engine.tasks.is_candidate(session, actor, t)]
+        expected = [t.id for t in sorted(open_tasks, key=_worklist_key) if flow.engine.authorization.is_candidate(session, actor, t)]
         assert expected[:5] == [tasks[1], *sorted([tasks[0], tasks[2]]), tasks[3], tasks[5]]
         assert tasks[4] in expected and tasks[6] not in expected
         whole, total = flow.engine.tasks.query(session, actor, "available", limit=1000)

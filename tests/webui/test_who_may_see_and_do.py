@@ -33,7 +33,7 @@ def test_the_task_page_follows_the_engine_rule_for_every_demo_user(flow: Flow, u
         instance = session.get(ProcessInstance, iid)
         for username in USERS:
             actor = flow.actor(username)
-            sees_task = engine.tasks.can_view_task(session, actor, task)
+            sees_task = engine.authorization.may_view_task(session, actor, task)
             assert sees_task == (username in expected_visible), username
             page = ui(username).get(f"/tasks/{task.id}")
             assert page.status_code == (200 if sees_task else 404), username
@@ -41,7 +41,7 @@ def test_the_task_page_follows_the_engine_rule_for_every_demo_user(flow: Flow, u
                 assert customer in page.get_data(as_text=True)
             else:
                 assert customer not in page.get_data(as_text=True)
-            sees_instance = engine.tasks.can_view(session, actor, instance)  # type: ignore[arg-type]
+            sees_instance = engine.authorization.may_view_instance(session, actor, instance)  # type: ignore[arg-type]
             for path in (f"/instances/{iid}", f"/instances/{iid}/diagram.bpmn"):
                 assert ui(username).get(path).status_code == (200 if sees_instance else 404), (username, path)
     assert ui("cs_agent1").get(f"/instances/{iid}").status_code == 200  # the agent who registered it follows it
@@ -102,7 +102,7 @@ def test_the_start_page_offers_exactly_the_processes_a_role_may_start(
     with engine.db.sessions() as session:
         actor = engine.identity.actor(session, username)
         for definition in engine.repository.list_latest(session):
-            allowed = engine.runtime.may_start(definition, actor)
+            allowed = engine.authorization.may_start(definition, actor)
             link = f"/processes/{definition.key}/start"
             assert (link in page) == allowed, (username, definition.key)
             assert ui(username).get(link).status_code == (200 if allowed else 404), (username, definition.key)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, request
 from flask.typing import ResponseReturnValue
 
-from engine.errors import BadRequest, Forbidden
+from engine.errors import BadRequest
 from webui.api import actor, bp, engine
 from webui.api.views import definition_view
 
@@ -30,8 +30,7 @@ def _uploaded_files() -> list[tuple[str, bytes]]:
 
 @bp.post("/process-definitions")
 def deploy() -> ResponseReturnValue:
-    if not actor().is_admin:
-        raise Forbidden("only admins may deploy process definitions")
+    engine().authorization.require_admin(actor(), "may deploy process definitions")
     deployed = engine().repository.deploy(_uploaded_files(), actor().username)
     return {
         "deployed": [d.as_dict() for d in deployed if d.kind == "process"],
@@ -41,8 +40,7 @@ def deploy() -> ResponseReturnValue:
 
 @bp.post("/process-definitions/validate")
 def validate() -> ResponseReturnValue:
-    if not actor().is_admin:
-        raise Forbidden("only admins may validate process definitions")
+    engine().authorization.require_admin(actor(), "may validate process definitions")
     eng = engine()
     with eng.db.sessions() as session:
         problems = eng.repository.validate(session, _uploaded_files())
@@ -56,7 +54,7 @@ def get_definition(key: str) -> ResponseReturnValue:
         definition = eng.repository.latest(session, key)
         view = definition_view(definition)
         view["start_form"] = definition.start_meta.get("form", [])
-        view["may_start"] = eng.runtime.may_start(definition, actor())
+        view["may_start"] = eng.authorization.may_start(definition, actor())
         view["versions"] = [{**v, "deployed_at": v["deployed_at"].isoformat()} for v in eng.repository.versions(session, key)]
         return view
 

@@ -6,7 +6,7 @@ from flask import request
 from flask.typing import ResponseReturnValue
 
 from engine.bpmn.forms import is_digits
-from engine.errors import Forbidden, ValidationFailed
+from engine.errors import ValidationFailed
 from webui.api import actor, bp, engine, json_body
 
 
@@ -19,8 +19,7 @@ def _version_arg(name: str) -> int:
 
 @bp.get("/process-definitions/<key>/diff")
 def diff_versions(key: str) -> ResponseReturnValue:
-    if not actor().is_admin:
-        raise Forbidden("only admins compare versions")
+    engine().authorization.require_admin(actor(), "compare versions")
     eng = engine()
     with eng.db.sessions() as session:
         return eng.migration.diff(session, key, _version_arg("from"), _version_arg("to"))
