@@ -5,8 +5,9 @@ and the pages ask the same questions to decide which buttons to show, so a butto
 for an action the engine would refuse, nor hidden for one it would allow.
 
 The seeds' rule (seed 001): a task is for its candidates (roles or users) and its assignee; a direct
-superior has the rights of the subordinate (except delete); an indirect superior may view.
-Admins may do everything but are still named in the history.
+superior has the rights of the subordinate (except delete); an indirect superior may view. Work is
+handed (assigned, delegated) only to people who may perform it. Admins may do everything else but
+are still named in the history.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement, exists, or_, select, true
 from sqlalchemy.orm import Session
 
-from engine.errors import Conflict, Forbidden
+from engine.errors import Conflict, Forbidden, ValidationFailed
 from engine.services import task_counts
 from engine.services.assignment import may_leave_out
 from engine.services.identity import Actor
-from store.models import ProcessDefinition, ProcessInstance, Task, TaskCandidate
+from store.models import ProcessDefinition, ProcessInstance, Role, Task, TaskCandidate, User, UserRole
 
 if TYPE_CHECKING:
     from engine.process_engine import ProcessEngine
@@ -137,40 +138,81 @@ class Authorization:
         if not self.is_candidate(session, actor, task):
             raise Forbidden("you are not a candidate for this task")
 
+    def acts_for_assignee(self, session: Session, actor: Actor, task: Any) -> bool:
+        """The assignee's direct superior has their rights on the task; an indirect one only views."""
+        return bool(task.assignee) and self.is_superior_of(session, actor, task.assignee, direct_only=True)
+
     def may_unclaim(self, session: Session, actor: Actor, task: Task) -> bool:
-        return task.assignee == actor.username or actor.is_admin or self.is_superior_of(session, actor, task.assignee)
+        return task.assignee == actor.username or actor.is_admin or self.acts_for_assignee(session, actor, task)
 
     def check_unclaim(self, session: Session, actor: Actor, task: Task) -> None:
         if not self.may_unclaim(session, actor, task):
-            raise Forbidden("only the assignee, their superiors or an admin may unclaim this task")
+            raise Forbidden("only the assignee, their direct superior or an admin may unclaim this task")
 
-    def may_assign(self, session: Session, actor: Actor, task: Task, username: str) -> bool:
-        """Admins; the assignee's superiors; for an unassigned task, the target's superiors, or a
-        candidate taking it themselves."""
+    def performers(self, session: Session, task: Task) -> list[User]:
+        """Active people who may perform the task: those it is offered to, by role or by name. Work
+        is handed only to them, so it never leaves the people it was routed to."""
+        roles = [r for r in task.candidate_roles.split(",") if r]
+        users = [u for u in task.candidate_users.split(",") if u]
+        if may_leave_out(task.candidate_roles) or may_leave_out(task.candidate_users):
+            names = session.scalars(select(TaskCandidate).where(TaskCandidate.task_id == task.id))
+            for row in names:
+                (roles if row.kind == "role" else users).append(row.name)
+        if not roles and not users:
+            return []
+        by_role = select(UserRole.user_id).join(Role, Role.id == UserRole.role_id).where(Role.name.in_(roles))
+        return list(
+            session.scalars(
+                select(User).where(User.active.is_(True), or_(User.id.in_(by_role), User.username.in_(users))).order_by(User.username)
+            )
+        )
+
+    def may_reassign(self, session: Session, actor: Actor, task: Task) -> bool:
+        """Admins; the assignee's direct superior; for an unassigned task, anyone with direct reports
+        (they hand it to one of them) or a candidate (they take it themselves)."""
         if actor.is_admin:
             return True
         if task.assignee:
-            return self.is_superior_of(session, actor, task.assignee)
-        if username == actor.username:
-            return self.is_candidate(session, actor, task)
-        return self.is_superior_of(session, actor, username)
+            return self.acts_for_assignee(session, actor, task)
+        return bool(self.engine.identity.subordinates(session, actor.username, direct_only=True)) or self.is_candidate(session, actor, task)
+
+    def _may_hand_to(self, session: Session, actor: Actor, task: Task, username: str) -> bool:
+        if actor.is_admin or task.assignee:
+            return True  # may_reassign already holds: the admin or the assignee's direct superior
+        return username == actor.username or self.is_superior_of(session, actor, username, direct_only=True)
+
+    def assignees(self, session: Session, actor: Actor, task: Task) -> list[User]:
+        """Whom the actor may hand the task to (the reassign list on the task page)."""
+        if task.status != "open" or not self.may_reassign(session, actor, task):
+            return []
+        return [
+            u for u in self.performers(session, task) if u.username != task.assignee and self._may_hand_to(session, actor, task, u.username)
+        ]
 
     def check_assign(self, session: Session, actor: Actor, task: Task, username: str) -> None:
-        if not self.may_assign(session, actor, task, username):
-            raise Forbidden("only the assignee's superiors or an admin may reassign this task")
+        if not self.may_reassign(session, actor, task):
+            raise Forbidden("only the assignee's direct superior or an admin may reassign this task")
+        if username not in {u.username for u in self.performers(session, task)}:
+            raise ValidationFailed({"username": "may not perform this task: it is offered to other roles or people"})
+        if not self._may_hand_to(session, actor, task, username):
+            raise Forbidden("you may hand an unassigned task only to yourself or to someone who reports to you directly")
 
-    def may_delegate(self, actor: Actor, task: Task) -> bool:
+    def delegates(self, session: Session, actor: Actor, task: Task) -> list[User]:
         """Delegation (转交) is the assignee's own move, to a colleague the task is offered to."""
-        return task.assignee == actor.username
+        if task.assignee != actor.username:
+            return []
+        return [u for u in self.performers(session, task) if u.username != actor.username]
 
-    def check_delegate(self, actor: Actor, task: Task) -> None:
-        if not self.may_delegate(actor, task):
+    def check_delegate(self, session: Session, actor: Actor, task: Task, username: str) -> None:
+        if task.assignee != actor.username:
             raise Forbidden("only the assignee may delegate this task")
+        if username not in {u.username for u in self.delegates(session, actor, task)}:
+            raise ValidationFailed({"username": "is not a colleague this task is offered to"})
 
     def may_complete(self, session: Session, actor: Actor, task: Any) -> bool:
         if task.assignee is None:
             return self.is_candidate(session, actor, task)
-        return task.assignee == actor.username or self.is_superior_of(session, actor, task.assignee, direct_only=True)
+        return task.assignee == actor.username or self.acts_for_assignee(session, actor, task)
 
     def check_complete(self, session: Session, actor: Actor, task: Any) -> None:
         """An unassigned task is for its candidates (the completer claims it); an assigned one for
@@ -186,11 +228,10 @@ class Authorization:
     def task_actions(self, session: Session, actor: Actor, task: Task) -> TaskActions:
         if task.status != "open":
             return TaskActions(claim=False, unclaim=False, complete=False, reassign=False, delegate=False)
-        has_reports = bool(self.engine.identity.subordinates(session, actor.username))
         return TaskActions(
             claim=task.assignee is None and self.is_candidate(session, actor, task),
             unclaim=task.assignee is not None and self.may_unclaim(session, actor, task),
             complete=self.may_complete(session, actor, task),
-            reassign=actor.is_admin or (self.is_superior_of(session, actor, task.assignee) if task.assignee else has_reports),
-            delegate=self.may_delegate(actor, task),
+            reassign=self.may_reassign(session, actor, task),
+            delegate=task.assignee == actor.username,
         )

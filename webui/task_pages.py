@@ -14,7 +14,7 @@ from engine.errors import EngineError, ValidationFailed
 from engine.services.presentation import diagram_state, element_names, field_catalogue
 from store.models import ProcessInstance
 from webui import context, labels
-from webui.ui import actor, done, eng, error_page, page_blueprint, person, safe_next, worklist
+from webui.ui import actor, done, eng, error_page, page_blueprint, person, safe_next
 
 bp = page_blueprint("tasks", __name__)
 # A decision that sends work back must say why (for the general manager too, whose form
@@ -67,8 +67,8 @@ def _task_view(task_id: str, errors: dict[str, str] | None = None, values: dict[
         history = engine.history.for_instance(session, instance.id)
         allowed = _permissions(session, task)
         diagram = diagram_state(engine, session, instance).as_dict()
-        reports = worklist().reports(session, me) if allowed["reassign"] else []
-        colleagues = engine.tasks.delegates(session, me, task) if allowed["delegate"] else []
+        reports = engine.authorization.assignees(session, me, task)
+        colleagues = engine.authorization.delegates(session, me, task)
     approval_cards = context.APPROVAL_TASKS.get((task.process_key, task.task_key))
     decisions = context.decisions(history, catalogue, names)
     returned = context.last_return(decisions) if task.status == "open" and not approval_cards else None

@@ -17,7 +17,7 @@ from uuid import UUID
 
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import ColumnElement, and_, bindparam, exists, false, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, exists, false, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -29,7 +29,7 @@ from engine.services import task_counts
 from engine.services.identity import Actor
 from engine.services.runtime import process_error
 from store import writes
-from store.models import ProcessInstance, Role, Task, TaskCandidate, User, UserRole
+from store.models import ProcessInstance, Task, TaskCandidate, User
 
 if TYPE_CHECKING:
     from engine.process_engine import ProcessEngine
@@ -198,28 +198,11 @@ class TaskService:
                     operations.notify([username], "assigned", task.name, task_id=task.id)
             return task
 
-    def delegates(self, session: Session, actor: Actor, task: Task) -> list[User]:
-        """Active colleagues the task is offered to, other than the actor."""
-        roles = [r for r in task.candidate_roles.split(",") if r]
-        users = [u for u in task.candidate_users.split(",") if u]
-        if not roles and not users:
-            return []
-        by_role = select(UserRole.user_id).join(Role, Role.id == UserRole.role_id).where(Role.name.in_(roles))
-        return list(
-            session.scalars(
-                select(User)
-                .where(User.active.is_(True), User.username != actor.username, or_(User.id.in_(by_role), User.username.in_(users)))
-                .order_by(User.username)
-            )
-        )
-
     def delegate(self, actor: Actor, task_id: str, username: Any) -> Task:
         if not isinstance(username, str) or not username:
             raise ValidationFailed({"username": "is required"})
         with self._acting_on(actor, task_id) as (session, task, instance):
-            self.engine.authorization.check_delegate(actor, task)
-            if username not in {u.username for u in self.delegates(session, actor, task)}:
-                raise ValidationFailed({"username": "is not a colleague this task is offered to"})
+            self.engine.authorization.check_delegate(session, actor, task, username)
             self._set_assignee(session, actor, task, "delegate", username)
             with operations.action(self.engine.context(session, actor.username, instance)):
                 operations.notify([username], "assigned", task.name, task_id=task.id)

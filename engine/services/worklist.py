@@ -130,8 +130,9 @@ class WorklistService:
     # --- who -----------------------------------------------------------------------------
 
     def reports(self, session: Session, actor: Actor) -> list[User]:
-        """Active users reporting to the actor, directly or not: whom a supervisor may assign."""
-        names = self.engine.identity.subordinates(session, actor.username)
+        """Active users reporting to the actor directly: whom a supervisor may hand work to from the
+        worklist (engine.authorization still checks each task: only to those it is offered to)."""
+        names = self.engine.identity.subordinates(session, actor.username, direct_only=True)
         if not names:
             return []
         return list(session.scalars(select(User).where(User.username.in_(sorted(names)), User.active.is_(True)).order_by(User.username)))

@@ -175,13 +175,14 @@ def test_notifications_page_opens_and_marks_read(flow: Flow, ui: Callable[[str],
 
 def test_an_assignment_notice_names_the_task_in_the_users_language(flow: Flow, fresh: Callable[[str], Page]) -> None:
     instance = flow.start("cs_agent1", "complaint_handling", {**COMPLAINT, "customer": f"通知{secrets.token_hex(3)}"})
-    flow.engine.tasks.assign(flow.actor("cs_sup"), flow.task(instance.id, "assess").id, "cs_agent2")
+    flow.complete("cs_sup", instance.id, "assess", {"valid": False})
+    flow.engine.tasks.assign(flow.actor("cs_sup"), flow.task(instance.id, "reply_invalid").id, "cs_agent2")
     page = fresh("cs_agent2")
     page.login()
-    assert "判断投诉是否成立" in page.text("/notifications?show=unread")
+    assert "委婉答复客户" in page.text("/notifications?show=unread")
     page.post("/settings/language", {"locale": "en"})
     try:
-        assert "Judge whether the complaint stands" in page.text("/notifications?show=unread")
+        assert "Reply courteously to the customer" in page.text("/notifications?show=unread")
     finally:
         page.post("/settings/language", {"locale": "zh_CN"})
 

@@ -60,22 +60,31 @@ def test_task_actions_are_allowed_only_to_the_right_people(flow: Flow, ui: Calla
     assert ui("cs_sup").post(f"/tasks/{task}/claim").status_code == 302
     assert flow.task(iid, "assess").assignee == "cs_sup"
     assert ui("cs_sup").post(f"/tasks/{task}/claim", htmx=True).status_code == 204  # claiming again is harmless
-    # someone else's claim shows as a conflict, not a silent takeover
-    flow.engine.tasks.assign(flow.actor("vp_service"), task, "cs_agent2")
-    taken = ui("cs_sup").post(f"/tasks/{task}/claim", htmx=True)
-    assert taken.status_code == 409 and "已被他人领取" in json.loads(taken.headers["HX-Trigger"])["crm-toast"]["message"]
-    assert flow.task(iid, "assess").assignee == "cs_agent2"
-    flow.engine.tasks.assign(flow.actor("vp_service"), task, "cs_sup")
-    # reassign: superiors of the assignee only
+    # reassign: the assignee's direct superior, to someone the task is offered to
     assert ui("cs_agent2").post(f"/tasks/{task}/assign", {"username": "cs_agent2"}).status_code == 404
     assert ui("vp_service").post(f"/tasks/{task}/assign", {"username": "no_such_user"}).status_code == 422
+    assert ui("vp_service").post(f"/tasks/{task}/assign", {"username": "cs_agent2"}).status_code == 422  # not a supervisor
+    assert ui("gm").post(f"/tasks/{task}/assign", {"username": "cs_sup"}).status_code == 403  # an indirect superior only views
     assert ui("vp_service").post(f"/tasks/{task}/assign", {"username": "cs_sup"}).status_code == 302
+    assert flow.task(iid, "assess").assignee == "cs_sup"
     # delegation: the assignee only, and only to someone the task is offered to
     assert ui("vp_service").post(f"/tasks/{task}/delegate", {"username": "cs_sup"}).status_code == 403
     assert ui("cs_sup").post(f"/tasks/{task}/delegate", {"username": "sales1"}).status_code == 422
-    # unclaim: the assignee or their superiors
-    assert ui("gm").post(f"/tasks/{task}/unclaim").status_code == 302
+    # unclaim: the assignee or their direct superior
+    assert ui("gm").post(f"/tasks/{task}/unclaim").status_code == 403
+    assert ui("vp_service").post(f"/tasks/{task}/unclaim").status_code == 302
     assert flow.task(iid, "assess").assignee is None
+
+
+def test_someone_elses_claim_shows_as_a_conflict_not_a_silent_takeover(flow: Flow, ui: Callable[[str], Page]) -> None:
+    iid, _customer = complaint(flow)
+    flow.complete("cs_sup", iid, "assess", {"valid": False, "note": "超出索赔期"})
+    reply = flow.task(iid, "reply_invalid")
+    assert reply.assignee == "cs_agent1"  # offered to every agent, held by the one who registered it
+    taken = ui("cs_agent2").post(f"/tasks/{reply.id}/claim", htmx=True)
+    assert taken.status_code == 409 and "已被他人领取" in json.loads(taken.headers["HX-Trigger"])["crm-toast"]["message"]
+    assert ui("cs_agent2").post(f"/tasks/{reply.id}", {"reply": "抱歉"}).status_code == 409
+    assert flow.task(iid, "reply_invalid").assignee == "cs_agent1"
 
 
 def test_delegation_hands_the_task_to_a_fellow_candidate(flow: Flow, ui: Callable[[str], Page]) -> None:
@@ -179,3 +188,22 @@ def test_every_page_opens_for_every_role_with_only_their_tabs(username: str, ui:
         assert ('data-tab="team"' in html) == has_team, (username, tab)
     for path in ("/processes", "/notifications", "/notifications?show=unread", "/notifications/badge"):
         assert page.get(path).status_code == 200, (username, path)
+
+
+def test_the_task_page_offers_exactly_the_people_the_engine_accepts(flow: Flow, ui: Callable[[str], Page]) -> None:
+    iid = complaint(flow)[0]
+    flow.complete("cs_sup", iid, "assess", {"valid": False})
+    reply = flow.task(iid, "reply_invalid")
+    page = ui("cs_sup").text(f"/tasks/{reply.id}")
+    choices = page.split('id="assign-user"')[1].split("</select>")[0]
+    assert 'value="cs_agent2"' in choices and 'value="cs_agent1"' not in choices  # not to whom already holds it
+    assert 'value="sales1"' not in page
+    # vp_service's reports are many, but none of them may take an analysis offered to transport
+    flow.complete("cs_sup", (iid2 := complaint(flow)[0]), "assess", {"valid": True})
+    flow.complete("cs_sup", iid2, "assign_department", {"department": "transport"})
+    analysis = flow.task(iid2, "analyze_cause")
+    with flow.engine.db.sessions() as session:
+        offered = [u.username for u in flow.engine.authorization.assignees(session, flow.actor("vp_service"), analysis)]
+    assert offered == ["tr_lead"]  # his direct report who is offered it; tr_staff reports to tr_lead
+    page = ui("vp_service").text(f"/tasks/{analysis.id}")
+    assert 'value="tr_lead"' in page and 'value="tr_staff"' not in page and 'value="cs_agent1"' not in page

@@ -167,13 +167,15 @@ def test_claim_and_unclaim_from_the_list(flow: Flow, ui: Callable[[str], Page]) 
 
 def test_bulk_claim_claims_what_is_still_free(flow: Flow, ui: Callable[[str], Page]) -> None:
     tag, ids = complaints(flow, 3)
-    tasks = [flow.task(i, "assess").id for i in ids]
-    flow.engine.tasks.claim(flow.actor("cs_sup"), tasks[2])
-    flow.engine.tasks.assign(flow.actor("vp_service"), tasks[2], "cs_agent2")  # meanwhile held by someone else
-    response = ui("cs_sup").post(f"/tasks/bulk?tab=available&q={tag}", {"action": "claim", "task": tasks}, htmx=True)
+    for iid in ids:
+        flow.complete("cs_sup", iid, "assess", {"valid": False})
+    replies = [flow.task(i, "reply_invalid").id for i in ids]
+    for reply in replies[:2]:  # offered to every agent again
+        flow.engine.tasks.unclaim(flow.actor("cs_agent1"), reply)
+    response = ui("cs_agent2").post(f"/tasks/bulk?tab=available&q={tag}", {"action": "claim", "task": replies}, htmx=True)
     toast = json.loads(response.headers["HX-Trigger"])["crm-toast"]
     assert toast["level"] == "warning" and "2" in toast["message"] and "1 项未能处理" in toast["message"]
-    assert [flow.task(i, "assess").assignee for i in ids] == ["cs_sup", "cs_sup", "cs_agent2"]
+    assert [flow.task(i, "reply_invalid").assignee for i in ids] == ["cs_agent2", "cs_agent2", "cs_agent1"]
     nothing = ui("cs_sup").post("/tasks/bulk", {"action": "claim"})
     assert nothing.status_code == 302
 
