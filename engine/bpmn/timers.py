@@ -22,6 +22,8 @@ from engine.bpmn import expressions, internals
 from engine.bpmn.stepping import run_engine_steps
 from engine.clock import utcnow
 
+MIN_CYCLE = timedelta(minutes=1)  # the shortest interval a timer cycle repeats at
+
 
 def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
@@ -52,10 +54,12 @@ def fire_start_event(workflow: BpmnWorkflow, start_event: str | None) -> None:
     workflow.refresh_timers()
 
 
-def fire_now(task: Any, definition: TimerEventDefinition) -> None:
+def fire_now(task: Any, definition: TimerEventDefinition, at: datetime) -> None:
     """Make a waiting timer fire on the next refresh, whatever the wall clock says.
 
-    A cycle fires one occurrence and keeps its schedule; other timers are marked fired.
+    A cycle fires one occurrence and keeps its schedule: its next occurrence is the first after
+    `at`, so occurrences missed while no worker ran are skipped, not fired one after another.
+    Other timers are marked fired.
     """
     if isinstance(definition, CycleTimerEventDefinition):
         value = internals.internal(task, "event_value")
@@ -65,7 +69,12 @@ def fire_now(task: Any, definition: TimerEventDefinition) -> None:
             task.workflow.top_workflow.refresh_timers()
             after = internals.internal(task, "event_value")
             if after:
-                after["next"] = (scheduled + timedelta(seconds=value["duration"])).isoformat()
+                interval = max(timedelta(seconds=float(value["duration"])), MIN_CYCLE)
+                steps = (at - scheduled) // interval + 1 if at >= scheduled else 1
+                if after["cycles"] > 0:
+                    steps = min(steps, after["cycles"] + 1)
+                    after["cycles"] -= steps - 1
+                after["next"] = (scheduled + steps * interval).isoformat()
                 internals.set_internal(task, event_value=after)
             return
     internals.set_internal(task, event_fired=True)
@@ -88,27 +97,66 @@ def apply_working_calendar(task: Any, definition: TimerEventDefinition) -> None:
 
 
 def first_occurrence(kind: str, text: str, now: datetime) -> tuple[datetime, dict[str, Any]] | None:
-    """When a timer start event first fires: a date, now + a duration, or a cycle's first start."""
+    """When a timer start event first fires: a date, now + a duration, or a cycle's first start
+    (for a start in the past, its next occurrence from now on, computed, not counted up to)."""
     value = expressions.evaluate(text, {}) if expressions.is_expression(text) else text.strip()
     if kind == "timeDate":
         return _utc(TimerEventDefinition.get_datetime(str(value))), {"kind": kind, "text": text}
     if kind == "timeDuration":
         return calendar.add_duration(now, str(value)), {"kind": kind, "text": text}
     cycles, start, duration = TimerEventDefinition.parse_iso_recurring_interval(str(value))
+    interval = max(duration, MIN_CYCLE)
     start = _utc(start)
-    while start < now and cycles != 0:  # a start in the past: the next occurrence from now on
-        start += duration
-        cycles -= 1 if cycles > 0 else 0
+    if start < now and cycles != 0:
+        missed = _periods_until(start, now, interval, cycles)
+        start += missed * interval
+        cycles -= missed if cycles > 0 else 0
     if cycles == 0:
         return None
-    return start, {"kind": kind, "text": text, "cycles_left": cycles, "interval": duration.total_seconds()}
+    return start, {"kind": kind, "text": text, "cycles_left": cycles, "interval": interval.total_seconds()}
 
 
-def next_cycle(payload: dict[str, Any], due: datetime) -> tuple[datetime, dict[str, Any]] | None:
+def next_cycle(payload: dict[str, Any], due: datetime, now: datetime) -> tuple[datetime, dict[str, Any]] | None:
+    """The occurrence after the one that fired at `due`. Occurrences missed while no worker ran
+    (an outage) are skipped, not fired one after another."""
     if payload.get("kind") != "timeCycle":
         return None
     left = int(payload.get("cycles_left", -1))
-    left = left - 1 if left > 0 else left
+    interval = max(timedelta(seconds=float(payload["interval"])), MIN_CYCLE)
+    steps = (now - due) // interval + 1 if now >= due else 1  # the first occurrence after now
+    steps = min(steps, left) if left > 0 else steps
+    if left > 0:
+        left -= steps
     if left == 0:
         return None
-    return due + timedelta(seconds=float(payload["interval"])), {**payload, "cycles_left": left}
+    return due + steps * interval, {**payload, "cycles_left": left}
+
+
+def _periods_until(start: datetime, now: datetime, interval: timedelta, cycles: int) -> int:
+    """How many intervals take `start` to `now` or past it, at most `cycles` (negative: unbounded)."""
+    periods = max(0, -(-(now - start) // interval))  # ceiling division of timedeltas
+    return min(periods, cycles) if cycles >= 0 else periods
+
+
+def cycle_problem(text: str) -> str | None:
+    """Why a literal cycle cannot run: one that repeats faster than MIN_CYCLE would fire on every
+    tick of every worker (`R/PT0S` never lets go of them)."""
+    _cycles, _start, duration = TimerEventDefinition.parse_iso_recurring_interval(text)
+    if duration < MIN_CYCLE:
+        return f"a cycle may repeat at most once a minute; '{text}' repeats every {duration.total_seconds():g} s"
+    return None
+
+
+def bound_cycle(task: Any, definition: TimerEventDefinition) -> None:
+    """A cycle whose interval came from an expression at run time is held to MIN_CYCLE too."""
+    if not isinstance(definition, CycleTimerEventDefinition):
+        return
+    value = internals.internal(task, "event_value")
+    if isinstance(value, dict) and float(value.get("duration") or 0) < MIN_CYCLE.total_seconds():
+        internals.set_internal(task, event_value={**value, "duration": MIN_CYCLE.total_seconds()})
+
+
+def arm(task: Any, definition: TimerEventDefinition) -> None:
+    """What the engine adds to a waiting timer before scheduling its job: working time, bounded cycles."""
+    apply_working_calendar(task, definition)
+    bound_cycle(task, definition)

@@ -13,7 +13,7 @@ from typing import Any
 from lxml import etree
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
-from engine.bpmn import expressions, forms
+from engine.bpmn import expressions, forms, timers
 from engine.bpmn.parser import CAMUNDA_NS, parse_form_fields
 from engine.errors import InvalidDefinition, TooLarge
 
@@ -187,7 +187,9 @@ def _check_timer(report: Report, event: etree._Element) -> None:
                     if kind == "timeDuration":
                         TimerEventDefinition.parse_iso_duration(text)
                     elif kind == "timeCycle":
-                        TimerEventDefinition.parse_iso_recurring_interval(text)
+                        problem = timers.cycle_problem(text)
+                        if problem:
+                            report.error(event, f"timer {kind}: {problem}")
                     else:
                         TimerEventDefinition.get_datetime(text)
                 except Exception:

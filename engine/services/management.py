@@ -178,7 +178,7 @@ class JobService:
 
     def _execute(self, session: Session, job: Job, at: datetime, instance: ProcessInstance | None) -> str:
         if job.kind == "timer":
-            return self._fire_timer(session, job, instance)
+            return self._fire_timer(session, job, instance, at)
         if job.kind == "timer_start":
             return self._fire_timer_start(session, job, at)
         if job.kind == "email":
@@ -187,7 +187,7 @@ class JobService:
 
     # --- the kinds of job ---------------------------------------------------------------------
 
-    def _fire_timer(self, session: Session, job: Job, instance: ProcessInstance | None) -> str:
+    def _fire_timer(self, session: Session, job: Job, instance: ProcessInstance | None, at: datetime) -> str:
         if instance is None or instance.status != "running" or not job.task_id:
             return "obsolete"
         workflow = self.engine.runtime.load(session, instance)
@@ -196,7 +196,7 @@ class JobService:
         definition = getattr(getattr(task, "task_spec", None), "event_definition", None)
         if task is None or task.state != TaskState.WAITING or not isinstance(definition, TimerEventDefinition):
             return "obsolete"  # the timer was cancelled or already fired with its activity
-        timers.fire_now(task, definition)
+        timers.fire_now(task, definition, at)
         self.engine.history.record(
             session,
             None,
@@ -217,7 +217,7 @@ class JobService:
         if newest.id != definition.id:
             return "obsolete"  # a newer version was deployed and scheduled its own start
         self.engine.runtime.start_by_timer(session, definition, job.element_id)
-        nxt = timers.next_cycle(job.payload, aware(job.due_at))  # type: ignore[arg-type]
+        nxt = timers.next_cycle(job.payload, aware(job.due_at), at)  # type: ignore[arg-type]
         if nxt is not None:
             due, payload = nxt
             session.add(

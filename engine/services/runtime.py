@@ -307,7 +307,7 @@ class RuntimeService:
         for task in workflow.event_manager.tasks.values():
             definition = getattr(task.task_spec, "event_definition", None)
             if isinstance(definition, TimerEventDefinition):
-                timers.apply_working_calendar(task, definition)
+                timers.arm(task, definition)
                 due = timers.due_at(definition, task)
                 if due is not None:
                     wanted[str(task.id)] = (task, due)
@@ -326,9 +326,14 @@ class RuntimeService:
         for task_id, job in existing.items():
             if job.status == "pending" and (task_id not in wanted or aware(job.due_at) != wanted[task_id][1]):
                 session.delete(job)
+        held = {job.task_id for job in before.held_jobs} if before is not None else set()
         for task_id, (task, due) in wanted.items():
             job = existing.get(task_id)
-            if job is not None and (job.status == "running" or aware(job.due_at) == due):
+            if job is not None and aware(job.due_at) == due:
+                continue
+            # A running job is left to its worker, unless this action is that worker and the timer
+            # waits again (a cycle's next occurrence): its job is finished, the next one scheduled.
+            if job is not None and job.status == "running" and task_id not in held:
                 continue
             session.add(
                 Job(
