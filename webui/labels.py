@@ -170,6 +170,8 @@ FIELD_ERRORS: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"^has the wrong format$"), lambda m: _("The format is not right.")),
     (re.compile(r"^no active user with this name$"), lambda m: _("There is no active user with this name.")),
     (re.compile(r"^is not a colleague this task is offered to$"), lambda m: _("Choose a colleague this task is offered to.")),
+    (re.compile(r"^may not perform this task"), lambda m: _("This person may not do this task: it is offered to other roles or people.")),
+    (re.compile(r"^could not be checked against its format in time"), lambda m: _("The entry could not be checked in time; shorten it.")),
 ]
 
 

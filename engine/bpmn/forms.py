@@ -11,7 +11,7 @@ import re
 from datetime import date
 from typing import Any
 
-from engine.bpmn import expressions
+from engine.bpmn import expressions, patterns
 from engine.errors import ExpressionError, ValidationFailed
 
 FIELD_TYPES = ("string", "long", "double", "boolean", "date", "enum")
@@ -113,11 +113,9 @@ def field_problems(field: dict[str, Any]) -> list[str]:
             except ValueError:
                 problems.append(f"form field '{fid}': constraint {key}='{value}' is not a number")
     pattern = _constraint(field, "pattern")
-    if pattern:
-        try:
-            re.compile(pattern)
-        except re.error:
-            problems.append(f"form field '{fid}': pattern is not a valid regular expression")
+    problem = patterns.problem(pattern) if pattern else None
+    if problem:
+        problems.append(f"form field '{fid}': {problem}")
     default = field.get("default")
     for text in (field.get("properties", {}).get("required_if"), default if default and expressions.is_expression(default) else None):
         problem = expressions.check_expression(text) if text else None
@@ -189,8 +187,11 @@ def _check_constraints(field: dict[str, Any], value: Any) -> str | None:
         if high not in (None, "") and len(value) > int(float(high)):
             return f"must be at most {high} characters"
         pattern = _constraint(field, "pattern")
-        if pattern and not re.fullmatch(pattern, value):
-            return "has the wrong format"
+        try:
+            if pattern and not patterns.fullmatch(pattern, value):
+                return "has the wrong format"
+        except patterns.PatternTimeout:
+            return "could not be checked against its format in time; shorten it, or ask an admin to simplify the field's pattern"
     return None
 
 

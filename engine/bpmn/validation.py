@@ -330,6 +330,9 @@ def validate_bpmn(doc: Document, known_roles: set[str] | None, operations: set[s
         if not process.get("id"):
             report.error(process, "process has no id")
             continue
+        if not PROCESS_KEY.fullmatch(process.get("id")):
+            report.error(process, "process id must be a letter or '_' and then letters, digits, '_', '.' or '-' (128 at most)")
+            continue
         starts = [n for n in _bpmn(process, "startEvent")]
         if not starts:
             report.error(process, "process has no start event")
@@ -342,6 +345,32 @@ def validate_bpmn(doc: Document, known_roles: set[str] | None, operations: set[s
     return report
 
 
-def decision_ids(doc: Document) -> list[str]:
+def decisions(doc: Document) -> dict[str, etree._Element]:
+    """A DMN document's decisions by id (ids are checked by validate_dmn before anything uses them)."""
     ns = etree.QName(doc.root).namespace
-    return [d.get("id") for d in doc.root.findall(f"{{{ns}}}decision") if d.get("id")]
+    return {d.get("id"): d for d in doc.root.findall(f"{{{ns}}}decision") if d.get("id")}
+
+
+def decision_ids(doc: Document) -> list[str]:
+    return list(decisions(doc))
+
+
+def validate_dmn(doc: Document) -> Report:
+    """Decision ids follow the same rule as process keys: they become keys and versions."""
+    report = Report()
+    ns = etree.QName(doc.root).namespace
+    found = doc.root.findall(f"{{{ns}}}decision")
+    if not found:
+        report.error(doc.root.get("id") or "definitions", f"{doc.filename}: no decision")
+    for decision in found:
+        key = decision.get("id") or ""
+        if not PROCESS_KEY.fullmatch(key):
+            report.problems.append(
+                Problem(
+                    key[:128],
+                    f"decision id '{key[:64]}' must be a letter or '_' and then letters, digits, '_', '.' or '-' (128 at most)",
+                    "error",
+                    "",
+                )
+            )
+    return report

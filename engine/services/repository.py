@@ -214,6 +214,8 @@ class RepositoryService:
         for doc in docs:
             if doc.kind == "bpmn":
                 report.problems.extend(validation.validate_bpmn(doc, roles, set(operations.OPERATIONS), set(decisions)).problems)
+            else:
+                report.problems.extend(validation.validate_dmn(doc).problems)
         report.raise_if_errors()
         parser = CrmBpmnParser()
         try:
@@ -272,18 +274,17 @@ class RepositoryService:
             if doc.kind != "dmn":
                 continue
             digest = _sha(doc.content)
-            for key in validation.decision_ids(doc):
+            for key, node in validation.decisions(doc).items():
                 latest = session.scalar(
                     select(DecisionDefinition).where(DecisionDefinition.key == key).order_by(DecisionDefinition.version.desc()).limit(1)
                 )
                 if latest is not None and latest.content_hash == digest:
                     result.append(Deployed(latest.id, key, latest.name, latest.version, "decision", False))
                     continue
-                node = doc.root.find(f"{{{etree.QName(doc.root).namespace}}}decision[@id='{key}']")
                 row = DecisionDefinition(
                     key=key,
                     version=(latest.version + 1) if latest else 1,
-                    name=(node.get("name") if node is not None else None) or key,
+                    name=node.get("name") or key,
                     dmn_xml=_text(doc),
                     content_hash=digest,
                     deployed_by=deployed_by,

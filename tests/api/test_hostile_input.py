@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import time
+from xml.sax.saxutils import quoteattr
 
 import pytest
 
@@ -121,3 +123,19 @@ def test_malformed_urls_and_bodies_are_400(api: Api, path: str, kwargs: dict) ->
     response = api.call(method, "cs_agent1", path, **kwargs)
     assert response.status_code == 400, response.data[:300]
     assert api.get(None, "/healthz").status_code == 200
+
+
+@pytest.mark.parametrize("decision_id", ["rule'] | //*[@id='x", 'rule"quote', "9starts_with_a_digit", "空格 rule", "x" * 129])
+def test_a_decision_id_that_is_not_a_key_is_a_problem_not_a_500(api: Api, decision_id: str) -> None:
+    dmn = (FIXTURES / "discount_rule.dmn").read_text().replace('id="discount_rule"', f"id={quoteattr(decision_id)}")
+    files = {"file": (io.BytesIO(dmn.encode()), "rule.dmn")}
+    refused = api.post("admin", "/api/v1/process-definitions", data=files, content_type="multipart/form-data")
+    assert refused.status_code == 422, refused.get_data(as_text=True)
+    assert any("decision id" in p["message"] for p in refused.get_json()["problems"])
+    checked = api.post(
+        "admin",
+        "/api/v1/process-definitions/validate",
+        data={"file": (io.BytesIO(dmn.encode()), "rule.dmn")},
+        content_type="multipart/form-data",
+    )
+    assert checked.status_code == 200 and any(p["severity"] == "error" for p in checked.get_json()["problems"])
