@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement, exists, or_, select, true
 from sqlalchemy.orm import Session
 
-from engine.errors import Conflict, Forbidden, ValidationFailed
+from engine.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from engine.services import task_counts
 from engine.services.assignment import may_leave_out
 from engine.services.identity import Actor
@@ -93,6 +93,15 @@ class Authorization:
         if actor.is_admin or (not groups and not users):
             return True
         return bool(actor.roles & set(groups)) or actor.username in users
+
+    def may_read_definition(self, definition: ProcessDefinition, actor: Actor) -> bool:
+        """A definition's start form and its whole XML (scripts included) are for those who may
+        start it and for admins; others meet the process only through the instances they may see."""
+        return self.may_administer(actor) or self.may_start(definition, actor)
+
+    def require_read_definition(self, definition: ProcessDefinition, actor: Actor) -> None:
+        if not self.may_read_definition(definition, actor):
+            raise NotFound(f"no process definition '{definition.key}'")
 
     def require_start(self, definition: ProcessDefinition, actor: Actor) -> None:
         if not self.may_start(definition, actor):

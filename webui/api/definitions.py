@@ -52,6 +52,7 @@ def get_definition(key: str) -> ResponseReturnValue:
     eng = engine()
     with eng.db.sessions() as session:
         definition = eng.repository.latest(session, key)
+        eng.authorization.require_read_definition(definition, actor())
         view = definition_view(definition)
         view["start_form"] = definition.start_meta.get("form", [])
         view["may_start"] = eng.authorization.may_start(definition, actor())
@@ -64,4 +65,5 @@ def get_definition_xml(key: str) -> ResponseReturnValue:
     eng = engine()
     with eng.db.sessions() as session:
         definition = eng.repository.latest(session, key)
+        eng.authorization.require_read_definition(definition, actor())
         return Response(definition.bpmn_xml, mimetype="application/xml")
