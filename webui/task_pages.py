@@ -64,7 +64,7 @@ def _task_view(task_id: str, errors: dict[str, str] | None = None, values: dict[
         assert instance is not None
         catalogue = field_catalogue(engine, session, instance.definition_id)
         names = element_names(engine, session, instance.definition_id)
-        history = engine.history.for_instance(session, instance.id)
+        history = engine.tasks.history(session, me, task)
         allowed = _permissions(session, task)
         diagram = diagram_state(engine, session, instance).as_dict()
         reports = engine.authorization.assignees(session, me, task)

@@ -29,7 +29,7 @@ from engine.services import task_counts
 from engine.services.identity import Actor
 from engine.services.runtime import process_error
 from store import writes
-from store.models import ProcessInstance, Task, TaskCandidate, User
+from store.models import HistoryEvent, ProcessInstance, Task, TaskCandidate, User
 
 if TYPE_CHECKING:
     from engine.process_engine import ProcessEngine
@@ -118,7 +118,10 @@ class TaskService:
         task = self.get(session, actor, task_id)
         instance = session.get(ProcessInstance, task.instance_id)
         assert instance is not None
-        context = dict(instance.data or {})
+        if self.engine.authorization.may_view_instance(session, actor, instance):
+            context = dict(instance.data or {})
+        else:  # offered to them once: what the task showed, not what the case became
+            context = self._as_it_was(session, task)
         fields: list[dict[str, Any]] = []
         if task.status == "open":
             workflow = self.engine.runtime.load(session, instance)
@@ -129,6 +132,26 @@ class TaskService:
         with operations.action(self.engine.context(session, actor.username, instance)):
             model = forms.form_model(fields, context)
         return task, model, {k: v for k, v in context.items() if not k.startswith("spiff__")}
+
+    def _as_it_was(self, session: Session, task: Task) -> dict[str, Any]:
+        """A finished task seen by someone who may not see its instance (a candidate of its pool who
+        did not do it): the data it worked on, folded from the history up to its completion (the
+        start form, earlier steps and its own submission), and nothing that came later."""
+        shown: dict[str, Any] = {}
+        for event in self.history(session, None, task):
+            if event.action in ("start", "complete", "message") and isinstance(event.data, dict):
+                shown.update(event.data)
+        return shown
+
+    def history(self, session: Session, actor: Actor | None, task: Task) -> list[HistoryEvent]:
+        """The instance history a task page shows: all of it to those who may see the instance, and
+        to the task's other candidates (and with no actor) only what happened until it was done."""
+        events = self.engine.history.for_instance(session, task.instance_id)
+        instance = session.get(ProcessInstance, task.instance_id) if actor is not None else None
+        if instance is not None and self.engine.authorization.may_view_instance(session, actor, instance):  # type: ignore[arg-type]
+            return events
+        done = next((e.id for e in events if e.task_id == task.id and e.action == "complete"), None)
+        return [e for e in events if done is None or e.id <= done]
 
     # --- actions ----------------------------------------------------------------------------
 

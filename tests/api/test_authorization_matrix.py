@@ -7,6 +7,8 @@ that the object exists; 403 means they may see it but not do this.
 
 from __future__ import annotations
 
+import json
+import secrets
 from typing import Any
 
 import pytest
@@ -113,3 +115,29 @@ def test_every_api_operation_is_in_the_matrix_or_its_own_tests(app: Any) -> None
     }  # fmt: skip
     admin = {r for r in api_rules if r.startswith("/api/v1/admin/") or r.endswith("/draft")}  # tests/api/test_admin_api.py
     assert api_rules - covered_elsewhere - in_matrix - admin == set()
+
+
+def test_a_finished_task_shows_its_other_candidates_what_it_showed_not_what_the_case_became(api: Api) -> None:
+    """sales2 (a `sales` candidate of sales1's verification) read the director's later comment on
+    sales1's lead through the finished task, which showed the current case."""
+    tag = secrets.token_hex(3)
+    lead = {
+        "company": f"余姚{tag}模具厂",
+        "phone": "0574-62001234",
+        "email": f"z.{tag}@example.cn",
+        "source": "customs",
+        "estimated_value": 500000,
+    }
+    started = api.post("sales1", "/api/v1/process-instances", json={"process_key": "lead_qualification", "data": lead}).get_json()
+    verify = started["tasks"][0]["id"]
+    after = api.post("sales1", f"/api/v1/tasks/{verify}/complete", json={"data": {"outcome": "qualified", "grade": "A"}}).get_json()
+    review = after["instance"]["tasks"][0]["id"]
+    api.post("sales_dir", f"/api/v1/tasks/{review}/complete", json={"data": {"decision": "approve", "comment": f"价格再谈{tag}"}})
+    seen = api.get("sales2", f"/api/v1/tasks/{verify}")
+    assert seen.status_code == 200  # it was offered to sales2 too
+    shown = json.dumps(seen.get_json(), ensure_ascii=False)
+    assert lead["company"] in shown and lead["phone"] in shown and "qualified" in shown  # what it showed, and its own result
+    assert f"价格再谈{tag}" not in shown and "director_review" not in shown  # nothing that came later
+    assert api.get("sales2", f"/api/v1/process-instances/{started['id']}").status_code == 404
+    owner = json.dumps(api.get("sales1", f"/api/v1/tasks/{verify}").get_json(), ensure_ascii=False)
+    assert lead["phone"] in owner  # who did it still sees the case

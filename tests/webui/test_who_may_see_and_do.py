@@ -207,3 +207,16 @@ def test_the_task_page_offers_exactly_the_people_the_engine_accepts(flow: Flow, 
     assert offered == ["tr_lead"]  # his direct report who is offered it; tr_staff reports to tr_lead
     page = ui("vp_service").text(f"/tasks/{analysis.id}")
     assert 'value="tr_lead"' in page and 'value="tr_staff"' not in page and 'value="cs_agent1"' not in page
+
+
+def test_a_finished_task_page_shows_another_candidate_nothing_that_came_later(flow: Flow, ui: Callable[[str], Page]) -> None:
+    tag = secrets.token_hex(3)
+    data = {"company": f"奉化{tag}工贸", "phone": "0574-88001234", "source": "web", "estimated_value": 500000}
+    instance = flow.start("sales1", "lead_qualification", data)
+    verify = flow.task(instance.id, "verify_lead").id
+    flow.complete("sales1", instance.id, "verify_lead", {"outcome": "qualified", "grade": "A"})
+    flow.complete("sales_dir", instance.id, "director_review", {"decision": "approve", "comment": f"总监意见{tag}"})
+    page = ui("sales2").text(f"/tasks/{verify}")
+    assert data["company"] in page and data["phone"] in page  # what the task showed while it was offered to sales2
+    assert f"总监意见{tag}" not in page and "销售总监审核" not in page  # the director's later decision and step
+    assert f"总监意见{tag}" in ui("sales1").text(f"/tasks/{verify}")
