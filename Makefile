@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 FLASK := $(BIN)/flask --app app
 
-.PHONY: venv run test lint clean-db assets translations bench
+.PHONY: venv run test lint browser clean-db assets translations bench
 
 venv: $(VENV)/.installed
 
@@ -24,8 +24,22 @@ run: venv instance/secret_key
 	$(FLASK) seed-demo
 	SECRET_KEY="$${SECRET_KEY:-$$(cat instance/secret_key)}" $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
-test: venv
+test: venv browser
 	$(BIN)/python -m pytest
+
+# The browser tests drive Debian's Chromium through Playwright (never `playwright install`, which
+# downloads a browser of its own); fonts-noto-cjk renders the Chinese interface in screenshots.
+CHROMIUM := /usr/bin/chromium
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "make: installing Debian's chromium and fonts-noto-cjk for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	  else \
+	    echo "make: the browser tests need Debian's Chromium at $(CHROMIUM); install it with: sudo apt-get install chromium fonts-noto-cjk" >&2; \
+	    exit 1; \
+	  fi; \
+	fi
 
 bench: venv
 	$(BIN)/python -m bench --json --profile --details instance/bench/results.json

@@ -27,6 +27,7 @@ from tests.flow import Flow
 
 PG_ADMIN_DSN = os.environ.get("TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 FIXTURES = Path(__file__).parent / "fixtures"
+MIWG = FIXTURES / "miwg"  # the OMG BPMN MIWG reference models (CC BY 3.0; tests/fixtures/miwg/README.md)
 
 
 def _pg_url(dbname: str) -> str:

@@ -1,4 +1,4 @@
-"""The BPMN MIWG reference models (../shared/conformance/miwg): deploying each ends in a new
+"""The BPMN MIWG reference models (tests/fixtures/miwg): deploying each ends in a new
 version or a per-element list of problems, never a crash."""
 
 from __future__ import annotations
@@ -9,13 +9,13 @@ import pytest
 
 from engine.errors import InvalidDefinition
 from engine.process_engine import ProcessEngine
+from tests.conftest import MIWG
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "miwg"
-FILES = sorted(CORPUS.glob("*.bpmn"))
+FILES = sorted(MIWG.glob("*.bpmn"))
 
 
 def test_the_corpus_is_there() -> None:
-    assert len(FILES) == 21, CORPUS
+    assert len(FILES) == 21, MIWG
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])

@@ -19,10 +19,10 @@ from playwright.sync_api import expect
 from app import create_app
 from processes.demo import seed_demo
 from store.migrate import upgrade
+from tests.conftest import MIWG
 from tests.webui.browser import Session
 from tests.webui.conftest import OUTPUT, serve
 
-MIWG = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "miwg"
 SHOTS = OUTPUT / "screenshots" / "designer"
 README_SHOTS = OUTPUT / "screenshots" / "readme"
 

@@ -17,11 +17,10 @@ import pytest
 from engine.process_engine import ProcessEngine
 from processes.demo import USERS
 from store.models import ProcessDefinition, ProcessInstance
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, MIWG
 from tests.flow import Flow
 from tests.webui.conftest import Page
 
-MIWG = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "miwg"
 REVIEW = (FIXTURES / "simple_review.bpmn").read_bytes()
 DANGEROUS = b"${__import__('os').system('id')}"
 
