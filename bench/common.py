@@ -24,8 +24,8 @@ from engine.process_engine import ProcessEngine
 from engine.services.identity import Actor
 from processes.demo import seed_demo
 from store.db import Database
-from store.migrate import upgrade
 from store.models import Task
+from store.schema import upgrade
 
 BENCH_DIR = Path(__file__).parent
 ROOT = BENCH_DIR.parent

@@ -8,14 +8,13 @@ at the close of a day ends then (not at the next morning's opening).
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime, timedelta
 
 import chinese_calendar
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+
+from engine import config
+from engine.config import WorkingHours
 
 
 def is_working_day(day: date) -> bool:
@@ -25,34 +24,9 @@ def is_working_day(day: date) -> bool:
         return day.weekday() < 5
 
 
-@dataclass(frozen=True)
-class WorkingHours:
-    start: time = time(9, 0)
-    end: time = time(18, 0)
-    zone: str = "Asia/Shanghai"
-
-    @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.zone)
-
-    @property
-    def day_length(self) -> timedelta:
-        return datetime.combine(date.min, self.end) - datetime.combine(date.min, self.start)
-
-    @classmethod
-    def from_env(cls) -> WorkingHours:
-        """`WORKING_HOURS=09:00-18:00`, `WORKING_TIMEZONE=Asia/Shanghai`."""
-        text = os.environ.get("WORKING_HOURS", "09:00-18:00")
-        start, _, end = text.partition("-")
-        hours = cls(time.fromisoformat(start.strip()), time.fromisoformat(end.strip()), os.environ.get("WORKING_TIMEZONE", "Asia/Shanghai"))
-        if hours.day_length <= timedelta(0):
-            raise ValueError(f"WORKING_HOURS must end after it starts: {text}")
-        return hours
-
-
-@lru_cache(maxsize=1)
 def default_hours() -> WorkingHours:
-    return WorkingHours.from_env()
+    """`WORKING_HOURS` in `WORKING_TIMEZONE` (engine.config)."""
+    return config.current().working_hours
 
 
 def add_working_time(start: datetime, amount: timedelta, hours: WorkingHours | None = None) -> datetime:

@@ -1,4 +1,4 @@
-"""Email for notifications: settings from the environment, bilingual templates, SMTP delivery.
+"""Email for notifications: bilingual templates and SMTP delivery (settings in engine.config).
 
 Mail is sent by jobs (kind `email`), written in the same transaction as the notification, so a
 rolled-back action sends nothing and a failed delivery is retried like any other job.
@@ -6,11 +6,11 @@ rolled-back action sends nothing and a failed delivery is retried like any other
 
 from __future__ import annotations
 
-import os
 import smtplib
-from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr
+
+from engine.config import MailSettings
 
 SUBJECTS = {
     "assigned": ("【待办】{name}", "[To do] {name}"),
@@ -25,36 +25,6 @@ BODIES = (
     "{display_name}，您好：\n\n{message}\n\n流程：{process}（编号 {instance_id}）\n查看：{link}\n\n—— CRMFlow 自动发送，请勿直接回复",
     "Hello {display_name},\n\n{message}\n\nProcess: {process} (no. {instance_id})\nOpen: {link}\n\n-- sent by CRMFlow; please do not reply",
 )
-
-
-@dataclass(frozen=True)
-class MailSettings:
-    host: str
-    port: int = 25
-    username: str | None = None
-    password: str | None = None
-    sender: str = "crmflow@localhost"
-    sender_name: str = "CRMFlow"
-    starttls: bool = False
-    timeout: float = 10.0
-    base_url: str = "http://127.0.0.1:5000"
-
-    @classmethod
-    def from_env(cls) -> MailSettings | None:
-        """`SMTP_HOST` (unset: no email), `SMTP_PORT`, `SMTP_USER`, `SMTP_PASSWORD`, `SMTP_FROM`,
-        `SMTP_STARTTLS`, `BASE_URL` (for links in mails)."""
-        host = os.environ.get("SMTP_HOST")
-        if not host:
-            return None
-        return cls(
-            host=host,
-            port=int(os.environ.get("SMTP_PORT", "25")),
-            username=os.environ.get("SMTP_USER") or None,
-            password=os.environ.get("SMTP_PASSWORD") or None,
-            sender=os.environ.get("SMTP_FROM", "crmflow@localhost"),
-            starttls=os.environ.get("SMTP_STARTTLS", "0").lower() in ("1", "true", "yes"),
-            base_url=os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
-        )
 
 
 def render(kind: str, locale: str, **values: object) -> tuple[str, str]:

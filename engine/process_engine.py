@@ -7,9 +7,10 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from engine import config
 from engine.authorization import Authorization
 from engine.clock import utcnow
-from engine.mail import MailSettings
+from engine.config import MailSettings, Settings
 from engine.operations import ActionContext
 from engine.services.admin import AdminService
 from engine.services.history import HistoryService
@@ -30,9 +31,11 @@ class ProcessEngine:
         clock: Callable[[], datetime] = utcnow,
         mail: MailSettings | None = None,
         job_settings: JobSettings | None = None,
+        settings: Settings | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
+        self.settings = settings or config.current()
         self.mail = mail
         self.authorization = Authorization(self)
         self.history = HistoryService(self)

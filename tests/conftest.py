@@ -22,7 +22,7 @@ from engine.process_engine import ProcessEngine
 from engine.services.identity import Actor
 from processes.demo import seed_demo
 from store.db import Database
-from store.migrate import upgrade
+from store.schema import upgrade
 from tests.flow import Flow
 
 PG_ADMIN_DSN = os.environ.get("TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")

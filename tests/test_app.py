@@ -21,7 +21,10 @@ def test_db_upgrade_seed_demo_twice_and_deploy(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     app = create_app({"TESTING": True, "DATABASE_URL": url})
     runner = app.test_cli_runner()
-    assert runner.invoke(args=["db-upgrade"]).exit_code == 0
+    created = runner.invoke(args=["db-upgrade"])
+    assert created.exit_code == 0 and created.output.startswith("database created at revision ")
+    again = runner.invoke(args=["db-upgrade"])
+    assert again.exit_code == 0 and again.output.startswith("database is up to date (revision ")
     first = runner.invoke(args=["seed-demo"])
     assert first.exit_code == 0 and "users created: 21" in first.output and "complaint_handling version 1" in first.output
     second = runner.invoke(args=["seed-demo"])
@@ -38,3 +41,11 @@ def test_db_upgrade_seed_demo_twice_and_deploy(tmp_path: Path) -> None:
 def test_chinese_text_is_returned_as_utf8_json(app: Flask) -> None:
     response = app.test_client().post("/api/v1/auth/token", json={"username": "cs_sup", "password": "demo"})
     assert "客服主管".encode() in response.data
+
+
+def test_an_address_no_route_knows_gets_the_styled_page_or_the_json_error(app: Flask) -> None:
+    page = app.test_client().get("/no/such/page")
+    assert page.status_code == 404 and page.mimetype == "text/html"
+    assert 'lang="zh-CN"' in page.get_data(as_text=True) and "Not Found" not in page.get_data(as_text=True)
+    api = app.test_client().get("/api/v1/no/such/thing")
+    assert api.status_code == 404 and api.get_json()["error"] == "not_found"

@@ -3,7 +3,6 @@ bearer tokens and is exempt from CSRF: it has no cookies to ride on)."""
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,6 @@ from store.models import User
 
 LOCALES = ("zh_CN", "en")
 DEFAULT_LOCALE = "zh_CN"  # the demo organisation is Chinese
-TIMEZONE = "Asia/Shanghai"
 TRANSLATIONS = Path(__file__).parent / "translations"
 
 login_manager = LoginManager()
@@ -82,10 +80,12 @@ def select_locale() -> str:
 
 def init_extensions(app: Flask) -> None:
     """Flask-Login, CSRF on every state-changing form (API exempt), Flask-Babel, cookie hardening."""
+    settings = app.extensions["crmflow"].settings
+    zone = settings.working_hours.zone  # the one time zone: deadlines, "today" and the times shown
     defaults: dict[str, Any] = {
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "0") in ("1", "true", "yes"),
+        "SESSION_COOKIE_SECURE": settings.session_cookie_secure,
         "SESSION_COOKIE_NAME": "crmflow_session",
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
         "REMEMBER_COOKIE_HTTPONLY": True,
@@ -93,7 +93,7 @@ def init_extensions(app: Flask) -> None:
         # A worklist left open all day must still accept its forms: tokens live as long as the session.
         "WTF_CSRF_TIME_LIMIT": None,
         "BABEL_DEFAULT_LOCALE": DEFAULT_LOCALE,
-        "BABEL_DEFAULT_TIMEZONE": TIMEZONE,
+        "BABEL_DEFAULT_TIMEZONE": zone,
         "BABEL_TRANSLATION_DIRECTORIES": str(TRANSLATIONS),
     }
     # Flask ships its own (weaker) defaults for the cookie settings, so these are set, not defaulted.
@@ -105,4 +105,4 @@ def init_extensions(app: Flask) -> None:
     from webui.api import bp as api_bp
 
     csrf.exempt(api_bp)
-    babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: TIMEZONE)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: zone)

@@ -1,5 +1,5 @@
 """What every page blueprint shares: login on every route, HTML (or htmx) error pages, security
-headers, and the template helpers (times in Asia/Shanghai, due badges, names in the user's language)."""
+headers, and the template helpers (times in the product's time zone, due badges, names in the user's language)."""
 
 from __future__ import annotations
 
@@ -107,10 +107,10 @@ def page_blueprint(name: str, import_name: str, public: Iterable[str] = ()) -> B
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
-    bp.register_error_handler(EngineError, _engine_error)
+    bp.register_error_handler(EngineError, engine_error_page)
     bp.register_error_handler(CSRFError, _csrf_error)
-    bp.register_error_handler(HTTPException, _http_error)
-    bp.register_error_handler(Exception, _unexpected)
+    bp.register_error_handler(HTTPException, http_error_page)
+    bp.register_error_handler(Exception, unexpected_error_page)
     return bp
 
 
@@ -127,7 +127,7 @@ def error_page(status: int, message: str) -> ResponseReturnValue:
     return render_template("error.html", status=status, message=message), status
 
 
-def _engine_error(exc: EngineError) -> ResponseReturnValue:
+def engine_error_page(exc: EngineError) -> ResponseReturnValue:
     return error_page(exc.status, labels.error_message(exc))
 
 
@@ -135,7 +135,7 @@ def _csrf_error(exc: CSRFError) -> ResponseReturnValue:
     return error_page(400, _("The form has expired or did not come from this site. Reload the page and try again."))
 
 
-def _http_error(exc: HTTPException) -> ResponseReturnValue:
+def http_error_page(exc: HTTPException) -> ResponseReturnValue:
     messages = {
         403: _("You are not allowed to do this."),
         404: _("Not found, or you may not see it."),
@@ -148,7 +148,7 @@ def _http_error(exc: HTTPException) -> ResponseReturnValue:
     return error_page(status, messages.get(status, _("The request could not be handled.")))
 
 
-def _unexpected(exc: Exception) -> ResponseReturnValue:
+def unexpected_error_page(exc: Exception) -> ResponseReturnValue:
     current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
     return error_page(500, _("Something went wrong on our side; it has been logged. Please try again."))
 
@@ -165,7 +165,7 @@ def unauthorized() -> ResponseReturnValue:
 
 
 def local_time(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
-    """A UTC time from the database, shown in Asia/Shanghai (Flask-Babel's configured zone)."""
+    """A UTC time from the database, shown in the product's time zone (`WORKING_TIMEZONE`, Flask-Babel's)."""
     value = aware(value)
     return format_datetime(value, fmt) if value else ""
 

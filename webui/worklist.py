@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from engine.errors import EngineError, ValidationFailed
-from engine.services.worklist import DUE_FILTERS, PAGE_SIZE, PRIORITIES, SORTS, TaskFilter
+from engine.services.worklist import DUE_FILTERS, PRIORITIES, SORTS, TaskFilter
 from webui import labels
 from webui.ui import actor, done, eng, error_page, is_htmx, page_arg, page_blueprint, worklist
 
@@ -38,7 +38,7 @@ def _view(f: TaskFilter, page: int) -> dict[str, Any]:
         if f.tab not in tabs:
             f = f.with_tab("mine")
         counts = service.counts(session, me)
-        per_page = int(current_app.config.get("WORKLIST_PAGE_SIZE", PAGE_SIZE))
+        per_page = int(current_app.config["WORKLIST_PAGE_SIZE"])
         if f.tab == "started":
             result = service.started(session, me, f, page, per_page)
         else:

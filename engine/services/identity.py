@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
 import threading
 import time
@@ -32,8 +31,6 @@ TOKEN_LIFETIME = timedelta(hours=12)
 TOKEN_CACHE_SECONDS = 5.0
 TOKEN_CACHE_SIZE = 10_000
 THROTTLE_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_USER = 5  # per username, from anywhere: stops guessing one account
-MAX_FAILURES_PER_ADDRESS = 30  # per client address: stops spraying many accounts
 # Argon2id with OWASP's recommended minimum (19 MiB, 2 passes, 1 lane): strong, and fast enough
 # that a burst of logins does not starve a 2-core server.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
@@ -88,8 +85,9 @@ class IdentityService:
         self.engine = engine
         self._tokens: OrderedDict[str, tuple[float, Actor, datetime]] = OrderedDict()
         self._token_lock = threading.Lock()
-        self.max_failures_per_user = int(os.environ.get("LOGIN_MAX_FAILURES_PER_USER", MAX_FAILURES_PER_USER))
-        self.max_failures_per_address = int(os.environ.get("LOGIN_MAX_FAILURES_PER_ADDRESS", MAX_FAILURES_PER_ADDRESS))
+        # per username, from anywhere: stops guessing one account; per address: stops spraying many
+        self.max_failures_per_user = engine.settings.login_max_failures_per_user
+        self.max_failures_per_address = engine.settings.login_max_failures_per_address
 
     def authenticate(self, session: Session, username: str, password: str, ip: str = "-") -> User | None:
         """The user, or None for bad credentials; TooManyAttempts while throttled.

@@ -11,13 +11,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, and_, case, exists, false, func, or_, select
 from sqlalchemy.orm import Session, defer
 
+from engine import config
 from engine.bpmn.forms import is_digits
 from engine.errors import NotFound, ValidationFailed
 from engine.services import task_counts
@@ -38,7 +38,6 @@ PAGE_SIZE = 25
 MAX_TEXT = 100
 MAX_SAVED_FILTERS = 20
 # Due dates are "today" and "this week" in the organisation's time zone, not the server's.
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 HIGH_PRIORITY, LOW_PRIORITY = 70, 30
 
 
@@ -114,9 +113,10 @@ class StartedInstance:
     open_tasks: list[Task] = field(default_factory=list)
 
 
-def local_day_bounds(now: datetime) -> tuple[datetime, datetime, datetime]:
-    """Start of today, start of tomorrow and start of next Monday, in the organisation's zone."""
-    local = now.astimezone(LOCAL_TZ)
+def local_day_bounds(now: datetime, zone: tzinfo | None = None) -> tuple[datetime, datetime, datetime]:
+    """Start of today, start of tomorrow and start of next Monday, in the organisation's zone
+    (`WORKING_TIMEZONE`, engine.config)."""
+    local = now.astimezone(zone or config.current().timezone)
     today = local.replace(hour=0, minute=0, second=0, microsecond=0)
     tomorrow = today + timedelta(days=1)
     next_week = today + timedelta(days=7 - today.weekday())
@@ -168,7 +168,7 @@ class WorklistService:
 
     def _due_clause(self, due: str) -> ColumnElement[bool]:
         now = self.engine.clock()
-        _today, tomorrow, next_week = local_day_bounds(now)
+        _today, tomorrow, next_week = local_day_bounds(now, self.engine.settings.timezone)
         if due == "overdue":
             return Task.due_at < now
         end = tomorrow if due == "today" else next_week

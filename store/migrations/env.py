@@ -1,4 +1,4 @@
-"""Alembic environment: the URL comes from the config built by store.migrate (or DATABASE_URL)."""
+"""Alembic environment: the URL comes from the config built by store.schema (or DATABASE_URL)."""
 
 from __future__ import annotations
 

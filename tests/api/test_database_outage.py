@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 from app import create_app
 from processes.demo import seed_demo
 from store import db as store_db
-from store.migrate import upgrade
+from store.schema import upgrade
 from tests.conftest import PG_ADMIN_DSN, Api
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from engine.calendar import WorkingHours, add_duration, add_working_time, working_amount
+from engine.calendar import add_duration, add_working_time, working_amount
+from engine.config import Settings, WorkingHours
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -34,7 +35,7 @@ def test_calendar_time_ignores_the_calendar() -> None:
 
 
 def test_working_hours_are_configurable() -> None:
-    short_days = WorkingHours.from_env()
+    short_days = Settings.from_environ({}).working_hours
     assert short_days.day_length == timedelta(hours=9)
     half_days = WorkingHours(start=datetime.strptime("08:30", "%H:%M").time(), end=datetime.strptime("12:30", "%H:%M").time())
     due = add_working_time(local(2026, 11, 23, 12, 0), timedelta(hours=2), half_days).astimezone(SHANGHAI)

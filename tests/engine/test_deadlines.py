@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from engine import calendar
 from engine.clock import aware
-from engine.mail import MailSettings
+from engine.config import MailSettings
 from engine.process_engine import ProcessEngine
 from store.db import Database
 from store.models import Job, Notification

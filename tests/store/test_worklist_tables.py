@@ -20,8 +20,8 @@ from engine.process_engine import ProcessEngine
 from engine.services import task_counts
 from engine.services.identity import Actor
 from engine.services.worklist import TaskFilter, WorklistService
-from store.migrate import alembic_config
 from store.models import Task, TaskAssignment, TaskCandidate
+from store.schema import alembic_config
 from tests.flow import Flow
 
 USERS = ("cs_sup", "cs_agent1", "qa_staff", "qa_lead", "tr_lead", "gm", "vp_service", "admin")

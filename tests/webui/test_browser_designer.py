@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 
 from app import create_app
 from processes.demo import seed_demo
-from store.migrate import upgrade
+from store.schema import upgrade
 from tests.conftest import MIWG
 from tests.webui.browser import Session
 from tests.webui.conftest import OUTPUT, serve

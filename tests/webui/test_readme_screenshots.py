@@ -15,8 +15,8 @@ from sqlalchemy import select, update
 
 from app import create_app
 from processes.demo import seed_demo
-from store.migrate import upgrade
 from store.models import Task
+from store.schema import upgrade
 from tests.webui.browser import Session
 from tests.webui.conftest import OUTPUT, serve
 

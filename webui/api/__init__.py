@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 from engine.bpmn import forms
 from engine.errors import BadRequest, EngineError
 from engine.services.identity import Actor
+from webui.errors import http_code
 from webui.extensions import engine
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -117,17 +118,8 @@ def database_error(exc: DBAPIError) -> ResponseReturnValue:
 
 @bp.errorhandler(HTTPException)
 def http_error(exc: HTTPException) -> ResponseReturnValue:
-    codes = {
-        400: "bad_request",
-        401: "unauthorized",
-        403: "forbidden",
-        404: "not_found",
-        405: "method_not_allowed",
-        413: "too_large",
-        415: "unsupported_media_type",
-    }
     status = exc.code or 500
-    return error_response(status, codes.get(status, "error"), exc.description or exc.name)
+    return error_response(status, http_code(status), exc.description or exc.name)
 
 
 from webui.api import admin, auth, definitions, incidents, instances, messages, notifications, openapi, tasks, versions  # noqa: E402,F401
