@@ -66,6 +66,6 @@ assets:
 
 # Message catalogue of the UI: extract the English strings, merge them into zh_Hans_CN (users.locale zh_CN), compile.
 translations: venv
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o webui/translations/messages.pot --no-location --sort-output --project=CRMFlow --version=0.1 --copyright-holder=CRMFlow --msgid-bugs-address=- .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -o webui/translations/messages.pot --no-location --sort-output --project=CRMFlow --version=0.1 --copyright-holder=CRMFlow --msgid-bugs-address=- .
 	$(BIN)/pybabel update -i webui/translations/messages.pot -d webui/translations -l zh_Hans_CN --no-fuzzy-matching
 	$(BIN)/pybabel compile -d webui/translations -l zh_Hans_CN

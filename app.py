@@ -35,6 +35,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     if not settings.database_url:
         settings = settings.but(database_url=f"sqlite:///{Path(app.instance_path) / 'crmflow.db'}")
 
+    import processes  # noqa: F401  the shipped process packages register their parts and operations
     from webui import cli
 
     if not settings.secret_key:

@@ -1,13 +1,13 @@
-"""Invoked applications (WfMC interface 3): Python operations that service tasks call by topic.
+"""Invoked applications (WfMC interface 3): the registry of Python operations that service tasks
+call by topic, the organisation helpers they share, and notifications (`crm.notify`).
 
 Operations run inside the action's transaction, so what they write commits or rolls back with
-the engine step that called them. They read the current action from a context variable.
+the engine step that called them. They read the current action from a context variable. A
+process's own operations live in its package (`processes/<key>/operations.py`).
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.bpmn import scripting
 from engine.errors import EngineError, NotFound
-from store.models import Customer, Lead, Notification, Opportunity, ProcessInstance, Role, Task, User, UserRole
+from store.models import Notification, ProcessInstance, Role, Task, User, UserRole
 
 
 @dataclass
@@ -166,129 +166,3 @@ def op_notify(data: dict[str, Any], params: dict[str, Any]) -> None:
     kind = str(params.get("kind") or "info")
     message = str(params.get("message") or kind).format_map(_Missing({k: v for k, v in data.items() if isinstance(v, (str, int, float))}))
     notify(_recipients(ctx.session, ctx.instance, str(params.get("to") or "initiator")), kind, message)
-
-
-# --- leads and customers -------------------------------------------------------------------
-
-_COMPANY_NOISE = re.compile(
-    r"(有限责任公司|股份有限公司|有限公司|集团|公司|co\.?|ltd\.?|inc\.?|limited|corp\.?|corporation|company|[\s\.,()（）·-])", re.I
-)
-
-
-def normalise_company(name: str) -> str:
-    text = unicodedata.normalize("NFKC", name or "").lower()
-    return _COMPANY_NOISE.sub("", text)
-
-
-def normalise_phone(phone: str | None) -> str | None:
-    digits = re.sub(r"\D", "", phone or "")
-    if digits.startswith("86") and len(digits) > 11:
-        digits = digits[2:]
-    return digits or None
-
-
-def normalise_email(email: str | None) -> str | None:
-    value = (email or "").strip().lower()
-    return value or None
-
-
-GRADE_RULES = ((200_000, "A"), (50_000, "B"))
-
-
-@operation("crm.check_lead")
-def op_check_lead(data: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
-    """Duplicate detection (company, phone, email), completeness and a value grade."""
-    ctx = current()
-    company = normalise_company(str(data.get("company") or ""))
-    phone = normalise_phone(data.get("phone"))
-    email = normalise_email(data.get("email"))
-    matches = [Lead.company_norm == company] if company else []
-    if phone:
-        matches.append(Lead.phone_norm == phone)
-    if email:
-        matches.append(Lead.email_norm == email)
-    own_id = data.get("lead_id")
-    duplicate = None
-    if matches:
-        duplicate = ctx.session.scalar(
-            select(Lead.id).where(or_(*matches), Lead.status != "merged", Lead.id != (own_id or -1)).order_by(Lead.id).limit(1)
-        )
-    customer_matches = [Customer.name_norm == company] if company else []
-    if phone:
-        customer_matches.append(Customer.phone_norm == phone)
-    if email:
-        customer_matches.append(Customer.email_norm == email)
-    existing_customer = ctx.session.scalar(select(Customer.id).where(or_(*customer_matches)).limit(1)) if customer_matches else None
-    lead = Lead(
-        instance_id=ctx.instance.id if ctx.instance else None,
-        company=str(data.get("company") or ""),
-        company_norm=company,
-        phone_norm=phone,
-        email_norm=email,
-        owner=ctx.instance.started_by if ctx.instance else ctx.actor,
-        created_at=ctx.now,
-    )
-    ctx.session.add(lead)
-    ctx.session.flush()
-    missing = [f for f in ("contact_name", "phone", "email", "need") if not data.get(f)]
-    value = float(data.get("estimated_value") or 0)
-    score = min(100, int(value / 5000) + 10 * (4 - len(missing)))
-    grade = next((g for threshold, g in GRADE_RULES if value >= threshold), "C")
-    return {
-        "lead_id": lead.id,
-        "is_duplicate": duplicate is not None or existing_customer is not None,
-        "duplicate_of": duplicate,
-        "existing_customer_id": existing_customer,
-        "missing_fields": missing,
-        "score": score,
-        "suggested_grade": grade,
-    }
-
-
-@operation("crm.merge_lead")
-def op_merge_lead(data: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
-    session = current().session
-    lead = session.get(Lead, data.get("lead_id"))
-    if lead is not None:
-        lead.status = "merged"
-        lead.merged_into = data.get("duplicate_of")
-    return {"merged_into": data.get("duplicate_of")}
-
-
-@operation("crm.create_customer")
-def op_create_customer(data: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
-    ctx = current()
-    owner = ctx.instance.started_by if ctx.instance else ctx.actor
-    customer = Customer(
-        name=str(data.get("company") or ""),
-        name_norm=normalise_company(str(data.get("company") or "")),
-        phone_norm=normalise_phone(data.get("phone")),
-        email_norm=normalise_email(data.get("email")),
-        owner=owner,
-        lead_id=data.get("lead_id"),
-        created_at=ctx.now,
-    )
-    ctx.session.add(customer)
-    ctx.session.flush()
-    opportunity = Opportunity(
-        customer_id=customer.id,
-        title=str(data.get("need") or data.get("company") or ""),
-        estimated_value=data.get("estimated_value"),
-        grade=data.get("grade"),
-        owner=owner,
-        created_at=ctx.now,
-    )
-    ctx.session.add(opportunity)
-    lead = ctx.session.get(Lead, data.get("lead_id")) if data.get("lead_id") else None
-    if lead is not None:
-        lead.status = "qualified"
-    ctx.session.flush()
-    return {"customer_id": customer.id, "opportunity_id": opportunity.id}
-
-
-DEPARTMENT_BY_CATEGORY = {"transport": "transport", "customs": "customs", "quality": "quality"}
-
-
-@operation("crm.propose_department")
-def op_propose_department(data: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
-    return {"proposed_department": DEPARTMENT_BY_CATEGORY.get(str(data.get("category")))}

@@ -1,19 +1,16 @@
-"""The demo organisation of DOMAIN.md and the shipped process files; `seed-demo` loads both."""
+"""The demo organisation of docs/domain.md, and the shipped processes' files; `seed-demo` loads both."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine import process_parts
 from engine.process_engine import ProcessEngine
 from engine.services.identity import hash_password
 from engine.services.repository import Deployed
 from store.models import Department, Role, User
 
-PROCESS_DIR = Path(__file__).parent
-SHIPPED_FILES = ("approval_matrix.dmn", "complaint_handling.bpmn", "lead_qualification.bpmn", "approval_chain.bpmn")
 DEMO_PASSWORD = "demo"
 
 ROLES = {
@@ -128,11 +125,12 @@ def seed_organisation(session: Session, now_fn=None) -> int:  # type: ignore[no-
 
 
 def shipped_files() -> list[tuple[str, bytes]]:
-    return [(name, (PROCESS_DIR / name).read_bytes()) for name in SHIPPED_FILES]
+    """Every registered process package's BPMN and DMN files (processes/<key>/)."""
+    return [(path.name, path.read_bytes()) for parts in process_parts.registered() for path in parts.files]
 
 
 def seed_demo(engine: ProcessEngine) -> tuple[int, list[Deployed]]:
     with engine.db.transaction() as session:
         created = seed_organisation(session, engine.clock)
-    deployed = engine.repository.deploy(shipped_files(), "admin")
+    deployed = engine.repository.deploy(shipped_files(), "admin", once=True)  # never over an admin's later version
     return created, deployed

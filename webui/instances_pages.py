@@ -40,7 +40,7 @@ def show(instance_id: int) -> ResponseReturnValue:
         definition=definition,
         cards=context.cards(instance.process_key, data, catalogue, started=(instance.started_by, instance.started_at)),
         decisions=context.decisions(history, catalogue, names),
-        chain=context.approval_chain(data) if instance.process_key == "approval_chain" else [],
+        chain=context.approval_chain(instance.process_key, data),
         open_tasks=open_tasks,
         visible=visible,
         history=history,

@@ -1,9 +1,9 @@
 """Words on the pages that come from process content or the engine, in the user's language.
 
-BPMN names are Chinese (the designer's language), form fields carry `label_en`; for the other
-names of the shipped processes (process, task and option names) English is kept here, and names
-without an English entry fall back to the diagram's own. Engine messages are English; the
-common ones are translated through the message catalogue.
+BPMN names are Chinese (the designer's language), form fields carry `label_en`; the other English
+names of a shipped process (process, task and option names) come with its package
+(engine.process_parts), and names without an English entry fall back to the diagram's own. Engine
+messages are English; the common ones are translated through the message catalogue.
 """
 
 from __future__ import annotations
@@ -16,78 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from engine.errors import Conflict, EngineError, Forbidden, NotFound, ProcessError, ValidationFailed
-
-PROCESS_EN = {
-    "complaint_handling": "Complaint handling",
-    "lead_qualification": "Sales lead qualification",
-    "approval_chain": "Approval request",
-}
-
-TASK_EN = {
-    "assess": "Judge whether the complaint stands",
-    "reply_invalid": "Reply courteously to the customer",
-    "assign_department": "Confirm the responsible department",
-    "analyze_cause": "Analyse the cause",
-    "propose_resolution": "Propose a resolution",
-    "leader_approval": "Division leader's instruction",
-    "gm_approval": "General manager's instruction",
-    "implement": "Carry out the resolution",
-    "summarize": "Summarise, evaluate and archive",
-    "resolve_duplicate": "Resolve a suspected duplicate lead",
-    "verify_lead": "Verify the sales lead",
-    "follow_up": "Follow up an unclear lead",
-    "director_review": "Sales director's review",
-    "approve": "Approve the request",
-    "revise": "Revise the request",
-    "start": "Start",
-}
-
-OPTION_EN = {
-    # complaint register
-    "phone": "Phone",
-    "email": "Email",
-    "web": "Website",
-    "visit": "Visit",
-    "transport": "Transport",
-    "customs": "Customs",
-    "quality": "Quality",
-    "service": "Service",
-    "billing": "Billing",
-    "other": "Other",
-    "low": "Low",
-    "normal": "Normal",
-    "high": "High",
-    "urgent": "Urgent",
-    # resolution
-    "apology": "Apology",
-    "discount": "Discount",
-    "compensation": "Compensation",
-    "replacement": "Replacement",
-    "refund": "Refund",
-    # decisions
-    "approve": "Approve",
-    "return": "Return",
-    "reject": "Reject",
-    "merge": "Merge",
-    "keep": "Keep",
-    # leads
-    "network": "Personal network",
-    "media": "Public media",
-    "referral": "Customer or forwarder referral",
-    "campaign": "Campaign",
-    "qualified": "Qualified",
-    "unclear": "Unclear",
-    "invalid": "Invalid",
-    "A": "Grade A",
-    "B": "Grade B",
-    "C": "Grade C",
-    # approval requests
-    "store_expense": "Store expense",
-    "department_expense": "Department expense",
-    "special_expense": "Special expense",
-    "discount_change": "Customer discount change",
-    "contract": "Contract",
-}
+from engine.process_parts import registered
 
 ROLE_EN = {
     "admin": "Administrator",
@@ -170,6 +99,7 @@ FIELD_ERRORS: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"^has the wrong format$"), lambda m: _("The format is not right.")),
     (re.compile(r"^no active user with this name$"), lambda m: _("There is no active user with this name.")),
     (re.compile(r"^is not a colleague this task is offered to$"), lambda m: _("Choose a colleague this task is offered to.")),
+    (re.compile(r"^is required when returning or rejecting$"), lambda m: _("Say why when you return or reject: the comment is required.")),
     (re.compile(r"^may not perform this task"), lambda m: _("This person may not do this task: it is offered to other roles or people.")),
     (re.compile(r"^could not be checked against its format in time"), lambda m: _("The entry could not be checked in time; shorten it.")),
 ]
@@ -180,22 +110,34 @@ def english() -> bool:
     return locale is not None and locale.language == "en"
 
 
+def _english_names() -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """Process, task and option names in English from every registered process package."""
+    processes, tasks, options = {}, {"start": "Start"}, {}
+    for parts in registered():
+        if parts.name_en:
+            processes[parts.key] = parts.name_en
+        tasks.update(parts.task_names_en)
+        options.update(parts.option_names_en)
+    return processes, tasks, options
+
+
 def process_name(key: str, name: str | None = None) -> str:
     if english():
-        return PROCESS_EN.get(key, name or key)
+        return _english_names()[0].get(key, name or key)
     return name or key
 
 
 def task_name(task_key: str | None, name: str | None = None) -> str:
     if english():
-        return TASK_EN.get(task_key or "", name or task_key or "")
+        return _english_names()[1].get(task_key or "", name or task_key or "")
     return name or task_key or ""
 
 
 def option_label(option_id: Any, name: str | None = None) -> str:
+    options = _english_names()[2]
     if english():
-        return OPTION_EN.get(str(option_id), name or str(option_id))
-    return name or OPTION_EN.get(str(option_id), str(option_id))
+        return options.get(str(option_id), name or str(option_id))
+    return name or options.get(str(option_id), str(option_id))
 
 
 def field_label(field: dict[str, Any]) -> str:

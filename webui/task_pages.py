@@ -17,9 +17,6 @@ from webui import context, labels
 from webui.ui import actor, done, eng, error_page, page_blueprint, person, safe_next
 
 bp = page_blueprint("tasks", __name__)
-# A decision that sends work back must say why (for the general manager too, whose form
-# leaves the comment optional): the UI asks for it on every return or rejection.
-NEEDS_COMMENT = ("return", "reject")
 
 
 def _permissions(session: Any, task: Any) -> dict[str, bool]:
@@ -34,13 +31,6 @@ def _submitted(form_model: list[dict[str, Any]]) -> dict[str, Any]:
             continue
         values[f["id"]] = request.form.get(f["id"], "")
     return values
-
-
-def _comment_rule(form_model: list[dict[str, Any]], values: dict[str, Any]) -> dict[str, str]:
-    ids = {f["id"] for f in form_model}
-    if {"decision", "comment"} <= ids and values.get("decision") in NEEDS_COMMENT and not str(values.get("comment", "")).strip():
-        return {"comment": _("Say why when you return or reject: the comment is required.")}
-    return {}
 
 
 def initial_values(form_model: list[dict[str, Any]]) -> dict[str, Any]:
@@ -69,7 +59,7 @@ def _task_view(task_id: str, errors: dict[str, str] | None = None, values: dict[
         diagram = diagram_state(engine, session, instance).as_dict()
         reports = engine.authorization.assignees(session, me, task)
         colleagues = engine.authorization.delegates(session, me, task)
-    approval_cards = context.APPROVAL_TASKS.get((task.process_key, task.task_key))
+    approval_cards = context.side_by_side(task.process_key, task.task_key)
     decisions = context.decisions(history, catalogue, names)
     returned = context.last_return(decisions) if task.status == "open" and not approval_cards else None
     return {
@@ -82,7 +72,7 @@ def _task_view(task_id: str, errors: dict[str, str] | None = None, values: dict[
         "approval": approval_cards is not None,
         "decisions": decisions,
         "returned": returned,
-        "chain": context.approval_chain(data) if task.process_key == "approval_chain" else [],
+        "chain": context.approval_chain(task.process_key, data),
         "history": history,
         "names": names,
         "allowed": allowed,
@@ -103,22 +93,20 @@ def complete(task_id: str) -> ResponseReturnValue:
     with eng().db.sessions() as session:
         _task, form_model, _data = eng().tasks.details(session, actor(), task_id)
     values = _submitted(form_model)
-    errors = _comment_rule(form_model, values)
-    if not errors:
-        try:
-            instance = eng().tasks.complete(actor(), task_id, values)
-        except ValidationFailed as exc:
-            errors = exc.fields
-        except EngineError as exc:
-            view = _task_view(task_id)
-            view["alert"] = labels.error_message(exc)
-            return render_template("tasks/show.html", **view), exc.status
+    try:
+        instance = eng().tasks.complete(actor(), task_id, values)
+    except ValidationFailed as exc:
+        errors = exc.fields
+    except EngineError as exc:
+        view = _task_view(task_id)
+        view["alert"] = labels.error_message(exc)
+        return render_template("tasks/show.html", **view), exc.status
+    else:
+        if instance.status == "completed":
+            message = _("Done. The process has finished.")
         else:
-            if instance.status == "completed":
-                message = _("Done. The process has finished.")
-            else:
-                message = _("Done. The process moved on to the next step.")
-            return done(message, url_for("worklist.index"))
+            message = _("Done. The process moved on to the next step.")
+        return done(message, url_for("worklist.index"))
     view = _task_view(task_id, errors, values)
     view["alert"] = _("Please correct the marked fields.")
     return render_template("tasks/show.html", **view), 422

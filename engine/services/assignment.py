@@ -1,4 +1,4 @@
-"""Who receives a user task, when it is due, and which business columns the worklist shows.
+"""Who receives a user task and when it is due (its worklist columns: engine.process_parts).
 
 Candidates come from, in order: `camunda:candidateGroups` / `candidateUsers`, the lane name
 mapped to a role, the process initiator. `camunda:assignee` may be an expression such as
@@ -113,17 +113,3 @@ def candidate_text(names: list[str]) -> str:
 def may_leave_out(text: str) -> bool:
     """Whether a candidate column is too full to be sure it names every candidate."""
     return len(text) + 1 + _NAME_LENGTH > _COLUMN_LENGTH
-
-
-def business_columns(data: dict[str, Any]) -> dict[str, Any]:
-    """The indexed columns the worklist filters on, taken from the process data."""
-    customer = data.get("customer") or data.get("company")
-    title = data.get("title") or data.get("description") or data.get("need")
-    amount = data.get("amount", data.get("estimated_value"))
-    if isinstance(amount, bool) or not isinstance(amount, (int, float)):
-        amount = None
-    return {
-        "customer": str(customer)[:200] if customer else None,
-        "title": str(title)[:300] if title else None,
-        "amount": amount,
-    }

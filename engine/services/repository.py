@@ -235,13 +235,18 @@ class RepositoryService:
         report.raise_if_errors()
         return parser, decisions, [p.as_dict() for p in report.problems]
 
-    def deploy(self, files: list[tuple[str, bytes]], deployed_by: str | None) -> list[Deployed]:
-        """Deploy BPMN and DMN files as new versions in one transaction; identical content is not
-        deployed again (its current version is returned)."""
+    def deploy(self, files: list[tuple[str, bytes]], deployed_by: str | None, *, once: bool = False) -> list[Deployed]:
+        """Deploy BPMN and DMN files as new versions in one transaction; content identical to the
+        latest version is not deployed again (that version is returned).
+
+        `once` (seeding shipped files): content deployed in any earlier version is not deployed
+        again either, so a restart never puts a shipped file over a version an admin deployed
+        later; a shipped file that changed since it was last seeded is deployed.
+        """
         docs = self._parse_all(files)
         try:
             with self.engine.db.transaction() as session:
-                return self._deploy(session, docs, deployed_by)
+                return self._deploy(session, docs, deployed_by, once)
         except IntegrityError as exc:
             raise Conflict("another deployment of the same key happened at the same time; try again") from exc
 
@@ -265,7 +270,7 @@ class RepositoryService:
                 extra.append(doc)
         return extra
 
-    def _deploy(self, session: Session, docs: list[validation.Document], deployed_by: str | None) -> list[Deployed]:
+    def _deploy(self, session: Session, docs: list[validation.Document], deployed_by: str | None, once: bool) -> list[Deployed]:
         docs = docs + self._dependents(session, docs)
         parser, decisions, _warnings = self._check(session, docs)
         now = self.engine.clock()
@@ -278,7 +283,9 @@ class RepositoryService:
                 latest = session.scalar(
                     select(DecisionDefinition).where(DecisionDefinition.key == key).order_by(DecisionDefinition.version.desc()).limit(1)
                 )
-                if latest is not None and latest.content_hash == digest:
+                if latest is not None and (
+                    latest.content_hash == digest or (once and _deployed_before(session, DecisionDefinition, key, digest))
+                ):
                     result.append(Deployed(latest.id, key, latest.name, latest.version, "decision", False))
                     continue
                 row = DecisionDefinition(
@@ -304,7 +311,9 @@ class RepositoryService:
                 latest = session.scalar(
                     select(ProcessDefinition).where(ProcessDefinition.key == key).order_by(ProcessDefinition.version.desc()).limit(1)
                 )
-                if latest is not None and latest.content_hash == digest:
+                if latest is not None and (
+                    latest.content_hash == digest or (once and _deployed_before(session, ProcessDefinition, key, digest))
+                ):
                     result.append(Deployed(latest.id, key, latest.name, latest.version, new=False))
                     continue
                 row = ProcessDefinition(
@@ -331,6 +340,10 @@ class RepositoryService:
 
 
 Versioned = TypeVar("Versioned", ProcessDefinition, DecisionDefinition)
+
+
+def _deployed_before(session: Session, model: type[Versioned], key: str, digest: str) -> bool:
+    return session.scalar(select(model.id).where(model.key == key, model.content_hash == digest).limit(1)) is not None
 
 
 def _newest_version(model: type[Versioned], key: str) -> Select[tuple[Versioned]]:

@@ -21,7 +21,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from engine import operations
+from engine import operations, process_parts
 from engine.bpmn import forms, serializer, timers
 from engine.bpmn.stepping import run_engine_steps
 from engine.bpmn.wait_state import NEW_INSTANCE, WaitState
@@ -238,6 +238,7 @@ class RuntimeService:
             writes.later(session, _CANCEL_TASKS, {"gone": gone, "at": now})
         rows: list[dict[str, Any]] = []
         candidates: list[dict[str, Any]] = []
+        columns = process_parts.parts_of(instance.process_key).columns
         for task_id, spiff_task in ready.items():
             if task_id in known:
                 continue
@@ -262,7 +263,7 @@ class RuntimeService:
                     "follow_up_at": who.follow_up_at,
                     "business_key": instance.business_key,
                     "started_by": instance.started_by,
-                    **assignment.business_columns(spiff_task.data),
+                    **columns(spiff_task.data),
                 }
             )
             candidates += [{"task_id": task_id, "kind": "role", "name": r} for r in dict.fromkeys(who.candidate_roles)]

@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, and_, bindparam, exists, false, func, sele
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import operations
+from engine import operations, process_parts
 from engine.bpmn import forms
 from engine.bpmn.wait_state import WaitState
 from engine.errors import Conflict, NotFound, ProcessError, ValidationFailed
@@ -262,8 +262,17 @@ class TaskService:
         if spiff_task is None or spiff_task.state != TaskState.READY:
             raise Conflict(f"task {task.id} is no longer ready")
         fields = (spiff_task.task_spec.extensions or {}).get("form", [])
-        with operations.action(self.engine.context(session, actor.username, instance)):
-            values = forms.validate(fields, data if data is not None else {}, spiff_task.data)
+        submitted = data if data is not None else {}
+        # A return or rejection says why, on the pages and through the API alike; its message
+        # stands beside the form's own (a `required_if` on the comment would only say "required").
+        problem = process_parts.parts_of(instance.process_key).comment_problem(fields, submitted)
+        try:
+            with operations.action(self.engine.context(session, actor.username, instance)):
+                values = forms.validate(fields, submitted, spiff_task.data)
+        except ValidationFailed as exc:
+            raise ValidationFailed({**exc.fields, **problem}) from exc
+        if problem:
+            raise ValidationFailed(problem)
         spiff_task.data.update(values)
         try:
             spiff_task.run()

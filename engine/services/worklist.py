@@ -17,11 +17,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement, Select, and_, case, exists, false, func, or_, select
 from sqlalchemy.orm import Session, defer
 
-from engine import config
+from engine import config, process_parts
 from engine.bpmn.forms import is_digits
 from engine.errors import NotFound, ValidationFailed
 from engine.services import task_counts
-from engine.services.assignment import business_columns
 from engine.services.identity import Actor
 from store.models import MAX_ID, ProcessInstance, Task, User
 from store.ui_models import SavedFilter
@@ -255,7 +254,7 @@ class WorklistService:
                 open_tasks.setdefault(task.instance_id, []).append(task)
         items = []
         for instance in instances:
-            columns = business_columns(instance.data or {})
+            columns = process_parts.parts_of(instance.process_key).columns(instance.data or {})
             items.append(
                 StartedInstance(instance, columns["customer"], columns["title"], columns["amount"], open_tasks.get(instance.id, []))
             )

@@ -1,0 +1,99 @@
+"""What a process package contributes beyond its diagram, and where the engine and the pages find it.
+
+Each shipped process is one package under `processes/<key>/` (its BPMN and DMN files, its
+operations, its worklist columns, its cards, its English labels, its rules) and registers one
+`ProcessParts` here when it is imported, as operations register themselves with
+`engine.operations.operation`. The engine never imports `processes`; a process deployed from the
+designer has no package and gets `DEFAULT`: the generic worklist columns, one card with every
+value, the names its diagram gives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+Columns = Callable[[dict[str, Any]], dict[str, Any]]
+Steps = Callable[[dict[str, Any]], list[tuple[str, str]]]
+
+
+def N_(text: str) -> str:
+    """Marks an English text for the interface's message catalogue (make translations extracts
+    it); the pages translate it when they show it."""
+    return text
+
+
+@dataclass(frozen=True)
+class Card:
+    """A group of fields on the task and instance pages (the complaint register, the lead card)."""
+
+    key: str
+    title: str  # English, marked with N_
+    fields: tuple[str, ...]
+
+
+def generic_columns(data: dict[str, Any]) -> dict[str, Any]:
+    """The worklist's business columns when a process names none: the usual field names."""
+    return columns_from(data, ("customer", "company"), ("title", "description", "need"), ("amount", "estimated_value"))
+
+
+def columns_from(data: dict[str, Any], customer: tuple[str, ...], title: tuple[str, ...], amount: tuple[str, ...]) -> dict[str, Any]:
+    """The first field of each list that has a value: customer (200 characters), title (300), amount."""
+    found_customer = next((data[f] for f in customer if data.get(f)), None)
+    found_title = next((data[f] for f in title if data.get(f)), None)
+    found_amount = next((data[f] for f in amount if f in data), None)
+    if isinstance(found_amount, bool) or not isinstance(found_amount, (int, float)):
+        found_amount = None
+    return {
+        "customer": str(found_customer)[:200] if found_customer else None,
+        "title": str(found_title)[:300] if found_title else None,
+        "amount": found_amount,
+    }
+
+
+@dataclass(frozen=True)
+class ProcessParts:
+    key: str
+    files: tuple[Path, ...] = ()  # the shipped BPMN and DMN files, deployed by seed-demo
+    name_en: str | None = None
+    task_names_en: Mapping[str, str] = field(default_factory=dict)
+    option_names_en: Mapping[str, str] = field(default_factory=dict)
+    field_names: Mapping[str, str] = field(default_factory=dict)  # computed fields no form labels, English, N_
+    columns: Columns = generic_columns
+    cards: tuple[Card, ...] = ()
+    side_by_side: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # approval step -> the cards it compares
+    started_labels: tuple[str, str] = (N_("Started by"), N_("Started at"))
+    money_fields: frozenset[str] = frozenset({"amount"})
+    multiline_fields: frozenset[str] = frozenset()
+    hidden_fields: frozenset[str] = frozenset()
+    skip_when_zero: frozenset[str] = frozenset()
+    steps: Steps | None = None  # the roles a request passes, with their state (done, current, todo)
+    # Decisions that must say why: a form with `decision` and `comment` fields needs the comment
+    # when the decision is one of these (the engine refuses it without, on the pages and the API).
+    comment_needed_for: frozenset[str] = frozenset({"return", "reject"})
+
+    def comment_problem(self, fields: list[dict[str, Any]], values: dict[str, Any]) -> dict[str, str]:
+        ids = {f.get("id") for f in fields}
+        needs = {"decision", "comment"} <= ids and values.get("decision") in self.comment_needed_for
+        if needs and not str(values.get("comment") or "").strip():
+            return {"comment": "is required when returning or rejecting"}
+        return {}
+
+
+DEFAULT = ProcessParts(key="")
+_PARTS: dict[str, ProcessParts] = {}
+
+
+def register(parts: ProcessParts) -> ProcessParts:
+    _PARTS[parts.key] = parts
+    return parts
+
+
+def parts_of(key: str | None) -> ProcessParts:
+    return _PARTS.get(key or "", DEFAULT)
+
+
+def registered() -> list[ProcessParts]:
+    return [_PARTS[k] for k in sorted(_PARTS)]
