@@ -15,11 +15,13 @@ from engine.operations import ActionContext
 from engine.services.admin import AdminService
 from engine.services.history import HistoryService
 from engine.services.identity import IdentityService
+from engine.services.inbox import InboxService
 from engine.services.management import JobService, JobSettings
 from engine.services.migration import MigrationService
 from engine.services.repository import RepositoryService
 from engine.services.runtime import RuntimeService
 from engine.services.tasks import TaskService
+from engine.services.worklist import WorklistService
 from store.db import Database
 from store.models import ProcessInstance
 
@@ -46,6 +48,8 @@ class ProcessEngine:
         self.jobs = JobService(self, job_settings)
         self.migration = MigrationService(self)
         self.admin = AdminService(self)
+        self.worklist = WorklistService(self)
+        self.inbox = InboxService(self)
 
     def context(self, session: Session, actor: str | None, instance: ProcessInstance | None = None) -> ActionContext:
         """What invoked operations and notifications of one action need to know."""

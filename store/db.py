@@ -8,8 +8,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from store import writes
@@ -86,6 +86,15 @@ class Database:
         """One action, one transaction: commit on success, roll back on any exception."""
         with self.sessions() as session, session.begin():
             yield session
+
+    def reachable(self) -> bool:
+        """Whether the database answers a trivial query now (readiness checks)."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except SQLAlchemyError:
+            return False
+        return True
 
     def dispose(self) -> None:
         self.engine.dispose()

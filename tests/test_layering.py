@@ -71,6 +71,22 @@ def test_spiffworkflows_private_api_is_reached_from_one_module() -> None:
     assert users == {"engine/bpmn/internals.py"}
 
 
+def test_pages_and_the_api_read_through_the_engine_services() -> None:
+    """webui builds no query of its own: sessions pass through as types, database errors are
+    mapped to answers, and every read is a service's method (one place to make it fast and safe)."""
+
+    def allowed(name: str) -> bool:
+        return name in ("sqlalchemy.orm", "sqlalchemy.orm.Session", "sqlalchemy.exc") or name.startswith("sqlalchemy.exc.")
+
+    found = {
+        str(p.relative_to(ROOT)): sorted(n for n in _imports(p) if n.split(".")[0] == "sqlalchemy" and not allowed(n))
+        for p in _modules("webui")
+    }
+    assert {k: v for k, v in found.items() if v} == {}
+    queries = re.compile(r"\bsession\.(execute|scalars?|query)\(")
+    assert [str(p.relative_to(ROOT)) for p in _modules("webui") if queries.search(p.read_text())] == []
+
+
 def test_the_check_sees_a_forbidden_import(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
     module.write_text("def f():\n    from flask import g\n    import store.models\n")

@@ -9,20 +9,19 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from lxml import etree
-from sqlalchemy import select
 
 from engine.bpmn import validation
 from engine.bpmn.forms import is_digits
 from engine.clock import aware
 from engine.errors import EngineError, InvalidDefinition, NotFound, ValidationFailed
-from store.models import ProcessDefinition, Task
 from webui import labels
+from webui.documents import xml_response
 from webui.ui import actor, eng, local_time, page_blueprint
 
 bp = page_blueprint("designer", __name__)
@@ -176,7 +175,7 @@ def new() -> ResponseReturnValue:
         flash(_("The key must start with a letter and use only letters, digits, '_', '-' or '.' (at most 128)."), "error")
         return redirect(url_for("designer.index"))
     with eng().db.sessions() as session:
-        exists = session.scalar(select(ProcessDefinition.id).where(ProcessDefinition.key == key).limit(1)) is not None
+        exists = eng().repository.exists(session, key)
     if exists:
         flash(_("“%(key)s” exists already: it is open for editing.", key=key), "warning")
         return redirect(url_for("designer.edit", key=key))
@@ -189,8 +188,7 @@ def blank() -> ResponseReturnValue:
     key = request.args.get("key", "")
     if not KEY.fullmatch(key):
         abort(404)
-    xml = render_template("designer/blank.bpmn.xml", key=key, name=request.args.get("name", "")[:200] or key)
-    return Response(xml, mimetype="application/xml")
+    return xml_response(render_template("designer/blank.bpmn.xml", key=key, name=request.args.get("name", "")[:200] or key))
 
 
 @bp.get("/designer/<key>")
@@ -212,13 +210,9 @@ def diagram(key: str) -> ResponseReturnValue:
             xml = engine.admin.draft(session, actor(), key).xml
         else:
             version = request.args.get("version", "")
-            query = select(ProcessDefinition.bpmn_xml).where(ProcessDefinition.key == key)
-            if is_digits(version) and len(version) < 8:
-                query = query.where(ProcessDefinition.version == int(version))
-            xml = session.scalar(query.order_by(ProcessDefinition.version.desc()).limit(1))
-            if xml is None:
-                abort(404)
-    return Response(xml, mimetype="application/xml")
+            number = int(version) if is_digits(version) and len(version) < 8 else None
+            xml = engine.repository.bpmn_xml(session, key=key, version=number)
+    return xml_response(xml)
 
 
 def _body_file(default: str) -> list[tuple[str, bytes]]:
@@ -289,10 +283,7 @@ def _versions_view(key: str) -> dict[str, Any]:
         instances, total = engine.runtime.query(session, me, process_key=key, status="running", limit=MAX_LISTED_INSTANCES)
         by_id = {v["id"]: v["version"] for v in versions}
         open_tasks: dict[int, list[str]] = {}
-        rows = session.execute(
-            select(Task.instance_id, Task.task_key, Task.name).where(Task.instance_id.in_([i.id for i in instances]), Task.status == "open")
-        )
-        for row in rows:
+        for row in engine.runtime.open_tasks(session, [i.id for i in instances]):
             open_tasks.setdefault(row.instance_id, []).append(labels.task_name(row.task_key, row.name))
         running = [
             {
@@ -374,4 +365,4 @@ def decision_xml(key: str) -> ResponseReturnValue:
     engine = eng()
     with engine.db.sessions() as session:
         xml = engine.repository.latest_decision(session, _key_or_404(key)).dmn_xml
-    return Response(xml, mimetype="application/xml")
+    return xml_response(xml)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, redirect, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
 from webui.extensions import engine
 
@@ -14,10 +12,7 @@ bp = Blueprint("health", __name__)
 
 @bp.get("/healthz")
 def healthz() -> ResponseReturnValue:
-    try:
-        with engine().db.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except SQLAlchemyError:
+    if not engine().db.reachable():
         return jsonify(status="degraded", database="unavailable"), 503
     return jsonify(status="ok", database="ok")
 

@@ -3,19 +3,15 @@ the history. 404 for an instance the user may not see, exactly as for one that d
 
 from __future__ import annotations
 
-from flask import Response, render_template
+from flask import render_template
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
-from sqlalchemy.orm import defer
 
 from engine.services.presentation import diagram_state, element_names, field_catalogue
-from store.models import ProcessDefinition, Task
 from webui import context
+from webui.documents import xml_response
 from webui.ui import actor, eng, page_blueprint
 
 bp = page_blueprint("instances", __name__)
-# The page shows the version's number; the diagram's XML comes from diagram.bpmn.
-_WITHOUT_DOCUMENTS = [defer(ProcessDefinition.bpmn_xml), defer(ProcessDefinition.dmn_xml), defer(ProcessDefinition.spec_json)]
 
 
 @bp.get("/instances/<int(min=1, max=2147483647):instance_id>")
@@ -24,13 +20,11 @@ def show(instance_id: int) -> ResponseReturnValue:
     me = actor()
     with engine.db.sessions() as session:
         instance = engine.runtime.get(session, me, instance_id)
-        definition = session.get(ProcessDefinition, instance.definition_id, options=_WITHOUT_DOCUMENTS)
+        definition = engine.repository.summary(session, instance.definition_id)  # the XML comes from diagram.bpmn
         catalogue = field_catalogue(engine, session, instance.definition_id)
         names = element_names(engine, session, instance.definition_id)
         history = engine.history.for_instance(session, instance.id)
-        open_tasks = list(
-            session.scalars(select(Task).where(Task.instance_id == instance.id, Task.status == "open").order_by(Task.created_at))
-        )
+        open_tasks = engine.runtime.open_tasks(session, [instance.id])
         visible = {t.id for t in open_tasks if engine.authorization.may_view_task(session, me, t)}
         diagram = diagram_state(engine, session, instance).as_dict()
     data = instance.data or {}
@@ -56,5 +50,5 @@ def diagram(instance_id: int) -> ResponseReturnValue:
     engine = eng()
     with engine.db.sessions() as session:
         instance = engine.runtime.get(session, actor(), instance_id)
-        xml = session.scalar(select(ProcessDefinition.bpmn_xml).where(ProcessDefinition.id == instance.definition_id))
-    return Response(xml or "", mimetype="application/xml")
+        xml = engine.repository.bpmn_xml(session, definition_id=instance.definition_id)
+    return xml_response(xml)

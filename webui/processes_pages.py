@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, abort, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
@@ -13,6 +13,7 @@ from engine.errors import ValidationFailed
 from engine.services.presentation import start_form
 from store.models import ProcessDefinition
 from webui import labels
+from webui.documents import xml_response
 from webui.ui import actor, done, eng, page_blueprint
 
 bp = page_blueprint("processes", __name__)
@@ -76,7 +77,7 @@ def start(key: str) -> ResponseReturnValue:
 def diagram(key: str) -> ResponseReturnValue:
     with eng().db.sessions() as session:
         definition = _latest_startable(session, key)
-    return Response(definition.bpmn_xml, mimetype="application/xml")
+    return xml_response(definition.bpmn_xml)
 
 
 @bp.get("/processes/<key>")

@@ -12,7 +12,6 @@ from flask_babel import gettext as _
 
 from engine.errors import EngineError, ValidationFailed
 from engine.services.presentation import diagram_state, element_names, field_catalogue
-from store.models import ProcessInstance
 from webui import context, labels
 from webui.ui import actor, done, eng, error_page, page_blueprint, person, safe_next
 
@@ -50,8 +49,7 @@ def _task_view(task_id: str, errors: dict[str, str] | None = None, values: dict[
     engine = eng()
     with engine.db.sessions() as session:
         task, form_model, data = engine.tasks.details(session, me, task_id)
-        instance = session.get(ProcessInstance, task.instance_id)
-        assert instance is not None
+        instance = engine.runtime.instance_of(session, task)
         catalogue = field_catalogue(engine, session, instance.definition_id)
         names = element_names(engine, session, instance.definition_id)
         history = engine.tasks.history(session, me, task)

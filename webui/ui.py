@@ -16,7 +16,6 @@ from flask_babel import format_datetime, format_decimal, format_timedelta
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from engine.bpmn.forms import is_digits, is_storable_text
@@ -25,7 +24,6 @@ from engine.errors import EngineError
 from engine.services.identity import Actor
 from engine.services.inbox import InboxService
 from engine.services.worklist import WorklistService
-from store.models import Role, User
 from webui import labels
 from webui.extensions import engine as eng
 from webui.extensions import login_manager
@@ -42,11 +40,11 @@ def actor() -> Actor:
 
 
 def worklist() -> WorklistService:
-    return WorklistService(eng())
+    return eng().worklist
 
 
 def inbox() -> InboxService:
-    return InboxService(eng())
+    return eng().inbox
 
 
 def is_htmx() -> bool:
@@ -204,7 +202,7 @@ def _people() -> dict[str, str]:
     """Display names of every user, loaded once per request (organisations are small)."""
     if "people" not in g:
         with eng().db.sessions() as session:
-            g.people = {r.username: r.display_name or r.username for r in session.execute(select(User.username, User.display_name))}
+            g.people = eng().identity.display_names(session)
     return g.people  # type: ignore[no-any-return]
 
 
@@ -218,7 +216,7 @@ def role_names(roles: str | Iterable[str]) -> str:
     items = [r for r in (roles.split(",") if isinstance(roles, str) else roles) if r]
     if "role_labels" not in g:
         with eng().db.sessions() as session:
-            g.role_labels = {r.name: r.label for r in session.execute(select(Role.name, Role.label))}
+            g.role_labels = eng().identity.role_labels(session)
     separator = ", " if labels.english() else "、"
     return separator.join(labels.role_label(r, g.role_labels.get(r)) for r in items)
 

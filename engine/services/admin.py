@@ -225,6 +225,9 @@ class AdminService:
         self._require_admin(actor)
         return list(session.scalars(select(Department).order_by(Department.code)))
 
+    def department_exists(self, session: Session, code: str) -> bool:
+        return session.scalar(select(Department.id).where(Department.code == code)) is not None
+
     def save_department(self, actor: Actor, code: str, data: Any, create: bool) -> Department:
         self._require_admin(actor)
         data = data if isinstance(data, dict) else {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from store import writes
@@ -50,5 +50,12 @@ class HistoryService:
     def for_instance(self, session: Session, instance_id: int) -> list[HistoryEvent]:
         return list(session.scalars(select(HistoryEvent).where(HistoryEvent.instance_id == instance_id).order_by(HistoryEvent.id)))
 
+    def rows_for_instance(self, session: Session, instance_id: int) -> Any:
+        """An instance's history as plain rows, oldest first (the API's instance view, after every
+        action: the statement is built once, no objects are made)."""
+        return session.connection().execute(_FOR_INSTANCE, {"instance_id": instance_id})
+
 
 _INSERT = insert(HistoryEvent.__table__).inline()  # no RETURNING: the id is never read back
+_history = HistoryEvent.__table__
+_FOR_INSTANCE = select(_history).where(_history.c.instance_id == bindparam("instance_id")).order_by(_history.c.id)

@@ -161,6 +161,14 @@ class IdentityService:
     def actor(self, session: Session, username: str) -> Actor:
         return actor_of(self.user(session, username))
 
+    def display_names(self, session: Session) -> dict[str, str]:
+        """username -> the name people know them by, for every user (organisations are small)."""
+        return {r.username: r.display_name or r.username for r in session.execute(select(User.username, User.display_name))}
+
+    def role_labels(self, session: Session) -> dict[str, str]:
+        """role name -> its label, for every role."""
+        return {r.name: r.label for r in session.execute(select(Role.name, Role.label))}
+
     def subordinates(self, session: Session, username: str, direct_only: bool = False) -> set[str]:
         """The users who report to `username`, directly or (by default) through others.
 

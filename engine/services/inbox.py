@@ -33,6 +33,11 @@ class InboxService:
         rows = session.scalars(stmt.order_by(Notification.id.desc()).limit(per_page).offset((page - 1) * per_page))
         return Page(list(rows), total, page, per_page)
 
+    def latest(self, session: Session, username: str, limit: int) -> list[Notification]:
+        """A user's newest notifications, newest first (the API's list)."""
+        stmt = select(Notification).where(Notification.username == username).order_by(Notification.id.desc()).limit(limit)
+        return list(session.scalars(stmt))
+
     def get(self, session: Session, username: str, notification_id: int) -> Notification:
         note = session.get(Notification, notification_id)
         if note is None or note.username != username:

@@ -104,6 +104,32 @@ class RepositoryService:
             raise NotFound(f"no process definition with key '{key}'")
         return definition
 
+    def exists(self, session: Session, key: str) -> bool:
+        """Whether any version of `key` was ever deployed."""
+        return session.scalar(select(ProcessDefinition.id).where(ProcessDefinition.key == key).limit(1)) is not None
+
+    def summary(self, session: Session, definition_id: int) -> ProcessDefinition:
+        """One version without its documents (XML, decisions, spec): what the pages name."""
+        definition = session.get(ProcessDefinition, definition_id, options=_WITHOUT_DOCUMENTS)
+        if definition is None:
+            raise NotFound(f"no process definition {definition_id}")
+        return definition
+
+    def bpmn_xml(self, session: Session, *, key: str | None = None, version: int | None = None, definition_id: int | None = None) -> str:
+        """The BPMN of one version (by id, or key and number; the latest without a number), the one
+        way every page and the API read a diagram's XML; the caller has checked who may read it."""
+        query = select(ProcessDefinition.bpmn_xml)
+        if definition_id is not None:
+            query = query.where(ProcessDefinition.id == definition_id)
+        else:
+            query = query.where(ProcessDefinition.key == key)
+            if version is not None:
+                query = query.where(ProcessDefinition.version == version)
+        xml = session.scalar(query.order_by(ProcessDefinition.version.desc()).limit(1))
+        if xml is None:
+            raise NotFound(f"no process definition {definition_id or key} {version or ''}".strip())
+        return xml
+
     def list_latest(self, session: Session) -> list[ProcessDefinition]:
         """The latest version of every process, without its serialized spec (`spec` reads that)."""
         return list(session.scalars(_newest_versions(ProcessDefinition).options(defer(ProcessDefinition.spec_json))))
@@ -340,6 +366,9 @@ class RepositoryService:
 
 
 Versioned = TypeVar("Versioned", ProcessDefinition, DecisionDefinition)
+
+
+_WITHOUT_DOCUMENTS = [defer(ProcessDefinition.bpmn_xml), defer(ProcessDefinition.dmn_xml), defer(ProcessDefinition.spec_json)]
 
 
 def _deployed_before(session: Session, model: type[Versioned], key: str, digest: str) -> bool:

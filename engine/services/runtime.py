@@ -361,6 +361,27 @@ class RuntimeService:
             raise NotFound(f"no process instance {instance_id}")
         return instance
 
+    def instance_of(self, session: Session, task: Task) -> ProcessInstance:
+        """The instance of a task the caller was allowed to see (its candidates see the task's
+        instance through the task, not through `get`)."""
+        instance = session.get(ProcessInstance, task.instance_id)
+        if instance is None:
+            raise NotFound(f"no process instance {task.instance_id}")
+        return instance
+
+    def open_tasks(self, session: Session, instance_ids: list[int]) -> list[Task]:
+        """The open tasks of these instances, oldest first (one query)."""
+        if not instance_ids:
+            return []
+        return list(
+            session.scalars(select(Task).where(Task.instance_id.in_(instance_ids), Task.status == "open").order_by(Task.created_at))
+        )
+
+    def open_task_rows(self, session: Session, instance_id: int) -> Any:
+        """An instance's open tasks as plain rows, oldest first: the API's instance view after every
+        action reads them, so the statement is built once and no objects are made."""
+        return session.connection().execute(_OPEN_TASK_ROWS, {"instance_id": instance_id})
+
     def query(
         self, session: Session, actor: Actor, process_key: str | None = None, status: str | None = None, limit: int = 50, offset: int = 0
     ) -> tuple[list[ProcessInstance], int]:
@@ -389,6 +410,10 @@ _READ = {
 }
 _LOCK = {by: query.with_for_update(of=ProcessInstance) for by, query in _READ.items()}
 _instances = ProcessInstance.__table__
+_tasks = Task.__table__
+_OPEN_TASK_ROWS = (
+    select(_tasks).where(_tasks.c.instance_id == bindparam("instance_id"), _tasks.c.status == "open").order_by(_tasks.c.created_at)
+)
 _TOUCH = {by: update(_instances).where(_instances.c.id == owner).values(id=_instances.c.id) for by, owner in _OWNERS.items()}
 
 

@@ -9,9 +9,8 @@ from datetime import UTC, datetime
 import pytest
 
 from engine.errors import NotFound, ValidationFailed
-from engine.services.inbox import InboxService
 from engine.services.presentation import diagram_state, element_names, field_catalogue
-from engine.services.worklist import TaskFilter, WorklistService, local_day_bounds
+from engine.services.worklist import TaskFilter, local_day_bounds
 from store.models import ProcessInstance
 from tests.flow import Flow
 
@@ -24,7 +23,7 @@ def start(flow: Flow, tag: str, n: int = 1) -> list[int]:
 def test_pages_cover_the_result_and_clamp_out_of_range_pages(flow: Flow) -> None:
     tag = secrets.token_hex(4)
     start(flow, tag, 3)
-    service = WorklistService(flow.engine)
+    service = flow.engine.worklist
     f = TaskFilter(tab="available", text=tag)
     with flow.engine.db.sessions() as session:
         first = service.tasks(session, flow.actor("cs_sup"), f, page=1, per_page=2)
@@ -48,15 +47,15 @@ def test_started_lists_running_instances_first_with_where_they_wait(flow: Flow) 
     flow.complete("cs_sup", done_id, "assess", {"valid": False})
     flow.complete("cs_agent1", done_id, "reply_invalid", {"reply": "抱歉"})
     with flow.engine.db.sessions() as session:
-        page = WorklistService(flow.engine).started(session, flow.actor("cs_agent1"), TaskFilter(tab="started", text=tag))
-        count = WorklistService(flow.engine).count(session, flow.actor("cs_agent1"), TaskFilter(tab="started", text=tag))
+        page = flow.engine.worklist.started(session, flow.actor("cs_agent1"), TaskFilter(tab="started", text=tag))
+        count = flow.engine.worklist.count(session, flow.actor("cs_agent1"), TaskFilter(tab="started", text=tag))
     assert [row.instance.id for row in page.items] == [running_id, done_id]
     assert [t.task_key for t in page.items[0].open_tasks] == ["assess"] and page.items[1].open_tasks == []
     assert page.items[0].customer == f"{tag}-1" and count == 1  # the count is of running instances
 
 
 def test_saved_filters_are_validated_and_limited(flow: Flow) -> None:
-    service = WorklistService(flow.engine)
+    service = flow.engine.worklist
     actor = flow.actor("sales_asst")
     with pytest.raises(ValidationFailed):
         service.save_filter(actor, "", TaskFilter())
@@ -96,7 +95,7 @@ def test_the_inbox_marks_only_its_owners_notifications(flow: Flow) -> None:
     iid = start(flow, secrets.token_hex(4))[0]
     flow.complete("cs_sup", iid, "assess", {"valid": False})
     note = next(n for n in flow.notifications(iid) if n.username == "cs_agent1")
-    inbox = InboxService(flow.engine)
+    inbox = flow.engine.inbox
     with pytest.raises(NotFound):
         inbox.mark_read("cs_agent2", note.id)
     with flow.engine.db.sessions() as session:

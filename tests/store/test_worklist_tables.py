@@ -19,7 +19,7 @@ from sqlalchemy import Engine, create_engine, func, inspect, select, text, updat
 from engine.process_engine import ProcessEngine
 from engine.services import task_counts
 from engine.services.identity import Actor
-from engine.services.worklist import TaskFilter, WorklistService
+from engine.services.worklist import TaskFilter
 from store.models import Task, TaskAssignment, TaskCandidate
 from store.schema import alembic_config
 from tests.flow import Flow
@@ -74,7 +74,7 @@ def test_counts_equal_what_the_task_rows_say(flow: Flow, actors: Callable[[str],
         start(flow)
     claimed = start(flow)
     flow.engine.tasks.claim(actors("cs_sup"), flow.task(claimed, "assess").id)
-    service = WorklistService(flow.engine)
+    service = flow.engine.worklist
     with flow.engine.db.sessions() as session:
         open_tasks = list(session.scalars(select(Task).where(Task.status == "open")))
         stale = session.scalar(
@@ -203,7 +203,7 @@ def test_available_pages_follow_the_task_rows_order(flow: Flow, actors: Callable
             session.execute(update(Task).where(Task.id == task_id).values(due_at=due, priority=priority, created_at=at))
         session.add(TaskCandidate(task_id=tasks[2], kind="user", name="cs_sup"))  # offered by role and by name
     flow.engine.tasks.claim(actors("cs_sup"), tasks[6])  # claimed: no longer available
-    service = WorklistService(flow.engine)
+    service = flow.engine.worklist
     actor = actors("cs_sup")
     with flow.engine.db.sessions() as session:
         open_tasks = session.scalars(select(Task).where(Task.status == "open", Task.assignee.is_(None)))

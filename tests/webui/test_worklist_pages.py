@@ -13,7 +13,7 @@ from flask import Flask
 from sqlalchemy import select, update
 
 from engine.process_engine import ProcessEngine
-from engine.services.worklist import TaskFilter, WorklistService, local_day_bounds
+from engine.services.worklist import TaskFilter, local_day_bounds
 from store.models import Task
 from store.ui_models import SavedFilter
 from tests.flow import Flow
@@ -39,7 +39,7 @@ def test_tabs_carry_live_counts(flow: Flow, ui: Callable[[str], Page], engine: P
     complaints(flow, 1)
     page = ui("cs_sup").text("/tasks")
     with engine.db.sessions() as session:
-        counts = WorklistService(engine).counts(session, flow.actor("cs_sup"))
+        counts = engine.worklist.counts(session, flow.actor("cs_sup"))
     for tab, count in counts.items():
         assert re.search(rf'data-tab="{tab}">\s*[^<]+<span class="count">{count}</span>', page), tab
     assert counts["available"] >= 1

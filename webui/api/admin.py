@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, request
+from flask import request
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
 
 from engine.clock import iso
 from engine.services.admin import user_view
 from store.models import Department
 from webui.api import actor, bp, engine, int_arg, json_body
+from webui.documents import xml_response
 
 
 def department_view(d: Department) -> dict[str, Any]:
@@ -74,7 +74,7 @@ def list_departments() -> ResponseReturnValue:
 def save_department(code: str) -> ResponseReturnValue:
     eng = engine()
     with eng.db.sessions() as session:
-        exists = session.scalar(select(Department.id).where(Department.code == code)) is not None
+        exists = eng.admin.department_exists(session, code)
     department = eng.admin.save_department(actor(), code, json_body(), create=not exists)
     return department_view(department), 200 if exists else 201
 
@@ -92,11 +92,7 @@ def get_draft(key: str) -> ResponseReturnValue:
     eng = engine()
     with eng.db.sessions() as session:
         draft = eng.admin.draft(session, actor(), key)
-        return Response(
-            draft.xml,
-            mimetype="application/xml",
-            headers={"X-Updated-By": draft.updated_by or "", "X-Updated-At": iso(draft.updated_at) or ""},
-        )
+        return xml_response(draft.xml, {"X-Updated-By": draft.updated_by or "", "X-Updated-At": iso(draft.updated_at) or ""})
 
 
 @bp.put("/process-definitions/<key>/draft")

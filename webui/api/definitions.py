@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Response, request
+from flask import request
 from flask.typing import ResponseReturnValue
 
 from engine.errors import BadRequest
 from webui.api import actor, bp, engine
-from webui.api.views import definition_view
+from webui.api.shapes import definition_view
+from webui.documents import xml_response
 
 
 @bp.get("/process-definitions")
@@ -66,4 +67,4 @@ def get_definition_xml(key: str) -> ResponseReturnValue:
     with eng.db.sessions() as session:
         definition = eng.repository.latest(session, key)
         eng.authorization.require_read_definition(definition, actor())
-        return Response(definition.bpmn_xml, mimetype="application/xml")
+        return xml_response(definition.bpmn_xml)

@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 
 from engine.errors import ValidationFailed
 from webui.api import actor, bp, engine, int_arg, json_body
-from webui.api.views import instance_view
+from webui.api.shapes import instance_view
 
 STATUSES = ("running", "completed", "terminated", "suspended", "error")
 

@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 from engine.errors import ValidationFailed
 from store.models import MAX_ID
 from webui.api import actor, bp, engine, json_body
-from webui.api.views import instance_view
+from webui.api.shapes import instance_view
 
 
 @bp.post("/messages")

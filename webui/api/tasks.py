@@ -10,7 +10,7 @@ from engine.errors import ValidationFailed
 from engine.services.tasks import SCOPES
 from store.models import MAX_ID
 from webui.api import actor, bp, engine, int_arg, json_body
-from webui.api.views import instance_view, task_view
+from webui.api.shapes import instance_view, task_view
 
 
 @bp.get("/tasks")

@@ -1,14 +1,14 @@
-"""JSON shapes of the API's objects (API.md), built from rows without extra queries per item."""
+"""The JSON shapes of the API's objects (docs/api.md): definitions, tasks, history lines, instances,
+built from rows without a query per item."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.clock import iso
-from store.models import HistoryEvent, ProcessDefinition, ProcessInstance, Task
+from store.models import ProcessDefinition, ProcessInstance
 from webui.extensions import engine
 
 
@@ -61,15 +61,6 @@ def history_view(e: Any) -> dict[str, Any]:
     }
 
 
-# Built once, and read as plain rows (the views only read attributes): every completion through
-# the API returns an instance view.
-_tasks, _history = Task.__table__, HistoryEvent.__table__
-_OPEN_TASKS = (
-    select(_tasks).where(_tasks.c.instance_id == bindparam("instance_id"), _tasks.c.status == "open").order_by(_tasks.c.created_at)
-)
-_HISTORY = select(_history).where(_history.c.instance_id == bindparam("instance_id")).order_by(_history.c.id)
-
-
 def instance_view(session: Session, i: ProcessInstance, full: bool = True) -> dict[str, Any]:
     view: dict[str, Any] = {
         "id": i.id,
@@ -85,9 +76,9 @@ def instance_view(session: Session, i: ProcessInstance, full: bool = True) -> di
     }
     if full:
         session.flush()  # inside an action (TaskService.complete_then): its own changes first
-        conn = session.connection()
-        tasks = conn.execute(_OPEN_TASKS, {"instance_id": i.id})
-        history = conn.execute(_HISTORY, {"instance_id": i.id})
+        eng = engine()
+        tasks = eng.runtime.open_task_rows(session, i.id)  # plain rows: the shapes only read attributes
+        history = eng.history.rows_for_instance(session, i.id)
         view["tasks"] = [task_view(t) for t in tasks]
         view["history"] = [history_view(e) for e in history]
     return view
