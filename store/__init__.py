@@ -1,1 +1,6 @@
-"""Persistence: typed models, sessions and Alembic migrations. Knows nothing of Flask or Spiff."""
+"""Persistence: the typed models (`models.py`, the worklist's saved filters in `ui_models.py`),
+sessions and connections (`db.py`), queued writes (`writes.py`) and schema migrations (`schema.py`
+running Alembic's `migrations/`).
+
+May import SQLAlchemy, Alembic and the database drivers; never `engine`, `processes`,
+SpiffWorkflow or Flask (tests/test_layering.py checks it)."""

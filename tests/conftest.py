@@ -23,6 +23,7 @@ from engine.services.identity import Actor
 from processes.demo import seed_demo
 from store.db import Database
 from store.schema import upgrade
+from tests.browsing import chromium, live_server, shots  # noqa: F401  (one browser for every folder)
 from tests.flow import Flow
 
 PG_ADMIN_DSN = os.environ.get("TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")

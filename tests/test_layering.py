@@ -49,6 +49,10 @@ def test_the_bpmn_adapter_never_touches_the_database_or_the_services() -> None:
     assert _offending(_modules("engine/bpmn"), forbidden) == {}
 
 
+def test_the_engine_finds_process_packages_only_through_their_registration() -> None:
+    assert _offending(_modules("engine"), ("processes",)) == {}
+
+
 def test_the_store_knows_nothing_of_the_engine() -> None:
     assert _offending(_modules("store"), ("engine", "SpiffWorkflow", "processes")) == {}
 

@@ -1,4 +1,16 @@
-"""The web layer: Flask blueprints. Thin: every action is one engine call."""
+"""The web layer: Flask blueprints, thin: every action is one engine call, every read a service's.
+
+- `pages.py` registers the page blueprints (one per area: worklist, task, processes, instances,
+  notifications, designer, admin, auth); `ui.py` their shared helpers and headers; `context.py`
+  and `labels.py` what a task or instance shows and in which language; `templates/`, `static/`,
+  `translations/`.
+- `api/`: the REST API under /api/v1 (`shapes.py`: the JSON shape of each object).
+- `errors.py`: one map from engine errors and HTTP codes to answers, for pages and API alike;
+  `documents.py`: how BPMN and DMN documents are served; `cli.py`: the flask commands;
+  `extensions.py`: sessions, CSRF and languages; `health.py`: /healthz.
+
+May import `engine` and `store` models as types; builds no query (tests/test_layering.py).
+"""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ import pytest
 
 from processes.demo import USERS as DEMO_USERS
 from tests.conftest import FIXTURES, Api
-from tests.engine.test_complaint_handling import COMPLAINT
+from tests.data import COMPLAINT
 
 # Who is special to this case; every other demo user is an outsider to it.
 COLUMNS = ("admin", "gm", "vp_service", "cs_sup", "cs_agent1", "cs_agent2", "outsider")

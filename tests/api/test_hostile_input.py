@@ -10,7 +10,7 @@ from xml.sax.saxutils import quoteattr
 import pytest
 
 from tests.conftest import FIXTURES, Api
-from tests.engine.test_complaint_handling import COMPLAINT
+from tests.data import COMPLAINT
 
 BPMN_HEAD = b'<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d">'
 

@@ -13,8 +13,7 @@ import pytest
 from engine.errors import EngineError, Forbidden, NotFound, ValidationFailed
 from processes.demo import USERS
 from store.models import Task
-from tests.engine.test_approval_chain import request
-from tests.engine.test_complaint_handling import COMPLAINT
+from tests.data import COMPLAINT, approval_request
 from tests.flow import Flow
 
 
@@ -55,7 +54,7 @@ def test_an_assigned_task_is_handed_on_by_its_assignees_direct_superior_to_fello
 def test_a_superior_cannot_hand_a_requesters_approval_step_to_the_requester(flow: Flow) -> None:
     """region_mgr handed the ops_manager step of a store expense to its requester, his report, and
     approved it as her superior; ops_mgr never acted."""
-    instance = flow.start("store_staff", "approval_chain", request("store_expense", 3000))
+    instance = flow.start("store_staff", "approval_chain", approval_request("store_expense", 3000))
     flow.complete("region_mgr", instance.id, "approve", {"decision": "approve"})
     step = flow.task(instance.id, "approve")
     assert step.candidate_roles == "ops_manager"

@@ -7,10 +7,8 @@ import pytest
 from engine.services.identity import Actor
 from processes.demo import USERS
 from tests.conftest import FIXTURES
-from tests.engine.test_approval_chain import request
-from tests.engine.test_complaint_handling import COMPLAINT
-from tests.engine.test_lead_qualification import lead
-from tests.engine.test_statement_budget import statements
+from tests.data import COMPLAINT, approval_request, lead
+from tests.engine.services.test_statement_budget import statements
 from tests.flow import Flow
 
 # (task key, who completes it, the data) in process order, with the users who must see it.
@@ -48,7 +46,7 @@ def test_a_lead_is_seen_by_its_owner_only(flow: Flow, owner: str, other: str) ->
 
 
 def test_approval_steps_are_offered_to_the_chains_role_only(flow: Flow) -> None:
-    instance = flow.start("sales2", "approval_chain", request("contract", 250000))
+    instance = flow.start("sales2", "approval_chain", approval_request("contract", 250000))
     for approver in ("sales_dir", "fin_mgr", "gm"):
         step = flow.task(instance.id, "approve")
         assert _seers(flow, instance.id, step.id) == {approver}

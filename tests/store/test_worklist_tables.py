@@ -22,9 +22,8 @@ from engine.services.identity import Actor
 from engine.services.worklist import TaskFilter
 from store.models import Task, TaskAssignment, TaskCandidate
 from store.schema import alembic_config
+from tests.data import DEMO_USERS as USERS
 from tests.flow import Flow
-
-USERS = ("cs_sup", "cs_agent1", "qa_staff", "qa_lead", "tr_lead", "gm", "vp_service", "admin")
 
 
 def start(flow: Flow) -> int:

@@ -19,9 +19,9 @@ from playwright.sync_api import expect
 from app import create_app
 from processes.demo import seed_demo
 from store.schema import upgrade
+from tests.browsing import OUTPUT, serve
 from tests.conftest import MIWG
 from tests.webui.browser import Session
-from tests.webui.conftest import OUTPUT, serve
 
 SHOTS = OUTPUT / "screenshots" / "designer"
 README_SHOTS = OUTPUT / "screenshots" / "readme"

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from store.ui_models import SavedFilter
 from tests.conftest import Api
-from tests.engine.test_complaint_handling import COMPLAINT
+from tests.data import COMPLAINT
 from tests.flow import Flow
 from tests.webui.conftest import CSRF, Page
 

@@ -17,8 +17,8 @@ from app import create_app
 from processes.demo import seed_demo
 from store.models import Task
 from store.schema import upgrade
+from tests.browsing import OUTPUT, serve
 from tests.webui.browser import Session
-from tests.webui.conftest import OUTPUT, serve
 
 SHOTS = OUTPUT / "screenshots" / "readme"
 

@@ -9,7 +9,7 @@ import secrets
 from collections.abc import Callable
 from html import unescape
 
-from tests.engine.test_complaint_handling import COMPLAINT
+from tests.data import COMPLAINT
 from tests.flow import Flow
 from tests.webui.conftest import Page
 

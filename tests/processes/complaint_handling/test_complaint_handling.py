@@ -6,17 +6,8 @@ import pytest
 
 from engine.bpmn import pruning
 from engine.errors import Forbidden, NotFound, ValidationFailed
+from tests.data import COMPLAINT
 from tests.flow import Flow
-
-COMPLAINT = {
-    "customer": "宁波海联贸易有限公司",
-    "contact": "王先生 13800000000",
-    "channel": "phone",
-    "category": "quality",
-    "description": "到港货物外箱破损，部分产品受潮",
-    "demand": "赔偿损失",
-    "severity": "high",
-}
 
 
 def _to_leader(flow: Flow, category: str = "quality", department: str = "quality", staff: str = "qa_staff") -> int:

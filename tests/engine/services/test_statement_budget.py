@@ -18,7 +18,7 @@ from store.db import is_sqlite
 from store.models import Job
 from tests.flow import Flow
 
-BENCH = Path(__file__).parents[2] / "bench"
+BENCH = Path(__file__).parents[3] / "bench"
 
 
 @dataclass

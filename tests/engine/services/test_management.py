@@ -24,7 +24,7 @@ from store.models import HistoryEvent, Job, ProcessInstance, Task
 from tests.conftest import FIXTURES, Api
 from tests.flow import Flow
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 FLAKY = {"fail": True}
 
 
@@ -89,7 +89,7 @@ def _worker(url: str, at: str, name: str, *extra: str, start_at: float | None = 
     """`start_at` (a time.time() value): the worker waits for it after starting up, so that
     several workers begin together rather than in the order their imports finish."""
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.engine.job_worker", url, at, name, *extra],
+        [sys.executable, "-m", "tests.engine.services.job_worker", url, at, name, *extra],
         cwd=ROOT,
         env={**os.environ, "JOB_WORKER_START_AT": str(start_at)} if start_at is not None else None,
         stdout=subprocess.PIPE,

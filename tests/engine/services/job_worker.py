@@ -1,6 +1,6 @@
 """A job worker in its own OS process, for the multi-process and crash tests.
 
-    python -m tests.engine.job_worker URL AT WORKER [LEASE_SECONDS] [PAUSE_FILE]
+    python -m tests.engine.services.job_worker URL AT WORKER [LEASE_SECONDS] [PAUSE_FILE]
 
 Prints how many jobs it fired. With PAUSE_FILE it stops inside its first job's transaction,
 writes the file and waits there to be killed.

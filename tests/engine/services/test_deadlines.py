@@ -19,9 +19,7 @@ from engine.config import MailSettings
 from engine.process_engine import ProcessEngine
 from store.db import Database
 from store.models import Job, Notification
-from tests.engine.test_approval_chain import request
-from tests.engine.test_complaint_handling import COMPLAINT
-from tests.engine.test_lead_qualification import lead
+from tests.data import COMPLAINT, approval_request, lead
 from tests.flow import Flow
 
 
@@ -151,7 +149,7 @@ def test_lead_unverified_for_two_working_days_reminds_its_owner_and_30_days_aler
 
 def test_an_approval_step_reminds_after_two_working_days_and_alerts_the_superior_after_three(mailing_flow: Flow) -> None:
     flow = mailing_flow
-    instance = flow.start("store_staff", "approval_chain", request("store_expense", 900))
+    instance = flow.start("store_staff", "approval_chain", approval_request("store_expense", 900))
     armed = _armed_at(flow, instance.id)
     reminder = _fires_exactly_at(flow, instance.id, "approve_reminder", "reminder")
     assert abs(reminder - calendar.add_duration(armed, "P2D", working=True)) < timedelta(minutes=1)
@@ -165,7 +163,7 @@ def test_an_approval_step_reminds_after_two_working_days_and_alerts_the_superior
 
 
 def test_a_claimed_approval_reminds_the_assignee(flow: Flow) -> None:
-    instance = flow.start("sales1", "approval_chain", request("discount_change", 0))
+    instance = flow.start("sales1", "approval_chain", approval_request("discount_change", 0))
     flow.engine.tasks.claim(flow.actor("mkt_mgr"), flow.task(instance.id, "approve").id)
     _fires_exactly_at(flow, instance.id, "approve_reminder", "reminder")
     assert _notes(flow, instance.id, "reminder") == ["mkt_mgr"]

@@ -1,6 +1,6 @@
 """One racing client in its own OS process (tests/engine/test_races.py).
 
-    python -m tests.engine.race_client URL USERNAME GATE_DIR PLAN_JSON
+    python -m tests.engine.services.race_client URL USERNAME GATE_DIR PLAN_JSON
 
 PLAN_JSON is a list of [action, target, data]: action is claim_complete, complete, message or
 run_due. Each client, once loaded, writes GATE_DIR/ready-<pid> and waits for GATE_DIR/go, so

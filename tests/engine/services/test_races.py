@@ -26,7 +26,7 @@ from store.models import HistoryEvent, Job, Task
 from tests.conftest import FIXTURES
 from tests.flow import Flow
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(autouse=True)
@@ -44,7 +44,7 @@ def _race(url: str, plans: list[tuple[str, list[list[object]]]]) -> list[list[st
     gate = Path(tempfile.mkdtemp(prefix="race-"))
     clients = [
         subprocess.Popen(
-            [sys.executable, "-m", "tests.engine.race_client", url, user, str(gate), json.dumps(plan)],
+            [sys.executable, "-m", "tests.engine.services.race_client", url, user, str(gate), json.dumps(plan)],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         for user, plan in plans

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 
 import pytest
@@ -11,22 +10,8 @@ from sqlalchemy import select
 from engine.errors import Forbidden, ValidationFailed
 from engine.services.management import run_due_jobs
 from store.models import Customer, Lead, Opportunity
+from tests.data import lead
 from tests.flow import Flow
-
-
-def lead(**extra: object) -> dict[str, object]:
-    tag = secrets.token_hex(3)
-    return {
-        "company": f"慈溪{tag}电器有限公司",
-        "contact_name": "李经理",
-        "phone": f"0574-{int(tag, 16) % 10**8:08d}",
-        "email": f"li.{tag}@example.cn",
-        "source": "customs",
-        "industry": "小家电",
-        "need": "出口拼箱运输",
-        "estimated_value": 80000,
-        **extra,
-    }
 
 
 def test_a_new_lead_goes_to_its_owner_and_qualifies_into_a_customer(flow: Flow) -> None:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from engine.bpmn.expressions import check_expression, evaluate
 from engine.bpmn.forms import validate
 from engine.errors import ExpressionError, ValidationFailed
-from tests.engine.test_forms import FIELDS
+from tests.engine.bpmn.test_forms import FIELDS
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=30),

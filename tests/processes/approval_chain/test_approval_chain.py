@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine.errors import Forbidden, NotFound, ValidationFailed
+from tests.data import approval_request
 from tests.flow import Flow
 
 CHAINS = [
@@ -17,22 +18,11 @@ CHAINS = [
 ]
 
 
-def request(request_type: str, amount: float, **extra: object) -> dict[str, object]:
-    return {
-        "request_type": request_type,
-        "title": f"{request_type} {amount}",
-        "amount": amount,
-        "currency": "CNY",
-        "description": "demo",
-        **extra,
-    }
-
-
 @pytest.mark.parametrize(("request_type", "amount", "requester", "chain"), CHAINS)
 def test_each_request_type_runs_its_chain_in_order(
     flow: Flow, request_type: str, amount: float, requester: str, chain: list[tuple[str, str]]
 ) -> None:
-    instance = flow.start(requester, "approval_chain", request(request_type, amount))
+    instance = flow.start(requester, "approval_chain", approval_request(request_type, amount))
     for role, approver in chain:
         step = flow.task(instance.id, "approve")
         assert step.candidate_roles == role
@@ -46,7 +36,7 @@ def test_each_request_type_runs_its_chain_in_order(
 
 
 def test_a_rejection_ends_the_chain_and_tells_the_requester(flow: Flow) -> None:
-    instance = flow.start("store_staff", "approval_chain", request("store_expense", 1200))
+    instance = flow.start("store_staff", "approval_chain", approval_request("store_expense", 1200))
     with pytest.raises(ValidationFailed) as raised:
         flow.complete("region_mgr", instance.id, "approve", {"decision": "reject"})
     assert "comment" in raised.value.fields
@@ -56,7 +46,7 @@ def test_a_rejection_ends_the_chain_and_tells_the_requester(flow: Flow) -> None:
 
 
 def test_a_return_sends_it_to_the_requester_and_the_chain_starts_again(flow: Flow) -> None:
-    instance = flow.start("sales1", "approval_chain", request("contract", 50000))
+    instance = flow.start("sales1", "approval_chain", approval_request("contract", 50000))
     flow.complete("sales_dir", instance.id, "approve", {"decision": "approve"})
     flow.complete("fin_mgr", instance.id, "approve", {"decision": "return", "comment": "金额需含税"})
     revise = flow.task(instance.id, "revise")
@@ -64,7 +54,7 @@ def test_a_return_sends_it_to_the_requester_and_the_chain_starts_again(flow: Flo
     with flow.engine.db.sessions() as session:
         _t, form, _c = flow.engine.tasks.details(session, flow.actor("sales1"), revise.id)
     assert {f["id"]: f["default"] for f in form}["amount"] == 50000
-    flow.complete("sales1", instance.id, "revise", request("contract", 120000))
+    flow.complete("sales1", instance.id, "revise", approval_request("contract", 120000))
     approvers = []
     while (keys := flow.task_keys(instance.id)) == ["approve"]:
         step = flow.task(instance.id, "approve")
@@ -77,7 +67,7 @@ def test_a_return_sends_it_to_the_requester_and_the_chain_starts_again(flow: Flo
 
 
 def test_an_approver_outside_the_step_cannot_decide(flow: Flow) -> None:
-    instance = flow.start("store_staff", "approval_chain", request("store_expense", 500))
+    instance = flow.start("store_staff", "approval_chain", approval_request("store_expense", 500))
     step = flow.task(instance.id, "approve").id
     with pytest.raises(NotFound):  # an outsider does not even learn that the task exists
         flow.engine.tasks.claim(flow.actor("fin_mgr"), step)
@@ -86,7 +76,7 @@ def test_an_approver_outside_the_step_cannot_decide(flow: Flow) -> None:
 
 
 def test_the_next_approver_does_not_get_the_previous_decision_prefilled(flow: Flow) -> None:
-    instance = flow.start("sales1", "approval_chain", request("contract", 5000))
+    instance = flow.start("sales1", "approval_chain", approval_request("contract", 5000))
     flow.complete("sales_dir", instance.id, "approve", {"decision": "approve", "comment": "销售总监同意"})
     step = flow.task(instance.id, "approve")
     with flow.engine.db.sessions() as session:

@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 
 from engine.errors import Conflict, EngineError, Forbidden, NotFound, ValidationFailed
-from tests.engine.test_approval_chain import request
-from tests.engine.test_complaint_handling import COMPLAINT
+from tests.data import COMPLAINT, approval_request
 from tests.flow import Flow
 
 
@@ -93,11 +92,11 @@ def test_claim_unclaim_and_reassign_by_a_superior(flow: Flow) -> None:
 
 
 def test_a_direct_superior_may_complete_a_reports_task(flow: Flow) -> None:
-    instance = flow.start("sales1", "approval_chain", request("contract", 1000))
+    instance = flow.start("sales1", "approval_chain", approval_request("contract", 1000))
     flow.complete("sales_dir", instance.id, "approve", {"decision": "return", "comment": "补充附件"})
     revise = flow.task(instance.id, "revise")
     assert revise.assignee == "sales1"
-    flow.engine.tasks.complete(flow.actor("sales_dir"), revise.id, request("contract", 1500))
+    flow.engine.tasks.complete(flow.actor("sales_dir"), revise.id, approval_request("contract", 1500))
     assert flow.task_keys(instance.id) == ["approve"]
     with pytest.raises(NotFound):
         flow.engine.tasks.complete(flow.actor("sales2"), flow.task(instance.id, "approve").id, {"decision": "approve"})
