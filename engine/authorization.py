@@ -25,7 +25,7 @@ from engine.services.identity import Actor
 from store.models import ProcessDefinition, ProcessInstance, Role, Task, TaskCandidate, User, UserRole
 
 if TYPE_CHECKING:
-    from engine.process_engine import ProcessEngine
+    from engine.services.identity import IdentityService
 
 
 @dataclass(frozen=True)
@@ -49,8 +49,8 @@ class TaskActions:
 
 
 class Authorization:
-    def __init__(self, engine: ProcessEngine) -> None:
-        self.engine = engine
+    def __init__(self, *, identity: IdentityService) -> None:
+        self._identity = identity
 
     # --- facts the rules are made of -----------------------------------------------------------
 
@@ -67,7 +67,7 @@ class Authorization:
         return bool(session.scalar(select(exists().where(TaskCandidate.task_id == task.id, task_counts.candidate_clause(actor)))))
 
     def is_superior_of(self, session: Session, actor: Actor, username: str | None, direct_only: bool = False) -> bool:
-        return bool(username) and username in self.engine.identity.subordinates(session, actor.username, direct_only)
+        return bool(username) and username in self._identity.subordinates(session, actor.username, direct_only)
 
     # --- administration -------------------------------------------------------------------------
 
@@ -112,7 +112,7 @@ class Authorization:
         those with a task offered to them."""
         if actor.is_admin:
             return true()
-        people = {actor.username} | self.engine.identity.subordinates(session, actor.username)
+        people = {actor.username} | self._identity.subordinates(session, actor.username)
         touched = exists().where(
             Task.instance_id == ProcessInstance.id,
             or_(Task.assignee.in_(people), Task.completed_by.in_(people)),
@@ -138,7 +138,7 @@ class Authorization:
             return True
         if self.is_candidate(session, actor, task):  # offered to them: they may learn it is taken or done
             return True
-        reports = self.engine.identity.subordinates(session, actor.username)
+        reports = self._identity.subordinates(session, actor.username)
         return bool(reports & {task.assignee, task.completed_by, task.started_by})
 
     def check_claim(self, session: Session, actor: Actor, task: Task) -> None:
@@ -183,7 +183,7 @@ class Authorization:
             return True
         if task.assignee:
             return self.acts_for_assignee(session, actor, task)
-        return bool(self.engine.identity.subordinates(session, actor.username, direct_only=True)) or self.is_candidate(session, actor, task)
+        return bool(self._identity.subordinates(session, actor.username, direct_only=True)) or self.is_candidate(session, actor, task)
 
     def _may_hand_to(self, session: Session, actor: Actor, task: Task, username: str) -> bool:
         if actor.is_admin or task.assignee:

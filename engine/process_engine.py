@@ -39,17 +39,40 @@ class ProcessEngine:
         self.clock = clock
         self.settings = settings or config.current()
         self.mail = mail
-        self.authorization = Authorization(self)
-        self.history = HistoryService(self)
-        self.identity = IdentityService(self)
-        self.repository = RepositoryService(self)
-        self.runtime = RuntimeService(self)
-        self.tasks = TaskService(self)
-        self.jobs = JobService(self, job_settings)
-        self.migration = MigrationService(self)
-        self.admin = AdminService(self)
-        self.worklist = WorklistService(self)
-        self.inbox = InboxService(self)
+        # Each service is given exactly what it uses, in the order they depend on each other.
+        self.history = HistoryService(clock=clock)
+        self.identity = IdentityService(clock=clock, db=db, settings=self.settings)
+        self.authorization = Authorization(identity=self.identity)
+        self.repository = RepositoryService(clock=clock, db=db, history=self.history)
+        self.runtime = RuntimeService(
+            authorization=self.authorization, clock=clock, context=self.context, db=db, history=self.history, repository=self.repository
+        )
+        self.tasks = TaskService(
+            authorization=self.authorization,
+            clock=clock,
+            context=self.context,
+            db=db,
+            history=self.history,
+            identity=self.identity,
+            runtime=self.runtime,
+        )
+        self.jobs = JobService(
+            authorization=self.authorization,
+            clock=clock,
+            db=db,
+            history=self.history,
+            mail=mail,
+            repository=self.repository,
+            runtime=self.runtime,
+            settings=job_settings,
+        )
+        self.repository.use_jobs(self.jobs)
+        self.migration = MigrationService(
+            authorization=self.authorization, db=db, history=self.history, repository=self.repository, runtime=self.runtime
+        )
+        self.admin = AdminService(authorization=self.authorization, clock=clock, db=db, history=self.history, identity=self.identity)
+        self.worklist = WorklistService(clock=clock, db=db, identity=self.identity, settings=self.settings, tasks=self.tasks)
+        self.inbox = InboxService(db=db)
 
     def context(self, session: Session, actor: str | None, instance: ProcessInstance | None = None) -> ActionContext:
         """What invoked operations and notifications of one action need to know."""

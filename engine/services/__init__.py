@@ -3,5 +3,6 @@ identity, management (jobs and incidents), migration, admin, worklist and inbox,
 assignment and presentation helpers they share.
 
 May import `engine.bpmn`, `engine.errors`, `engine.clock`, `engine.calendar`, `engine.operations`
-and `store`; never Flask. Services reach each other through the ProcessEngine, never through each
-other's private methods."""
+and `store`; never Flask. Each service is given the collaborators it uses as keyword arguments
+(`ProcessEngine` builds them in dependency order) and holds no engine; services call each other's
+public methods only."""

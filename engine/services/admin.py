@@ -19,7 +19,13 @@ from engine.services.identity import Actor, hash_password
 from store.models import DefinitionDraft, Department, HistoryEvent, Role, User
 
 if TYPE_CHECKING:
-    from engine.process_engine import ProcessEngine
+    from collections.abc import Callable
+    from datetime import datetime
+
+    from engine.authorization import Authorization
+    from engine.services.history import HistoryService
+    from engine.services.identity import IdentityService
+    from store.db import Database
 
 NAME = re.compile(r"^[a-z][a-z0-9_.-]{1,63}$")
 LOCALES = ("zh_CN", "en")
@@ -53,14 +59,26 @@ def user_view(user: User) -> dict[str, Any]:
 
 
 class AdminService:
-    def __init__(self, engine: ProcessEngine) -> None:
-        self.engine = engine
+    def __init__(
+        self,
+        *,
+        authorization: Authorization,
+        clock: Callable[[], datetime],
+        db: Database,
+        history: HistoryService,
+        identity: IdentityService,
+    ) -> None:
+        self._authorization = authorization
+        self._clock = clock
+        self._db = db
+        self._history = history
+        self._identity = identity
 
     def _require_admin(self, actor: Actor) -> None:
-        self.engine.authorization.require_admin(actor, "manage users, roles, departments and drafts")
+        self._authorization.require_admin(actor, "manage users, roles, departments and drafts")
 
     def _audit(self, session: Session, actor: Actor, what: str, data: dict[str, Any]) -> None:
-        self.engine.history.record(session, actor.username, f"admin.{what}", data=data)
+        self._history.record(session, actor.username, f"admin.{what}", data=data)
 
     # --- users ------------------------------------------------------------------------------
 
@@ -143,12 +161,10 @@ class AdminService:
         password = data.get("password")
         if not isinstance(password, str) or len(password) < MIN_PASSWORD or len(password) > 1024:
             errors["password"] = f"must be at least {MIN_PASSWORD} characters"
-        with self.engine.db.transaction() as session:
+        with self._db.transaction() as session:
             if username and session.scalar(select(User.id).where(User.username == username)) is not None:
                 raise Conflict(f"user '{username}' already exists")
-            user = User(
-                username=username or "", display_name="", password_hash="", active=True, locale="zh_CN", created_at=self.engine.clock()
-            )
+            user = User(username=username or "", display_name="", password_hash="", active=True, locale="zh_CN", created_at=self._clock())
             session.add(user)
             changed = self._apply_user_fields(session, user, {k: v for k, v in data.items() if k not in ("username", "password")}, errors)
             if errors:
@@ -165,7 +181,7 @@ class AdminService:
         unknown = set(data) - {"display_name", "email", "locale", "active", "roles", "department", "superior"}
         if unknown:
             raise ValidationFailed({k: "cannot be changed here" for k in sorted(unknown)})
-        with self.engine.db.transaction() as session:
+        with self._db.transaction() as session:
             user = session.scalar(select(User).where(User.username == username))
             if user is None:
                 raise NotFound(f"no user '{username}'")
@@ -178,7 +194,7 @@ class AdminService:
             ):
                 raise Conflict("admins cannot disable themselves or take away their own admin role")
             self._audit(session, actor, "user.update", {"username": username, **changed})
-        self.engine.identity.forget_tokens(user.id)  # deactivated or roles changed: at once here
+        self._identity.forget_tokens(user.id)  # deactivated or roles changed: at once here
         return user
 
     def reset_password(self, actor: Actor, username: str, password: Any = None) -> str:
@@ -187,14 +203,14 @@ class AdminService:
         if password is not None and (not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= 1024):
             raise ValidationFailed({"password": f"must be at least {MIN_PASSWORD} characters"})
         new = password or secrets.token_urlsafe(12)
-        with self.engine.db.transaction() as session:
+        with self._db.transaction() as session:
             user = session.scalar(select(User).where(User.username == username))
             if user is None:
                 raise NotFound(f"no user '{username}'")
             user.password_hash = hash_password(new)
-            self.engine.identity.revoke_tokens(session, user.id)
+            self._identity.revoke_tokens(session, user.id)
             self._audit(session, actor, "user.password", {"username": username})
-        self.engine.identity.forget_tokens(user.id)  # again after the commit: no request re-remembered it meanwhile
+        self._identity.forget_tokens(user.id)  # again after the commit: no request re-remembered it meanwhile
         return new
 
     # --- roles and departments ----------------------------------------------------------------
@@ -213,7 +229,7 @@ class AdminService:
         label = _text(data, "label", errors, limit=200) or ""
         if errors:
             raise ValidationFailed(errors)
-        with self.engine.db.transaction() as session:
+        with self._db.transaction() as session:
             if session.scalar(select(Role.id).where(Role.name == name)) is not None:
                 raise Conflict(f"role '{name}' already exists")
             role = Role(name=name, label=label)
@@ -236,7 +252,7 @@ class AdminService:
             errors["code"] = "use 2-64 lower-case letters, digits, '.', '-' or '_', starting with a letter"
         name = _text(data, "name", errors, required=create)
         name_en = _text(data, "name_en", errors)
-        with self.engine.db.transaction() as session:
+        with self._db.transaction() as session:
             department = session.scalar(select(Department).where(Department.code == code))
             if create and department is not None:
                 raise Conflict(f"department '{code}' already exists")
@@ -306,11 +322,11 @@ class AdminService:
             raise ValidationFailed({"xml": "must be UTF-8 text"}) from exc
         if not text.strip() or not forms.is_storable_text(text):
             raise ValidationFailed({"xml": "must be non-empty text without NUL characters"})
-        with self.engine.db.transaction() as session:
+        with self._db.transaction() as session:
             draft = session.get(DefinitionDraft, key) or DefinitionDraft(key=key)
             draft.xml = text
             draft.updated_by = actor.username
-            draft.updated_at = self.engine.clock()
+            draft.updated_at = self._clock()
             session.add(draft)
             self._audit(session, actor, "draft.save", {"key": key, "bytes": len(xml)})
             return draft

@@ -11,12 +11,13 @@ from store import writes
 from store.models import HistoryEvent
 
 if TYPE_CHECKING:
-    from engine.process_engine import ProcessEngine
+    from collections.abc import Callable
+    from datetime import datetime
 
 
 class HistoryService:
-    def __init__(self, engine: ProcessEngine) -> None:
-        self.engine = engine
+    def __init__(self, *, clock: Callable[[], datetime]) -> None:
+        self._clock = clock
 
     def record(
         self,
@@ -36,7 +37,7 @@ class HistoryService:
             session,
             _INSERT,
             {
-                "at": self.engine.clock(),
+                "at": self._clock(),
                 "user": user,
                 "action": action,
                 "instance_id": instance_id,

@@ -22,7 +22,10 @@ from engine.errors import NotFound, TooManyAttempts
 from store.models import ApiToken, LoginAttempt, Role, User, UserRole
 
 if TYPE_CHECKING:
-    from engine.process_engine import ProcessEngine
+    from collections.abc import Callable
+
+    from engine.config import Settings
+    from store.db import Database
 
 TOKEN_LIFETIME = timedelta(hours=12)
 # A token's user and roles are remembered this long in each app process: API calls in a burst
@@ -81,13 +84,14 @@ _TOKEN_ACTOR = (
 
 
 class IdentityService:
-    def __init__(self, engine: ProcessEngine) -> None:
-        self.engine = engine
+    def __init__(self, *, clock: Callable[[], datetime], db: Database, settings: Settings) -> None:
+        self._clock = clock
+        self._db = db
         self._tokens: OrderedDict[str, tuple[float, Actor, datetime]] = OrderedDict()
         self._token_lock = threading.Lock()
         # per username, from anywhere: stops guessing one account; per address: stops spraying many
-        self.max_failures_per_user = engine.settings.login_max_failures_per_user
-        self.max_failures_per_address = engine.settings.login_max_failures_per_address
+        self.max_failures_per_user = settings.login_max_failures_per_user
+        self.max_failures_per_address = settings.login_max_failures_per_address
 
     def authenticate(self, session: Session, username: str, password: str, ip: str = "-") -> User | None:
         """The user, or None for bad credentials; TooManyAttempts while throttled.
@@ -100,8 +104,8 @@ class IdentityService:
         known = user is not None and user.active
         valid = verify_password(user.password_hash if user is not None and known else _dummy_hash(), password)
         if user is None or not (known and valid):
-            with self.engine.db.transaction() as audit:
-                audit.add(LoginAttempt(username=username[:64], ip=ip[:64], at=self.engine.clock()))
+            with self._db.transaction() as audit:
+                audit.add(LoginAttempt(username=username[:64], ip=ip[:64], at=self._clock()))
             return None
         session.execute(delete(LoginAttempt).where(LoginAttempt.username == username))
         if _hasher.check_needs_rehash(user.password_hash):  # hashed with older parameters
@@ -109,7 +113,7 @@ class IdentityService:
         return user
 
     def _check_throttle(self, session: Session, username: str, ip: str) -> None:
-        since = self.engine.clock() - THROTTLE_WINDOW
+        since = self._clock() - THROTTLE_WINDOW
         by_user = session.scalar(select(func.count()).where(LoginAttempt.username == username, LoginAttempt.at > since)) or 0
         by_ip = session.scalar(select(func.count()).where(LoginAttempt.ip == ip, LoginAttempt.at > since)) or 0
         if by_user >= self.max_failures_per_user or by_ip >= self.max_failures_per_address:
@@ -117,7 +121,7 @@ class IdentityService:
 
     def issue_token(self, session: Session, user: User) -> str:
         token = secrets.token_urlsafe(32)
-        now = self.engine.clock()
+        now = self._clock()
         session.execute(delete(ApiToken).where(ApiToken.user_id == user.id, ApiToken.expires_at < now))
         session.add(ApiToken(token_hash=_token_hash(token), user_id=user.id, created_at=now, expires_at=now + TOKEN_LIFETIME))
         return token
@@ -136,7 +140,7 @@ class IdentityService:
         """The active user a live token belongs to, with their roles: one statement, or none when
         this process checked the token in the last TOKEN_CACHE_SECONDS."""
         key = _token_hash(token)
-        now = self.engine.clock()
+        now = self._clock()
         with self._token_lock:
             hit = self._tokens.get(key)
         if hit is not None and time.monotonic() - hit[0] < TOKEN_CACHE_SECONDS and aware(hit[2]) >= now:

@@ -14,12 +14,12 @@ from engine.services.worklist import Page
 from store.models import Notification, Task, User
 
 if TYPE_CHECKING:
-    from engine.process_engine import ProcessEngine
+    from store.db import Database
 
 
 class InboxService:
-    def __init__(self, engine: ProcessEngine) -> None:
-        self.engine = engine
+    def __init__(self, *, db: Database) -> None:
+        self._db = db
 
     def unread(self, session: Session, username: str) -> int:
         return session.scalar(select(func.count()).where(Notification.username == username, Notification.read.is_(False))) or 0
@@ -53,7 +53,7 @@ class InboxService:
 
     def mark_read(self, username: str, notification_id: int | None = None) -> int:
         """Mark one notification (or, without an id, all of them) read; returns how many changed."""
-        with self.engine.db.transaction() as session:
+        with self._db.transaction() as session:
             stmt = update(Notification).where(Notification.username == username, Notification.read.is_(False))
             if notification_id is not None:
                 if session.scalar(select(Notification.username).where(Notification.id == notification_id)) != username:
@@ -64,5 +64,5 @@ class InboxService:
     def set_locale(self, username: str, locale: str, supported: tuple[str, ...]) -> None:
         if locale not in supported:
             raise ValidationFailed({"locale": f"must be one of {', '.join(supported)}"})
-        with self.engine.db.transaction() as session:
+        with self._db.transaction() as session:
             session.execute(update(User).where(User.username == username).values(locale=locale))

@@ -37,7 +37,13 @@ from store.db import is_sqlite
 from store.models import Job, ProcessDefinition, ProcessInstance, User
 
 if TYPE_CHECKING:
+    from engine.authorization import Authorization
+    from engine.config import MailSettings
     from engine.process_engine import ProcessEngine
+    from engine.services.history import HistoryService
+    from engine.services.repository import RepositoryService
+    from engine.services.runtime import RuntimeService
+    from store.db import Database
 
 
 @dataclass(frozen=True)
@@ -57,8 +63,25 @@ def _utc(value: datetime) -> datetime:
 
 
 class JobService:
-    def __init__(self, engine: ProcessEngine, settings: JobSettings | None = None) -> None:
-        self.engine = engine
+    def __init__(
+        self,
+        *,
+        authorization: Authorization,
+        clock: Callable[[], datetime],
+        db: Database,
+        history: HistoryService,
+        mail: MailSettings | None,
+        repository: RepositoryService,
+        runtime: RuntimeService,
+        settings: JobSettings | None = None,
+    ) -> None:
+        self._authorization = authorization
+        self._clock = clock
+        self._db = db
+        self._history = history
+        self._mail = mail
+        self._repository = repository
+        self._runtime = runtime
         self.settings = settings or JobSettings()
         # Called inside a job's transaction just before it commits (tests hold a worker there).
         self.before_commit: Callable[[Job], None] | None = None
@@ -69,7 +92,7 @@ class JobService:
         """Claim up to `limit` due jobs (and jobs whose lease ran out) for `worker`: their id, kind,
         instance_id and attempts, in instance order."""
         wall = utcnow()
-        with self.engine.db.transaction() as session:
+        with self._db.transaction() as session:
             due = (
                 select(Job.id)
                 .where(
@@ -94,7 +117,7 @@ class JobService:
 
     def run_due(self, at: datetime | None = None, worker: str | None = None, limit: int | None = None) -> int:
         """Run every job due at or before `at` (default now); returns how many fired."""
-        at = _utc(at or self.engine.clock())
+        at = _utc(at or self._clock())
         worker = f"{worker or default_worker_id()}:{uuid4().hex[:8]}"
         fired = 0
         while limit is None or fired < limit:
@@ -120,9 +143,9 @@ class JobService:
         """
         # SQLite has a single writer: a long batch transaction would starve the other processes
         # (their busy handlers back off while this one takes the lock straight back).
-        if len(job_ids) > 1 and not is_sqlite(self.engine.db.engine):
+        if len(job_ids) > 1 and not is_sqlite(self._db.engine):
             try:
-                with self.engine.db.transaction() as session:
+                with self._db.transaction() as session:
                     outcomes = [self._run_in(session, job_id, worker, at) for job_id in job_ids]
                 return outcomes.count("fired")
             except Exception:  # retried one by one below, where failures are recorded
@@ -131,7 +154,7 @@ class JobService:
 
     def run_one(self, job_id: int, worker: str, at: datetime) -> str:
         try:
-            with self.engine.db.transaction() as session:
+            with self._db.transaction() as session:
                 return self._run_in(session, job_id, worker, at)
         except Exception as exc:
             self._record_failure(job_id, worker, at, exc)
@@ -139,7 +162,7 @@ class JobService:
 
     def _run_in(self, session: Session, job_id: int, worker: str, at: datetime) -> str:
         # The instance's lock first (every action on it takes that one), then the job as of it.
-        instance = self.engine.runtime.lock_for_job(session, job_id)
+        instance = self._runtime.lock_for_job(session, job_id)
         job = session.get(Job, job_id, populate_existing=True, with_for_update=True)
         if job is None or job.status != "running" or job.lock_owner != worker:
             return "skipped"  # done by a worker that held it before us, or taken over
@@ -152,7 +175,7 @@ class JobService:
 
     def _record_failure(self, job_id: int, worker: str, at: datetime, exc: Exception) -> None:
         message = exc.message if isinstance(exc, EngineError) else f"{type(exc).__name__}: {exc}"
-        with self.engine.db.transaction() as session:
+        with self._db.transaction() as session:
             job = session.get(Job, job_id, with_for_update=True)
             if job is None or job.lock_owner != worker:
                 return
@@ -162,7 +185,7 @@ class JobService:
             job.lock_expires_at = None
             if job.attempts >= self.settings.max_attempts:
                 job.status = "incident"
-                self.engine.history.record(
+                self._history.record(
                     session,
                     None,
                     "incident",
@@ -190,14 +213,14 @@ class JobService:
     def _fire_timer(self, session: Session, job: Job, instance: ProcessInstance | None, at: datetime) -> str:
         if instance is None or instance.status != "running" or not job.task_id:
             return "obsolete"
-        workflow = self.engine.runtime.load(session, instance)
+        workflow = self._runtime.load(session, instance)
         before = WaitState.of(workflow).holding(job)
         task = workflow.get_task_from_id(UUID(job.task_id))
         definition = getattr(getattr(task, "task_spec", None), "event_definition", None)
         if task is None or task.state != TaskState.WAITING or not isinstance(definition, TimerEventDefinition):
             return "obsolete"  # the timer was cancelled or already fired with its activity
         timers.fire_now(task, definition, at)
-        self.engine.history.record(
+        self._history.record(
             session,
             None,
             "timer",
@@ -206,17 +229,17 @@ class JobService:
             task_key=job.element_id,
             data={"due_at": aware(job.due_at).isoformat()},  # type: ignore[union-attr]
         )
-        self.engine.runtime.advance(session, instance, workflow, None, before)
+        self._runtime.advance(session, instance, workflow, None, before)
         return "fired"
 
     def _fire_timer_start(self, session: Session, job: Job, at: datetime) -> str:
         definition = session.get(ProcessDefinition, job.definition_id)
         if definition is None:
             return "obsolete"
-        newest = self.engine.repository.latest(session, definition.key)
+        newest = self._repository.latest(session, definition.key)
         if newest.id != definition.id:
             return "obsolete"  # a newer version was deployed and scheduled its own start
-        self.engine.runtime.start_by_timer(session, definition, job.element_id)
+        self._runtime.start_by_timer(session, definition, job.element_id)
         nxt = timers.next_cycle(job.payload, aware(job.due_at), at)  # type: ignore[arg-type]
         if nxt is not None:
             due, payload = nxt
@@ -234,7 +257,7 @@ class JobService:
         return "fired"
 
     def _send_email(self, job: Job) -> str:
-        settings = self.engine.mail
+        settings = self._mail
         if settings is None:
             return "obsolete"  # mail was switched off after the notification was written
         mail.send(settings, job.payload["to"], job.payload["subject"], job.payload["body"])
@@ -277,7 +300,7 @@ class JobService:
         task_id: str | None,
         now: datetime,
     ) -> None:
-        settings = self.engine.mail
+        settings = self._mail
         if settings is None or not usernames:
             return
         users = session.execute(
@@ -312,12 +335,12 @@ class JobService:
     # --- incidents ------------------------------------------------------------------------------
 
     def incidents(self, session: Session, actor: Actor) -> list[Job]:
-        self.engine.authorization.require_admin(actor, "see incidents")
+        self._authorization.require_admin(actor, "see incidents")
         return list(session.scalars(select(Job).where(Job.status == "incident").order_by(Job.id.desc())))
 
     def retry(self, actor: Actor, job_id: int) -> Job:
-        self.engine.authorization.require_admin(actor, "may retry incidents")
-        with self.engine.db.transaction() as session:
+        self._authorization.require_admin(actor, "may retry incidents")
+        with self._db.transaction() as session:
             job = session.get(Job, job_id, with_for_update=True)
             if job is None:
                 raise NotFound(f"no job {job_id}")
@@ -325,8 +348,8 @@ class JobService:
                 raise Conflict(f"job {job_id} is {job.status}, not an incident")
             job.status = "pending"
             job.attempts = 0
-            job.run_at = self.engine.clock()
-            self.engine.history.record(
+            job.run_at = self._clock()
+            self._history.record(
                 session,
                 actor.username,
                 "retry",

@@ -23,7 +23,11 @@ from store.models import MAX_ID, ProcessDefinition, ProcessInstance, Task
 if TYPE_CHECKING:
     from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 
-    from engine.process_engine import ProcessEngine
+    from engine.authorization import Authorization
+    from engine.services.history import HistoryService
+    from engine.services.repository import RepositoryService
+    from engine.services.runtime import RuntimeService
+    from store.db import Database
 
 MAX_BATCH = 1000
 MAX_VERSION = 1_000_000
@@ -63,8 +67,14 @@ class InstancePlan:
 
 
 class MigrationService:
-    def __init__(self, engine: ProcessEngine) -> None:
-        self.engine = engine
+    def __init__(
+        self, *, authorization: Authorization, db: Database, history: HistoryService, repository: RepositoryService, runtime: RuntimeService
+    ) -> None:
+        self._authorization = authorization
+        self._db = db
+        self._history = history
+        self._repository = repository
+        self._runtime = runtime
 
     # --- comparing versions -----------------------------------------------------------------
 
@@ -76,8 +86,8 @@ class MigrationService:
 
     def diff(self, session: Session, key: str, from_version: int, to_version: int) -> dict[str, Any]:
         """Elements added, removed and changed (with the changed attributes) between two versions."""
-        old_spec, _ = self.engine.repository.spec(session, self._definition(session, key, from_version).id)
-        new_spec, _ = self.engine.repository.spec(session, self._definition(session, key, to_version).id)
+        old_spec, _ = self._repository.spec(session, self._definition(session, key, from_version).id)
+        new_spec, _ = self._repository.spec(session, self._definition(session, key, to_version).id)
         diff = SpecDiff(serializer.REGISTRY, old_spec, new_spec)
         return {
             "key": key,
@@ -94,7 +104,7 @@ class MigrationService:
     # --- migrating instances ----------------------------------------------------------------
 
     def _check(self, workflow: BpmnWorkflow, target: ProcessDefinition, session: Session) -> list[str]:
-        spec, subs = self.engine.repository.spec(session, target.id)
+        spec, subs = self._repository.spec(session, target.id)
         top, sub_diffs = diff_workflow(serializer.REGISTRY, workflow, spec, subs)
         problems = [
             f"waiting at '{t.task_spec.bpmn_name or t.task_spec.bpmn_id}' ({t.task_spec.bpmn_id}), which version {target.version} does not have"
@@ -110,7 +120,7 @@ class MigrationService:
         self, actor: Actor, key: str, to_version: Any, instance_ids: Any = None, from_version: Any = None, dry_run: bool = True
     ) -> dict[str, Any]:
         """Plan (dry run) or carry out the migration of running instances of `key` to `to_version`."""
-        self.engine.authorization.require_admin(actor, "may migrate instances")
+        self._authorization.require_admin(actor, "may migrate instances")
         if not _whole(to_version, MAX_VERSION):
             raise ValidationFailed({"to_version": "must be a version number"})
         if from_version is not None and not _whole(from_version, MAX_VERSION):
@@ -119,7 +129,7 @@ class MigrationService:
             raise ValidationFailed({"instance_ids": "must be a list of instance ids"})
         if instance_ids is not None and len(instance_ids) > MAX_BATCH:
             raise ValidationFailed({"instance_ids": f"at most {MAX_BATCH} instances per batch"})
-        with self.engine.db.sessions() as session:
+        with self._db.sessions() as session:
             target = self._definition(session, key, to_version)
             query = select(ProcessInstance.id).where(
                 ProcessInstance.process_key == key, ProcessInstance.status == "running", ProcessInstance.definition_id != target.id
@@ -143,10 +153,10 @@ class MigrationService:
     def _one(self, actor: Actor, instance_id: int, target_id: int, dry_run: bool) -> InstancePlan:
         try:
             if dry_run:
-                with self.engine.db.sessions() as session:
+                with self._db.sessions() as session:
                     return self._plan(session, self._instance(session, instance_id), target_id)
-            with self.engine.db.transaction() as session:
-                instance = self.engine.runtime.lock(session, instance_id)
+            with self._db.transaction() as session:
+                instance = self._runtime.lock(session, instance_id)
                 plan = self._plan(session, instance, target_id)
                 if plan.compatible:
                     self._apply(session, actor, instance, target_id, plan)
@@ -165,14 +175,14 @@ class MigrationService:
         target = session.get(ProcessDefinition, target_id)
         source = session.get(ProcessDefinition, instance.definition_id)
         assert target is not None and source is not None
-        problems = self._check(self.engine.runtime.load(session, instance), target, session)
+        problems = self._check(self._runtime.load(session, instance), target, session)
         return InstancePlan(instance.id, source.version, not problems, problems, "planned" if not problems else "incompatible")
 
     def _apply(self, session: Session, actor: Actor, instance: ProcessInstance, target_id: int, plan: InstancePlan) -> None:
         target = session.get(ProcessDefinition, target_id)
         assert target is not None
-        workflow = self.engine.runtime.load(session, instance)
-        spec, subs = self.engine.repository.spec(session, target.id)
+        workflow = self._runtime.load(session, instance)
+        spec, subs = self._repository.spec(session, target.id)
         top, sub_diffs = diff_workflow(serializer.REGISTRY, workflow, spec, subs)
         migrate_workflow(top, workflow, spec)
         for sp_id, sp_diff in sub_diffs.items():
@@ -184,16 +194,16 @@ class MigrationService:
             session.execute(select(Task.task_key, Task.assignee).where(Task.instance_id == instance.id, Task.status == "open")).all()
         )
         instance.definition_id = target.id
-        self.engine.history.record(
+        self._history.record(
             session,
             actor.username,
             "migrate",
             instance_id=instance.id,
             data={"from_version": plan.from_version, "to_version": target.version},
         )
-        self.engine.runtime.advance(session, instance, workflow, actor.username)
+        self._runtime.advance(session, instance, workflow, actor.username)
         session.flush()
-        self.engine.runtime.refresh_task_rows(session, instance, workflow)
+        self._runtime.refresh_task_rows(session, instance, workflow)
         for task in session.scalars(select(Task).where(Task.instance_id == instance.id, Task.status == "open")):
             if task.assignee is None and holders.get(task.task_key):
                 task.assignee = holders[task.task_key]

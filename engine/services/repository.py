@@ -23,7 +23,11 @@ from engine.errors import Conflict, InvalidDefinition, NotFound
 from store.models import DecisionDefinition, ProcessDefinition, ProcessInstance, Role
 
 if TYPE_CHECKING:
-    from engine.process_engine import ProcessEngine
+    from datetime import datetime
+
+    from engine.services.history import HistoryService
+    from engine.services.management import JobService
+    from store.db import Database
 
 
 @dataclass
@@ -91,10 +95,17 @@ def _start_meta(process: etree._Element) -> dict[str, Any]:
 
 
 class RepositoryService:
-    def __init__(self, engine: ProcessEngine) -> None:
-        self.engine = engine
+    def __init__(self, *, clock: Callable[[], datetime], db: Database, history: HistoryService) -> None:
+        self._clock = clock
+        self._db = db
+        self._history = history
         self.specs = SpecCache()
         self._versions: dict[int, int] = {}
+
+    def use_jobs(self, jobs: JobService) -> None:
+        """Given by ProcessEngine once the job service exists: the two need each other (a deploy
+        schedules its timer starts; a timer start reads the spec)."""
+        self._jobs = jobs
 
     # --- queries ---------------------------------------------------------------------------
 
@@ -271,7 +282,7 @@ class RepositoryService:
         """
         docs = self._parse_all(files)
         try:
-            with self.engine.db.transaction() as session:
+            with self._db.transaction() as session:
                 return self._deploy(session, docs, deployed_by, once)
         except IntegrityError as exc:
             raise Conflict("another deployment of the same key happened at the same time; try again") from exc
@@ -299,7 +310,7 @@ class RepositoryService:
     def _deploy(self, session: Session, docs: list[validation.Document], deployed_by: str | None, once: bool) -> list[Deployed]:
         docs = docs + self._dependents(session, docs)
         parser, decisions, _warnings = self._check(session, docs)
-        now = self.engine.clock()
+        now = self._clock()
         result: list[Deployed] = []
         for doc in docs:
             if doc.kind != "dmn":
@@ -357,10 +368,8 @@ class RepositoryService:
                 )
                 session.add(row)
                 session.flush()
-                self.engine.jobs.schedule_timer_starts(session, row, _start_timers(process), now)
-                self.engine.history.record(
-                    session, deployed_by, "deploy", data={"key": key, "version": row.version, "definition_id": row.id}
-                )
+                self._jobs.schedule_timer_starts(session, row, _start_timers(process), now)
+                self._history.record(session, deployed_by, "deploy", data={"key": key, "version": row.version, "definition_id": row.id})
                 result.append(Deployed(row.id, key, row.name, row.version))
         return result
 

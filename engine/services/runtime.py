@@ -34,7 +34,13 @@ from store.db import is_sqlite
 from store.models import Job, ProcessDefinition, ProcessInstance, Task, TaskCandidate
 
 if TYPE_CHECKING:
-    from engine.process_engine import ProcessEngine
+    from collections.abc import Callable
+
+    from engine.authorization import Authorization
+    from engine.operations import ActionContext
+    from engine.services.history import HistoryService
+    from engine.services.repository import RepositoryService
+    from store.db import Database
 
 MAX_STATE_BYTES = 10_000_000
 
@@ -55,8 +61,22 @@ def process_error(exc: Exception) -> ProcessError:
 
 
 class RuntimeService:
-    def __init__(self, engine: ProcessEngine) -> None:
-        self.engine = engine
+    def __init__(
+        self,
+        *,
+        authorization: Authorization,
+        clock: Callable[[], datetime],
+        context: Callable[..., ActionContext],
+        db: Database,
+        history: HistoryService,
+        repository: RepositoryService,
+    ) -> None:
+        self._authorization = authorization
+        self._clock = clock
+        self._context = context
+        self._db = db
+        self._history = history
+        self._repository = repository
 
     # --- locking and loading ---------------------------------------------------------------
 
@@ -76,15 +96,15 @@ class RuntimeService:
         return _locked_instance(session, "job", job_id)
 
     def load(self, session: Session, instance: ProcessInstance) -> BpmnWorkflow:
-        spec, subs = self.engine.repository.spec(session, instance.definition_id)
+        spec, subs = self._repository.spec(session, instance.definition_id)
         return serializer.load_instance(instance.state, spec, subs)
 
     # --- start ------------------------------------------------------------------------------
 
     def start(self, actor: Actor, process_key: str, data: Any, business_key: str | None = None) -> ProcessInstance:
-        with self.engine.db.transaction() as session:
-            definition = self.engine.repository.latest(session, process_key)
-            self.engine.authorization.require_start(definition, actor)
+        with self._db.transaction() as session:
+            definition = self._repository.latest(session, process_key)
+            self._authorization.require_start(definition, actor)
             meta = definition.start_meta or {}
             values = forms.validate(meta.get("form") or [], data if data is not None else {})
             if business_key is not None and (not isinstance(business_key, str) or len(business_key) > 200):
@@ -93,15 +113,15 @@ class RuntimeService:
             if meta.get("initiator"):
                 initial[meta["initiator"]] = actor.username
             instance, workflow = self._create(session, definition, initial, actor.username, business_key)
-            self.engine.history.record(session, actor.username, "start", instance_id=instance.id, data=values)
+            self._history.record(session, actor.username, "start", instance_id=instance.id, data=values)
             self.advance(session, instance, workflow, actor.username, NEW_INSTANCE)
             return instance
 
     def _create(
         self, session: Session, definition: ProcessDefinition, data: dict[str, Any], started_by: str | None, business_key: str | None
     ) -> tuple[ProcessInstance, BpmnWorkflow]:
-        now = self.engine.clock()
-        spec, subs = self.engine.repository.spec(session, definition.id)
+        now = self._clock()
+        spec, subs = self._repository.spec(session, definition.id)
         workflow = serializer.new_workflow(spec, subs)
         workflow.task_tree.data.update(data)
         instance = ProcessInstance(
@@ -123,7 +143,7 @@ class RuntimeService:
     def start_by_timer(self, session: Session, definition: ProcessDefinition, start_event: str | None) -> ProcessInstance:
         """A timer start event fired: a new instance, its start event already fired."""
         instance, workflow = self._create(session, definition, {}, None, None)
-        self.engine.history.record(session, None, "start", instance_id=instance.id, task_key=start_event, data={"trigger": "timer"})
+        self._history.record(session, None, "start", instance_id=instance.id, task_key=start_event, data={"trigger": "timer"})
         run_engine_steps(workflow)
         timers.fire_start_event(workflow, start_event)
         self.advance(session, instance, workflow, None, NEW_INSTANCE)
@@ -137,7 +157,7 @@ class RuntimeService:
         if not isinstance(name, str) or not name:
             raise ValidationFailed({"name": "is required"})
         payload = _message_payload(data)
-        with self.engine.db.transaction() as session:
+        with self._db.transaction() as session:
             candidates: list[int]
             if instance_id is not None:
                 candidates = [instance_id]
@@ -153,11 +173,7 @@ class RuntimeService:
                 raise ValidationFailed({"business_key": "business_key or instance_id is required"})
             for candidate in candidates:
                 instance = session.get(ProcessInstance, candidate)
-                if (
-                    instance is None
-                    or instance.status != "running"
-                    or not self.engine.authorization.may_view_instance(session, actor, instance)
-                ):
+                if instance is None or instance.status != "running" or not self._authorization.may_view_instance(session, actor, instance):
                     continue
                 instance = self.lock(session, candidate)
                 workflow = self.load(session, instance)
@@ -176,7 +192,7 @@ class RuntimeService:
                     workflow.catch(event)
                 except SpiffWorkflowException as exc:
                     raise process_error(exc) from exc
-                self.engine.history.record(
+                self._history.record(
                     session, actor.username, "message", instance_id=instance.id, data={"name": name, "payload": data or {}}
                 )
                 self.advance(session, instance, workflow, actor.username, before)
@@ -191,8 +207,8 @@ class RuntimeService:
         """Run engine steps to the next wait state and write it. `before` is the wait state the
         rows mirror now (from `WaitState.of` at load, minus what the action closed itself); without
         it the rows are read back."""
-        now = self.engine.clock()
-        ctx = self.engine.context(session, actor, instance)
+        now = self._clock()
+        ctx = self._context(session, actor, instance)
         with operations.action(ctx):
             try:
                 run_engine_steps(workflow)
@@ -221,7 +237,7 @@ class RuntimeService:
             ended_at=now if completed else instance.ended_at,
         )
         if completed:
-            self.engine.history.record(session, actor, "end", instance_id=instance.id, data={"outcome": data.get("outcome")})
+            self._history.record(session, actor, "end", instance_id=instance.id, data={"outcome": data.get("outcome")})
 
     def _sync_tasks(
         self, session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, now: datetime, before: WaitState | None
@@ -280,7 +296,7 @@ class RuntimeService:
 
         Used after a migration, when a waiting task keeps its id but its definition changed.
         """
-        now = self.engine.clock()
+        now = self._clock()
         for row in session.scalars(select(Task).where(Task.instance_id == instance.id, Task.status == "open")):
             spiff_task = workflow.get_task_from_id(UUID(row.id))
             if spiff_task is None:
@@ -357,7 +373,7 @@ class RuntimeService:
 
     def get(self, session: Session, actor: Actor, instance_id: int) -> ProcessInstance:
         instance = session.get(ProcessInstance, instance_id)
-        if instance is None or not self.engine.authorization.may_view_instance(session, actor, instance):
+        if instance is None or not self._authorization.may_view_instance(session, actor, instance):
             raise NotFound(f"no process instance {instance_id}")
         return instance
 
@@ -390,7 +406,7 @@ class RuntimeService:
             stmt = stmt.where(ProcessInstance.process_key == process_key)
         if status:
             stmt = stmt.where(ProcessInstance.status == status)
-        stmt = stmt.where(self.engine.authorization.visible_instances_clause(session, actor))
+        stmt = stmt.where(self._authorization.visible_instances_clause(session, actor))
         total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         rows = list(session.scalars(stmt.order_by(ProcessInstance.id.desc()).limit(limit).offset(offset)))
         return rows, total

@@ -32,15 +32,38 @@ from store import writes
 from store.models import HistoryEvent, ProcessInstance, Task, TaskCandidate, User
 
 if TYPE_CHECKING:
-    from engine.process_engine import ProcessEngine
+    from datetime import datetime
+
+    from engine.authorization import Authorization
+    from engine.operations import ActionContext
+    from engine.services.history import HistoryService
+    from engine.services.identity import IdentityService
+    from engine.services.runtime import RuntimeService
+    from store.db import Database
 
 SCOPES = ("mine", "available", "team", "all")
 T = TypeVar("T")
 
 
 class TaskService:
-    def __init__(self, engine: ProcessEngine) -> None:
-        self.engine = engine
+    def __init__(
+        self,
+        *,
+        authorization: Authorization,
+        clock: Callable[[], datetime],
+        context: Callable[..., ActionContext],
+        db: Database,
+        history: HistoryService,
+        identity: IdentityService,
+        runtime: RuntimeService,
+    ) -> None:
+        self._authorization = authorization
+        self._clock = clock
+        self._context = context
+        self._db = db
+        self._history = history
+        self._identity = identity
+        self._runtime = runtime
         # Called inside a completion's transaction just before it commits (crash tests hold it there).
         self.before_commit: Callable[[Task], None] | None = None
 
@@ -56,7 +79,7 @@ class TaskService:
                 exists().where(TaskCandidate.task_id == Task.id, ~TaskCandidate.claimed, task_counts.candidate_clause(actor)),
             )
         if scope == "team":
-            reports = self.engine.identity.subordinates(session, actor.username)
+            reports = self._identity.subordinates(session, actor.username)
             return Task.assignee.in_(sorted(reports)) if reports else false()
         raise ValueError(f"not a worklist scope: {scope}")
 
@@ -64,14 +87,14 @@ class TaskService:
         """How many open tasks an unfiltered scope holds, from the open-task tables (engine.task_counts)."""
         if scope == "available":
             return task_counts.available_count(session, actor)
-        people = [actor.username] if scope == "mine" else self.engine.identity.subordinates(session, actor.username)
+        people = [actor.username] if scope == "mine" else self._identity.subordinates(session, actor.username)
         return task_counts.assigned_count(session, people)
 
     # --- queries ----------------------------------------------------------------------------
 
     def get(self, session: Session, actor: Actor, task_id: str) -> Task:
         task = session.get(Task, _task_id(task_id))
-        if task is None or not self.engine.authorization.may_view_task(session, actor, task):
+        if task is None or not self._authorization.may_view_task(session, actor, task):
             raise NotFound(f"no task {task_id}")
         return task
 
@@ -92,7 +115,7 @@ class TaskService:
         open-task tables (engine.task_counts), filtered ones from `tasks`."""
         stmt = select(Task).where(Task.status == "open")
         if scope == "all":
-            self.engine.authorization.require_admin(actor, "may list all tasks")
+            self._authorization.require_admin(actor, "may list all tasks")
         elif scope in SCOPES:
             stmt = stmt.where(self.scope_clause(session, actor, scope))
         else:
@@ -118,18 +141,18 @@ class TaskService:
         task = self.get(session, actor, task_id)
         instance = session.get(ProcessInstance, task.instance_id)
         assert instance is not None
-        if self.engine.authorization.may_view_instance(session, actor, instance):
+        if self._authorization.may_view_instance(session, actor, instance):
             context = dict(instance.data or {})
         else:  # offered to them once: what the task showed, not what the case became
             context = self._as_it_was(session, task)
         fields: list[dict[str, Any]] = []
         if task.status == "open":
-            workflow = self.engine.runtime.load(session, instance)
+            workflow = self._runtime.load(session, instance)
             spiff_task = workflow.get_task_from_id(UUID(task.id))
             if spiff_task is not None:
                 context = dict(spiff_task.data)
                 fields = (spiff_task.task_spec.extensions or {}).get("form", [])
-        with operations.action(self.engine.context(session, actor.username, instance)):
+        with operations.action(self._context(session, actor.username, instance)):
             model = forms.form_model(fields, context)
         return task, model, {k: v for k, v in context.items() if not k.startswith("spiff__")}
 
@@ -146,9 +169,9 @@ class TaskService:
     def history(self, session: Session, actor: Actor | None, task: Task) -> list[HistoryEvent]:
         """The instance history a task page shows: all of it to those who may see the instance, and
         to the task's other candidates (and with no actor) only what happened until it was done."""
-        events = self.engine.history.for_instance(session, task.instance_id)
+        events = self._history.for_instance(session, task.instance_id)
         instance = session.get(ProcessInstance, task.instance_id) if actor is not None else None
-        if instance is not None and self.engine.authorization.may_view_instance(session, actor, instance):  # type: ignore[arg-type]
+        if instance is not None and self._authorization.may_view_instance(session, actor, instance):  # type: ignore[arg-type]
             return events
         done = next((e.id for e in events if e.task_id == task.id and e.action == "complete"), None)
         return [e for e in events if done is None or e.id <= done]
@@ -158,14 +181,14 @@ class TaskService:
     def _locked_task(self, session: Session, task_id: str) -> tuple[Task, ProcessInstance]:
         """Lock the task's instance first, then read the task: the row seen is the one as of the
         lock, whatever a racing action committed meanwhile."""
-        instance = self.engine.runtime.lock_for_task(session, _task_id(task_id))
+        instance = self._runtime.lock_for_task(session, _task_id(task_id))
         row = session.get(Task, _task_id(task_id), populate_existing=True)
         if instance is None or row is None:
             raise NotFound(f"no task {task_id}")
         return row, instance
 
     def _check_open(self, session: Session, actor: Actor, task: Task) -> None:
-        if not self.engine.authorization.may_view_task(session, actor, task):
+        if not self._authorization.may_view_task(session, actor, task):
             raise NotFound(f"no task {task.id}")
         if task.status != "open":
             raise Conflict(f"task {task.id} is already {task.status}")
@@ -173,7 +196,7 @@ class TaskService:
     @contextmanager
     def _acting_on(self, actor: Actor, task_id: str) -> Iterator[tuple[Session, Task, ProcessInstance]]:
         """One transaction on an open task, its instance row locked."""
-        with self.engine.db.transaction() as session:
+        with self._db.transaction() as session:
             task, instance = self._locked_task(session, task_id)
             self._check_open(session, actor, task)
             yield session, task, instance
@@ -181,8 +204,8 @@ class TaskService:
     def _set_assignee(self, session: Session, actor: Actor, task: Task, action: str, username: str | None) -> None:
         previous = task.assignee
         task.assignee = username
-        task.claimed_at = self.engine.clock() if username else None
-        self.engine.history.record(
+        task.claimed_at = self._clock() if username else None
+        self._history.record(
             session,
             actor.username,
             action,
@@ -196,7 +219,7 @@ class TaskService:
         with self._acting_on(actor, task_id) as (session, task, _instance):
             if task.assignee == actor.username:
                 return task
-            self.engine.authorization.check_claim(session, actor, task)
+            self._authorization.check_claim(session, actor, task)
             self._set_assignee(session, actor, task, "claim", actor.username)
             return task
 
@@ -204,7 +227,7 @@ class TaskService:
         with self._acting_on(actor, task_id) as (session, task, _instance):
             if task.assignee is None:
                 return task
-            self.engine.authorization.check_unclaim(session, actor, task)
+            self._authorization.check_unclaim(session, actor, task)
             self._set_assignee(session, actor, task, "unclaim", None)
             return task
 
@@ -214,10 +237,10 @@ class TaskService:
         with self._acting_on(actor, task_id) as (session, task, instance):
             if session.scalar(select(User.id).where(User.username == username, User.active.is_(True))) is None:
                 raise ValidationFailed({"username": "no active user with this name"})
-            self.engine.authorization.check_assign(session, actor, task, username)
+            self._authorization.check_assign(session, actor, task, username)
             self._set_assignee(session, actor, task, "assign", username)
             if username != actor.username:
-                with operations.action(self.engine.context(session, actor.username, instance)):
+                with operations.action(self._context(session, actor.username, instance)):
                     operations.notify([username], "assigned", task.name, task_id=task.id)
             return task
 
@@ -225,9 +248,9 @@ class TaskService:
         if not isinstance(username, str) or not username:
             raise ValidationFailed({"username": "is required"})
         with self._acting_on(actor, task_id) as (session, task, instance):
-            self.engine.authorization.check_delegate(session, actor, task, username)
+            self._authorization.check_delegate(session, actor, task, username)
             self._set_assignee(session, actor, task, "delegate", username)
-            with operations.action(self.engine.context(session, actor.username, instance)):
+            with operations.action(self._context(session, actor.username, instance)):
                 operations.notify([username], "assigned", task.name, task_id=task.id)
             return task
 
@@ -238,7 +261,7 @@ class TaskService:
         """Complete the task, then read what the caller needs (an API response) in the same
         transaction: it sees the new wait state without a second connection and transaction."""
         try:
-            with self.engine.db.transaction() as session:
+            with self._db.transaction() as session:
                 return then(session, self._complete(session, actor, task_id, data))
         except StaleDataError as exc:
             raise Conflict("the instance changed while this task was being completed; reload and try again") from exc
@@ -247,16 +270,16 @@ class TaskService:
         # The task as a plain row, completed by one table-level UPDATE: the hottest action skips
         # the ORM's object and flush work for a row it only checks and closes.
         key = _task_id(task_id)
-        instance = self.engine.runtime.lock_for_task(session, key)
+        instance = self._runtime.lock_for_task(session, key)
         task = session.connection().execute(_TASK_ROW, {"id": key}).one_or_none() if instance is not None else None
         if instance is None or task is None:
             raise NotFound(f"no task {task_id}")
         self._check_open(session, actor, task)
-        self.engine.authorization.check_complete(session, actor, task)
+        self._authorization.check_complete(session, actor, task)
         assignee, claimed_at = task.assignee, task.claimed_at
         if task.assignee is None:  # a candidate completing an unclaimed task claims it
-            assignee, claimed_at = actor.username, self.engine.clock()
-        workflow = self.engine.runtime.load(session, instance)
+            assignee, claimed_at = actor.username, self._clock()
+        workflow = self._runtime.load(session, instance)
         before = WaitState.of(workflow)
         spiff_task = workflow.get_task_from_id(UUID(task.id))
         if spiff_task is None or spiff_task.state != TaskState.READY:
@@ -267,7 +290,7 @@ class TaskService:
         # stands beside the form's own (a `required_if` on the comment would only say "required").
         problem = process_parts.parts_of(instance.process_key).comment_problem(fields, submitted)
         try:
-            with operations.action(self.engine.context(session, actor.username, instance)):
+            with operations.action(self._context(session, actor.username, instance)):
                 values = forms.validate(fields, submitted, spiff_task.data)
         except ValidationFailed as exc:
             raise ValidationFailed({**exc.fields, **problem}) from exc
@@ -278,14 +301,14 @@ class TaskService:
             spiff_task.run()
         except SpiffWorkflowException as exc:
             raise process_error(exc) from exc
-        now = self.engine.clock()
+        now = self._clock()
         writes.later(
             session,
             _COMPLETE_TASK,
             {"task": task.id, "by_whom": assignee, "claimed": claimed_at, "at": now, "done_by": actor.username},
         )
         comment = values.get("comment") if isinstance(values.get("comment"), str) else None
-        self.engine.history.record(
+        self._history.record(
             session,
             actor.username,
             "complete",
@@ -295,7 +318,7 @@ class TaskService:
             comment=comment,
             data=values,
         )
-        self.engine.runtime.advance(session, instance, workflow, actor.username, before.closing(task.id))
+        self._runtime.advance(session, instance, workflow, actor.username, before.closing(task.id))
         if instance.status == "error":
             raise ProcessError(instance.error or "the process failed")
         if self.before_commit is not None:

@@ -26,7 +26,12 @@ from store.models import MAX_ID, ProcessInstance, Task, User
 from store.ui_models import SavedFilter
 
 if TYPE_CHECKING:
-    from engine.process_engine import ProcessEngine
+    from collections.abc import Callable
+
+    from engine.config import Settings
+    from engine.services.identity import IdentityService
+    from engine.services.tasks import TaskService
+    from store.db import Database
 
 TABS = ("mine", "available", "team", "started", "done")
 OPEN_TABS = ("mine", "available", "team")  # the TaskService scopes of the same names
@@ -123,22 +128,28 @@ def local_day_bounds(now: datetime, zone: tzinfo | None = None) -> tuple[datetim
 
 
 class WorklistService:
-    def __init__(self, engine: ProcessEngine) -> None:
-        self.engine = engine
+    def __init__(
+        self, *, clock: Callable[[], datetime], db: Database, identity: IdentityService, settings: Settings, tasks: TaskService
+    ) -> None:
+        self._clock = clock
+        self._db = db
+        self._identity = identity
+        self._settings = settings
+        self._tasks = tasks
 
     # --- who -----------------------------------------------------------------------------
 
     def reports(self, session: Session, actor: Actor) -> list[User]:
         """Active users reporting to the actor directly: whom a supervisor may hand work to from the
         worklist (engine.authorization still checks each task: only to those it is offered to)."""
-        names = self.engine.identity.subordinates(session, actor.username, direct_only=True)
+        names = self._identity.subordinates(session, actor.username, direct_only=True)
         if not names:
             return []
         return list(session.scalars(select(User).where(User.username.in_(sorted(names)), User.active.is_(True)).order_by(User.username)))
 
     def tabs(self, session: Session, actor: Actor) -> list[str]:
         """The tabs this user has: 'team' only for those with people reporting to them."""
-        has_team = bool(self.engine.identity.subordinates(session, actor.username, direct_only=True))
+        has_team = bool(self._identity.subordinates(session, actor.username, direct_only=True))
         return [t for t in TABS if t != "team" or has_team]
 
     # --- task tabs ---------------------------------------------------------------------------
@@ -150,7 +161,7 @@ class WorklistService:
         else:
             if f.tab not in OPEN_TABS:
                 raise ValidationFailed({"tab": f"must be one of {', '.join(TABS)}"})
-            stmt = stmt.where(Task.status == "open", self.engine.tasks.scope_clause(session, actor, f.tab))
+            stmt = stmt.where(Task.status == "open", self._tasks.scope_clause(session, actor, f.tab))
         if f.process_key:
             stmt = stmt.where(Task.process_key == f.process_key)
         if f.text:
@@ -166,8 +177,8 @@ class WorklistService:
         return stmt
 
     def _due_clause(self, due: str) -> ColumnElement[bool]:
-        now = self.engine.clock()
-        _today, tomorrow, next_week = local_day_bounds(now, self.engine.settings.timezone)
+        now = self._clock()
+        _today, tomorrow, next_week = local_day_bounds(now, self._settings.timezone)
         if due == "overdue":
             return Task.due_at < now
         end = tomorrow if due == "today" else next_week
@@ -209,7 +220,7 @@ class WorklistService:
         stays ~ms at a million task rows; None when the filter needs the task columns."""
         if f.is_filtered or f.tab not in OPEN_TABS:
             return None
-        return self.engine.tasks.scope_count(session, actor, f.tab)
+        return self._tasks.scope_count(session, actor, f.tab)
 
     # --- started by me -----------------------------------------------------------------------
 
@@ -288,7 +299,7 @@ class WorklistService:
         if not isinstance(name, str) or not name.strip():
             raise ValidationFailed({"name": "is required"})
         name = " ".join(name.split())[:100]
-        with self.engine.db.transaction() as session:
+        with self._db.transaction() as session:
             mine = self.saved_filters(session, actor)
             existing = next((s for s in mine if s.name == name), None)
             if existing is not None:
@@ -301,14 +312,14 @@ class WorklistService:
                 name=name,
                 params=f.params(),
                 position=max((s.position for s in mine), default=0) + 1,
-                created_at=self.engine.clock(),
+                created_at=self._clock(),
             )
             session.add(row)
             session.flush()
             return row
 
     def delete_filter(self, actor: Actor, filter_id: int) -> None:
-        with self.engine.db.transaction() as session:
+        with self._db.transaction() as session:
             row = session.get(SavedFilter, filter_id)
             if row is None or row.user_id != actor.user_id:
                 raise NotFound(f"no saved filter {filter_id}")
