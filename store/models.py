@@ -7,18 +7,15 @@ instance blob.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
     LargeBinary,
-    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -26,6 +23,8 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from store.types import money, username, utc_datetime
 
 MAX_ID = 2**31 - 1  # integer ids are 32-bit in the database; larger ones cannot exist
 
@@ -66,7 +65,7 @@ class User(Base):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    username: Mapped[str] = mapped_column(String(64), unique=True)
+    username: Mapped[username] = mapped_column(unique=True)
     display_name: Mapped[str] = mapped_column(String(200), default="")
     email: Mapped[str | None] = mapped_column(String(254))
     password_hash: Mapped[str] = mapped_column(String(255))
@@ -74,7 +73,7 @@ class User(Base):
     locale: Mapped[str] = mapped_column(String(16), default="zh_CN")
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
     superior_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[utc_datetime]
 
     roles: Mapped[list[Role]] = relationship(secondary="user_roles", lazy="selectin")
     department: Mapped[Department | None] = relationship(foreign_keys=[department_id])
@@ -92,8 +91,8 @@ class ApiToken(Base):
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[utc_datetime]
+    expires_at: Mapped[utc_datetime]
 
 
 class LoginAttempt(Base):
@@ -103,9 +102,9 @@ class LoginAttempt(Base):
     __table_args__ = (Index("ix_login_attempts_user_at", "username", "at"), Index("ix_login_attempts_ip_at", "ip", "at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    username: Mapped[str] = mapped_column(String(64))
+    username: Mapped[username]
     ip: Mapped[str] = mapped_column(String(64))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[utc_datetime]
 
 
 class DecisionDefinition(Base):
@@ -118,8 +117,8 @@ class DecisionDefinition(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     dmn_xml: Mapped[str] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(64))
-    deployed_by: Mapped[str | None] = mapped_column(String(64))
-    deployed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    deployed_by: Mapped[username | None]
+    deployed_at: Mapped[utc_datetime]
 
 
 class ProcessDefinition(Base):
@@ -139,8 +138,8 @@ class ProcessDefinition(Base):
     serializer_version: Mapped[str] = mapped_column(String(16))
     # Start-event metadata read at deploy: start form, starter roles, initiator variable.
     start_meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    deployed_by: Mapped[str | None] = mapped_column(String(64))
-    deployed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    deployed_by: Mapped[username | None]
+    deployed_at: Mapped[utc_datetime]
 
 
 class DefinitionDraft(Base):
@@ -150,8 +149,8 @@ class DefinitionDraft(Base):
 
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     xml: Mapped[str] = mapped_column(Text)
-    updated_by: Mapped[str | None] = mapped_column(String(64))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_by: Mapped[username | None]
+    updated_at: Mapped[utc_datetime]
 
 
 class ProcessInstance(Base):
@@ -163,16 +162,16 @@ class ProcessInstance(Base):
     process_key: Mapped[str] = mapped_column(String(128))
     status: Mapped[str] = mapped_column(String(16), default="running")
     business_key: Mapped[str | None] = mapped_column(String(200), index=True)
-    started_by: Mapped[str | None] = mapped_column(String(64), index=True)
+    started_by: Mapped[username | None] = mapped_column(index=True)
     # Instance-only serialization (no spec): see engine.serializer.
     state: Mapped[bytes] = mapped_column(LargeBinary)
     serializer_version: Mapped[str] = mapped_column(String(16))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     error: Mapped[str | None] = mapped_column(Text)
     row_version: Mapped[int] = mapped_column(Integer, default=1)
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[utc_datetime]
+    updated_at: Mapped[utc_datetime]
+    ended_at: Mapped[utc_datetime | None]
 
     __mapper_args__ = {"version_id_col": row_version}
 
@@ -204,21 +203,21 @@ class Task(Base):
     task_key: Mapped[str] = mapped_column(String(128))
     name: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), default="open")  # open, completed, cancelled
-    assignee: Mapped[str | None] = mapped_column(String(64))
+    assignee: Mapped[username | None]
     candidate_roles: Mapped[str] = mapped_column(String(500), default="")
     candidate_users: Mapped[str] = mapped_column(String(500), default="")
     priority: Mapped[int] = mapped_column(Integer, default=50)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    completed_by: Mapped[str | None] = mapped_column(String(64), index=True)
-    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    follow_up_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[utc_datetime]
+    claimed_at: Mapped[utc_datetime | None]
+    completed_at: Mapped[utc_datetime | None]
+    completed_by: Mapped[username | None] = mapped_column(index=True)
+    due_at: Mapped[utc_datetime | None]
+    follow_up_at: Mapped[utc_datetime | None]
     business_key: Mapped[str | None] = mapped_column(String(200))
-    started_by: Mapped[str | None] = mapped_column(String(64))
+    started_by: Mapped[username | None]
     customer: Mapped[str | None] = mapped_column(String(200), index=True)
     title: Mapped[str | None] = mapped_column(String(300))
-    amount: Mapped[float | None] = mapped_column(Numeric(18, 2))
+    amount: Mapped[money | None]
 
 
 class TaskCandidate(Base):
@@ -253,9 +252,9 @@ class TaskCandidate(Base):
     # Written by the triggers only; the Python default just keeps inserts free of RETURNING.
     claimed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Copies of the task's worklist order columns, set by the same triggers.
-    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[utc_datetime | None]
     priority: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[utc_datetime | None]
 
 
 class TaskAssignment(Base):
@@ -269,7 +268,7 @@ class TaskAssignment(Base):
     __tablename__ = "task_assignments"
 
     task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True)
-    assignee: Mapped[str] = mapped_column(String(64), index=True)
+    assignee: Mapped[username] = mapped_column(index=True)
 
 
 class Job(Base):
@@ -289,25 +288,25 @@ class Job(Base):
     definition_id: Mapped[int | None] = mapped_column(ForeignKey("process_definitions.id", name="fk_jobs_definition"))
     task_id: Mapped[str | None] = mapped_column(String(36))
     element_id: Mapped[str | None] = mapped_column(String(128))
-    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    run_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[utc_datetime]
+    run_at: Mapped[utc_datetime]
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | running | done | incident | obsolete
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     lock_owner: Mapped[str | None] = mapped_column(String(64))
-    lock_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lock_expires_at: Mapped[utc_datetime | None]
     retries: Mapped[int] = mapped_column(Integer, default=3)
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
-    fired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    fired_at: Mapped[utc_datetime | None]
+    created_at: Mapped[utc_datetime]
 
 
 class HistoryEvent(Base):
     __tablename__ = "history_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    user: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[utc_datetime]
+    user: Mapped[username | None]
     action: Mapped[str] = mapped_column(String(32))
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id", ondelete="CASCADE"), index=True)
     task_id: Mapped[str | None] = mapped_column(String(36))
@@ -321,8 +320,8 @@ class Notification(Base):
     __table_args__ = (Index("ix_notifications_user_read", "username", "read"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    username: Mapped[str] = mapped_column(String(64))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    username: Mapped[username]
+    at: Mapped[utc_datetime]
     kind: Mapped[str] = mapped_column(String(32))
     message: Mapped[str] = mapped_column(Text)
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id", ondelete="CASCADE"))
@@ -341,10 +340,10 @@ class Lead(Base):
     company_norm: Mapped[str] = mapped_column(String(300), index=True)
     phone_norm: Mapped[str | None] = mapped_column(String(64), index=True)
     email_norm: Mapped[str | None] = mapped_column(String(254), index=True)
-    owner: Mapped[str | None] = mapped_column(String(64))
+    owner: Mapped[username | None]
     status: Mapped[str] = mapped_column(String(16), default="open")
     merged_into: Mapped[int | None] = mapped_column(ForeignKey("leads.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[utc_datetime]
 
 
 class Customer(Base):
@@ -358,9 +357,9 @@ class Customer(Base):
     phone_norm: Mapped[str | None] = mapped_column(String(64), index=True)
     email_norm: Mapped[str | None] = mapped_column(String(254), index=True)
     status: Mapped[str] = mapped_column(String(16), default="potential")
-    owner: Mapped[str | None] = mapped_column(String(64))
+    owner: Mapped[username | None]
     lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[utc_datetime]
 
 
 class Opportunity(Base):
@@ -369,11 +368,11 @@ class Opportunity(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
     title: Mapped[str] = mapped_column(String(300))
-    estimated_value: Mapped[float | None] = mapped_column(Numeric(18, 2))
+    estimated_value: Mapped[money | None]
     grade: Mapped[str | None] = mapped_column(String(1))
-    owner: Mapped[str | None] = mapped_column(String(64))
+    owner: Mapped[username | None]
     stage: Mapped[str] = mapped_column(String(32), default="qualified")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[utc_datetime]
 
 
 # Tables owned by the worklist UI live in their own module; importing it here keeps
