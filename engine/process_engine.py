@@ -41,7 +41,7 @@ class ProcessEngine:
         self.mail = mail
         # Each service is given exactly what it uses, in the order they depend on each other.
         self.history = HistoryService(clock=clock)
-        self.identity = IdentityService(clock=clock, db=db, settings=self.settings)
+        self.identity = IdentityService(clock=clock, settings=self.settings)
         self.authorization = Authorization(identity=self.identity)
         self.repository = RepositoryService(clock=clock, db=db, history=self.history)
         self.runtime = RuntimeService(

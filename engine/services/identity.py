@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from engine.config import Settings
-    from store.db import Database
 
 TOKEN_LIFETIME = timedelta(hours=12)
 # A token's user and roles are remembered this long in each app process: API calls in a burst
@@ -84,9 +83,8 @@ _TOKEN_ACTOR = (
 
 
 class IdentityService:
-    def __init__(self, *, clock: Callable[[], datetime], db: Database, settings: Settings) -> None:
+    def __init__(self, *, clock: Callable[[], datetime], settings: Settings) -> None:
         self._clock = clock
-        self._db = db
         self._tokens: OrderedDict[str, tuple[float, Actor, datetime]] = OrderedDict()
         self._token_lock = threading.Lock()
         # per username, from anywhere: stops guessing one account; per address: stops spraying many
@@ -96,16 +94,18 @@ class IdentityService:
     def authenticate(self, session: Session, username: str, password: str, ip: str = "-") -> User | None:
         """The user, or None for bad credentials; TooManyAttempts while throttled.
 
-        Failures are recorded in their own transaction so that they count even though the
-        caller's transaction rolls back.
+        A failure is recorded in the caller's transaction, which the caller commits (to both
+        login routes a failure is an answer, not an exception). Never in a second transaction:
+        that takes a second pooled connection while the first is held, and a burst of bad logins
+        then holds the whole pool waiting for itself (every request stalls).
         """
         self._check_throttle(session, username, ip)
         user = session.scalar(select(User).where(User.username == username))
         known = user is not None and user.active
         valid = verify_password(user.password_hash if user is not None and known else _dummy_hash(), password)
         if user is None or not (known and valid):
-            with self._db.transaction() as audit:
-                audit.add(LoginAttempt(username=username[:64], ip=ip[:64], at=self._clock()))
+            session.add(LoginAttempt(username=username[:64], ip=ip[:64], at=self._clock()))
+            session.flush()
             return None
         session.execute(delete(LoginAttempt).where(LoginAttempt.username == username))
         if _hasher.check_needs_rehash(user.password_hash):  # hashed with older parameters
