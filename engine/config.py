@@ -116,7 +116,8 @@ class Settings:
     base_url: str = "http://127.0.0.1:5000"
     mail: MailSettings | None = None
     working_hours: WorkingHours = field(default_factory=WorkingHours)
-    login_max_failures_per_user: int = 5
+    login_max_failures_per_user: int = 5  # per account from one address
+    login_max_failures_per_account: int = 50  # per account from everywhere: the backstop
     login_max_failures_per_address: int = 30
     worklist_page_size: int = 25
 
@@ -160,7 +161,13 @@ class Settings:
         flags = {name: text(name) for name in ("SCHEDULER_ENABLED", "SESSION_COOKIE_SECURE")}
         numbers = {
             name: text(name)
-            for name in ("SCHEDULER_INTERVAL", "LOGIN_MAX_FAILURES_PER_USER", "LOGIN_MAX_FAILURES_PER_ADDRESS", "WORKLIST_PAGE_SIZE")
+            for name in (
+                "SCHEDULER_INTERVAL",
+                "LOGIN_MAX_FAILURES_PER_USER",
+                "LOGIN_MAX_FAILURES_PER_ACCOUNT",
+                "LOGIN_MAX_FAILURES_PER_ADDRESS",
+                "WORKLIST_PAGE_SIZE",
+            )
         }
         return cls(
             database_url=text("DATABASE_URL"),
@@ -181,6 +188,9 @@ class Settings:
             else replace(defaults.working_hours, zone=zone_name),
             login_max_failures_per_user=_number(
                 numbers, "LOGIN_MAX_FAILURES_PER_USER", 1, 1_000_000_000, defaults.login_max_failures_per_user
+            ),
+            login_max_failures_per_account=_number(
+                numbers, "LOGIN_MAX_FAILURES_PER_ACCOUNT", 1, 1_000_000_000, defaults.login_max_failures_per_account
             ),
             login_max_failures_per_address=_number(
                 numbers, "LOGIN_MAX_FAILURES_PER_ADDRESS", 1, 1_000_000_000, defaults.login_max_failures_per_address

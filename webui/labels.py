@@ -62,6 +62,7 @@ NOTIFICATION_KINDS = {
     "reminder": _l("Reminder"),
     "escalation": _l("Escalation"),
     "info": _l("Information"),
+    "login_throttled": _l("Security"),
 }
 
 STATUSES = {

@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, delete, event, func, select
+from sqlalchemy import bindparam, delete, event, func, select, text
 from sqlalchemy.orm import Session
 
 from engine.clock import aware
 from engine.errors import NotFound, TooManyAttempts
-from store.models import ApiToken, LoginAttempt, Role, User, UserRole
+from store.db import is_sqlite
+from store.models import ApiToken, LoginAttempt, Notification, Role, User, UserRole
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -89,35 +90,56 @@ class IdentityService:
         self._token_lock = threading.Lock()
         # per username, from anywhere: stops guessing one account; per address: stops spraying many
         self.max_failures_per_user = settings.login_max_failures_per_user
+        self.max_failures_per_account = settings.login_max_failures_per_account
         self.max_failures_per_address = settings.login_max_failures_per_address
 
     def authenticate(self, session: Session, username: str, password: str, ip: str = "-") -> User | None:
         """The user, or None for bad credentials; TooManyAttempts while throttled.
 
-        A failure is recorded in the caller's transaction, which the caller commits (to both
-        login routes a failure is an answer, not an exception). Never in a second transaction:
-        that takes a second pooled connection while the first is held, and a burst of bad logins
-        then holds the whole pool waiting for itself (every request stalls).
+        Throttled per account from one address (a guesser cannot lock its holder out from
+        elsewhere), per account from everywhere (a larger backstop) and per address. Attempts on
+        one account or from one address take their turn (`_one_at_a_time`), so the limits hold
+        exactly under any concurrency. A failure is written in the caller's transaction, which the
+        caller commits (to both login routes a failure is an answer, not an exception); never in
+        a second one, which would take a second pooled connection while the first is held.
         """
+        username, ip = username[:64], ip[:64]
+        _one_at_a_time(session, f"login user {username}", f"login address {ip}")
         self._check_throttle(session, username, ip)
         user = session.scalar(select(User).where(User.username == username))
         known = user is not None and user.active
         valid = verify_password(user.password_hash if user is not None and known else _dummy_hash(), password)
         if user is None or not (known and valid):
-            session.add(LoginAttempt(username=username[:64], ip=ip[:64], at=self._clock()))
+            session.add(LoginAttempt(username=username, ip=ip, at=self._clock()))
             session.flush()
+            if known:
+                self._tell_when_throttled(session, username, ip)
             return None
-        session.execute(delete(LoginAttempt).where(LoginAttempt.username == username))
+        session.execute(delete(LoginAttempt).where(LoginAttempt.username == username, LoginAttempt.ip == ip))
         if _hasher.check_needs_rehash(user.password_hash):  # hashed with older parameters
             user.password_hash = hash_password(password)
         return user
 
-    def _check_throttle(self, session: Session, username: str, ip: str) -> None:
+    def _failures(self, session: Session, username: str, ip: str) -> tuple[int, int, int]:
+        """Failed logins in the window: (account from this address, account, address)."""
         since = self._clock() - THROTTLE_WINDOW
-        by_user = session.scalar(select(func.count()).where(LoginAttempt.username == username, LoginAttempt.at > since)) or 0
-        by_ip = session.scalar(select(func.count()).where(LoginAttempt.ip == ip, LoginAttempt.at > since)) or 0
-        if by_user >= self.max_failures_per_user or by_ip >= self.max_failures_per_address:
+        recent = LoginAttempt.at > since
+        pair = session.scalar(select(func.count()).where(LoginAttempt.username == username, LoginAttempt.ip == ip, recent)) or 0
+        account = session.scalar(select(func.count()).where(LoginAttempt.username == username, recent)) or 0
+        address = session.scalar(select(func.count()).where(LoginAttempt.ip == ip, recent)) or 0
+        return pair, account, address
+
+    def _check_throttle(self, session: Session, username: str, ip: str) -> None:
+        pair, account, address = self._failures(session, username, ip)
+        if pair >= self.max_failures_per_user or account >= self.max_failures_per_account or address >= self.max_failures_per_address:
             raise TooManyAttempts(f"too many failed logins; try again in {THROTTLE_WINDOW.seconds // 60} minutes")
+
+    def _tell_when_throttled(self, session: Session, username: str, ip: str) -> None:
+        """The holder hears of it once, when the failure that throttles their account is written
+        (kind `login_throttled`, the message is the address the guesses came from)."""
+        pair, account, _address = self._failures(session, username, ip)
+        if pair == self.max_failures_per_user or account == self.max_failures_per_account:
+            session.add(Notification(username=username, at=self._clock(), kind="login_throttled", message=ip))
 
     def issue_token(self, session: Session, user: User) -> str:
         token = secrets.token_urlsafe(32)
@@ -209,3 +231,19 @@ def _forget_reporting_lines(session: Session, _context: Any) -> None:
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+_ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+_SQLITE_WRITE_LOCK = text("UPDATE login_attempts SET id = id WHERE id = -1")
+
+
+def _one_at_a_time(session: Session, *names: str) -> None:
+    """Make transactions about the same names (an account, an address) take their turn until they
+    commit. PostgreSQL: transaction-level advisory locks, taken in one order so that two logins
+    never wait for each other; SQLite: the database's write lock, which a write statement takes."""
+    if is_sqlite(session.get_bind()):
+        session.execute(_SQLITE_WRITE_LOCK)
+        return
+    keys = sorted({int.from_bytes(hashlib.sha256(n.encode()).digest()[:8], "big", signed=True) for n in names})
+    for key in keys:
+        session.execute(_ADVISORY_LOCK, {"key": key})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 
 from flask import Flask
@@ -126,3 +127,17 @@ def test_a_changed_password_ends_existing_sessions(app: Flask, fresh: Callable[[
     finally:
         with engine.db.transaction() as session:
             session.execute(update(User).where(User.username == "mkt_mgr").values(password_hash=old))
+
+
+def test_the_holder_reads_in_their_language_that_their_account_was_throttled(app: Flask, fresh: Callable[[str], Page]) -> None:
+    engine = app.extensions["crmflow"]
+    username = f"told_{secrets.token_hex(3)}"
+    with engine.db.transaction() as session:
+        session.add(User(username=username, display_name="被告知", password_hash=hash_password("demo"), created_at=engine.clock()))
+    for _ in range(engine.identity.max_failures_per_user):
+        with engine.db.transaction() as session:
+            engine.identity.authenticate(session, username, "guess", "198.51.100.7")
+    page = fresh(username)
+    page.login()  # from the test client's own address: the guesser's does not lock the holder out
+    html = page.text("/notifications")
+    assert "安全" in html and "198.51.100.7" in html and "15 分钟" in html
