@@ -6,8 +6,10 @@ for an action the engine would refuse, nor hidden for one it would allow.
 
 The seeds' rule (seed 001): a task is for its candidates (roles or users) and its assignee; a direct
 superior has the rights of the subordinate (except delete); an indirect superior may view. Work is
-handed (assigned, delegated) only to people who may perform it. Admins may do everything else but
-are still named in the history.
+handed (assigned, delegated) only to people who may perform it. Four-eyes: nobody performs a task
+that excludes them (the requester of an approval, who proposed the resolution an instruction
+decides; `tasks.excluded_users`), not by claim, completion, assignment, delegation or as a
+superior. Admins may do everything else but are still named in the history.
 """
 
 from __future__ import annotations
@@ -65,6 +67,15 @@ class Authorization:
         if not (may_leave_out(task.candidate_roles) or may_leave_out(task.candidate_users)):
             return False
         return bool(session.scalar(select(exists().where(TaskCandidate.task_id == task.id, task_counts.candidate_clause(actor)))))
+
+    @staticmethod
+    def is_excluded(task: Any, username: str) -> bool:
+        """Four-eyes: the task may never be performed by this person."""
+        return username in (task.excluded_users or "").split(",")
+
+    def _refuse_excluded(self, task: Any, actor: Actor) -> None:
+        if self.is_excluded(task, actor.username):
+            raise Forbidden("four-eyes: you started this request or proposed what this step decides, so someone else must decide it")
 
     def is_superior_of(self, session: Session, actor: Actor, username: str | None, direct_only: bool = False) -> bool:
         return bool(username) and username in self._identity.subordinates(session, actor.username, direct_only)
@@ -142,6 +153,7 @@ class Authorization:
         return bool(reports & {task.assignee, task.completed_by, task.started_by})
 
     def check_claim(self, session: Session, actor: Actor, task: Task) -> None:
+        self._refuse_excluded(task, actor)
         if task.assignee is not None:
             raise Conflict(f"task {task.id} is already claimed by {task.assignee}")
         if not self.is_candidate(session, actor, task):
@@ -170,11 +182,10 @@ class Authorization:
         if not roles and not users:
             return []
         by_role = select(UserRole.user_id).join(Role, Role.id == UserRole.role_id).where(Role.name.in_(roles))
-        return list(
-            session.scalars(
-                select(User).where(User.active.is_(True), or_(User.id.in_(by_role), User.username.in_(users))).order_by(User.username)
-            )
+        found = session.scalars(
+            select(User).where(User.active.is_(True), or_(User.id.in_(by_role), User.username.in_(users))).order_by(User.username)
         )
+        return [u for u in found if not self.is_excluded(task, u.username)]
 
     def may_reassign(self, session: Session, actor: Actor, task: Task) -> bool:
         """Admins; the assignee's direct superior; for an unassigned task, anyone with direct reports
@@ -190,18 +201,28 @@ class Authorization:
             return True  # may_reassign already holds: the admin or the assignee's direct superior
         return username == actor.username or self.is_superior_of(session, actor, username, direct_only=True)
 
+    def _stranded(self, session: Session, actor: Actor, task: Task) -> list[User]:
+        """For an admin, a task nobody may perform (four-eyes left only its requester, who has no
+        superior: the general manager's own special expense) may go to anyone not excluded."""
+        if not actor.is_admin or self.performers(session, task):
+            return []
+        found = session.scalars(select(User).where(User.active.is_(True)).order_by(User.username))
+        return [u for u in found if not self.is_excluded(task, u.username)]
+
     def assignees(self, session: Session, actor: Actor, task: Task) -> list[User]:
         """Whom the actor may hand the task to (the reassign list on the task page)."""
         if task.status != "open" or not self.may_reassign(session, actor, task):
             return []
-        return [
-            u for u in self.performers(session, task) if u.username != task.assignee and self._may_hand_to(session, actor, task, u.username)
-        ]
+        people = self.performers(session, task) or self._stranded(session, actor, task)
+        return [u for u in people if u.username != task.assignee and self._may_hand_to(session, actor, task, u.username)]
 
     def check_assign(self, session: Session, actor: Actor, task: Task, username: str) -> None:
         if not self.may_reassign(session, actor, task):
             raise Forbidden("only the assignee's direct superior or an admin may reassign this task")
-        if username not in {u.username for u in self.performers(session, task)}:
+        if self.is_excluded(task, username):
+            raise ValidationFailed({"username": "four-eyes: started this request or proposed what this step decides"})
+        people = self.performers(session, task) or self._stranded(session, actor, task)
+        if username not in {u.username for u in people}:
             raise ValidationFailed({"username": "may not perform this task: it is offered to other roles or people"})
         if not self._may_hand_to(session, actor, task, username):
             raise Forbidden("you may hand an unassigned task only to yourself or to someone who reports to you directly")
@@ -215,10 +236,14 @@ class Authorization:
     def check_delegate(self, session: Session, actor: Actor, task: Task, username: str) -> None:
         if task.assignee != actor.username:
             raise Forbidden("only the assignee may delegate this task")
+        if self.is_excluded(task, username):
+            raise ValidationFailed({"username": "four-eyes: started this request or proposed what this step decides"})
         if username not in {u.username for u in self.delegates(session, actor, task)}:
             raise ValidationFailed({"username": "is not a colleague this task is offered to"})
 
     def may_complete(self, session: Session, actor: Actor, task: Any) -> bool:
+        if self.is_excluded(task, actor.username):
+            return False
         if task.assignee is None:
             return self.is_candidate(session, actor, task)
         return task.assignee == actor.username or self.acts_for_assignee(session, actor, task)
@@ -226,6 +251,7 @@ class Authorization:
     def check_complete(self, session: Session, actor: Actor, task: Any) -> None:
         """An unassigned task is for its candidates (the completer claims it); an assigned one for
         its assignee and their direct superiors. A candidate who finds it taken lost a race: 409."""
+        self._refuse_excluded(task, actor)
         if self.may_complete(session, actor, task):
             return
         if task.assignee is None:
@@ -238,7 +264,7 @@ class Authorization:
         if task.status != "open":
             return TaskActions(claim=False, unclaim=False, complete=False, reassign=False, delegate=False)
         return TaskActions(
-            claim=task.assignee is None and self.is_candidate(session, actor, task),
+            claim=task.assignee is None and self.is_candidate(session, actor, task) and not self.is_excluded(task, actor.username),
             unclaim=task.assignee is not None and self.may_unclaim(session, actor, task),
             complete=self.may_complete(session, actor, task),
             reassign=self.may_reassign(session, actor, task),

@@ -206,6 +206,9 @@ class Task(Base):
     assignee: Mapped[username | None]
     candidate_roles: Mapped[str] = mapped_column(String(500), default="")
     candidate_users: Mapped[str] = mapped_column(String(500), default="")
+    # Four-eyes: who may never perform this task (the requester, who proposed what it decides),
+    # resolved when the task is created from its `fourEyes` property; comma-separated.
+    excluded_users: Mapped[str] = mapped_column(String(500), default="", server_default="")
     priority: Mapped[int] = mapped_column(Integer, default=50)
     created_at: Mapped[utc_datetime]
     claimed_at: Mapped[utc_datetime | None]

@@ -102,6 +102,7 @@ FIELD_ERRORS: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"^is not a colleague this task is offered to$"), lambda m: _("Choose a colleague this task is offered to.")),
     (re.compile(r"^is required when returning or rejecting$"), lambda m: _("Say why when you return or reject: the comment is required.")),
     (re.compile(r"^may not perform this task"), lambda m: _("This person may not do this task: it is offered to other roles or people.")),
+    (re.compile(r"^four-eyes"), lambda m: _("This person started the request or proposed what this step decides (four-eyes).")),
     (re.compile(r"^could not be checked against its format in time"), lambda m: _("The entry could not be checked in time; shorten it.")),
 ]
 
@@ -187,6 +188,8 @@ def error_message(exc: EngineError) -> str:
     if isinstance(exc, NotFound):
         return _("Not found, or you may not see it.")
     if isinstance(exc, Forbidden):
+        if exc.message.startswith("four-eyes"):
+            return _("You started this request or proposed what this step decides, so someone else decides it (four-eyes).")
         return _("You are not allowed to do this.")
     if isinstance(exc, ValidationFailed):
         return _("Please correct the marked fields.")

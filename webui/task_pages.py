@@ -74,6 +74,7 @@ def _task_view(task_id: str, errors: dict[str, str] | None = None, values: dict[
         "history": history,
         "names": names,
         "allowed": allowed,
+        "excluded": engine.authorization.is_excluded(task, me.username),
         "reports": reports,
         "colleagues": colleagues,
         "diagram": diagram,

@@ -301,6 +301,7 @@ def _check_container(
                 problem = expressions.check_expression(text)
                 if problem:
                     report.error(flow, f"condition: {problem}")
+    _check_four_eyes(report, container, ids)
     event_sub = container.get("triggeredByEvent") == "true"
     for node_id, node in ids.items():
         kind = _local(node)
@@ -319,6 +320,24 @@ def _check_container(
         )
         if node_id not in outgoing and needs_outgoing and not event_sub:
             report.warning(node, "has no outgoing sequence flow: the path ends here")
+
+
+def _check_four_eyes(report: Report, container: etree._Element, ids: dict[str, etree._Element]) -> None:
+    """A `fourEyes` property names `initiator` or user tasks of the process (whoever completed them
+    may not perform this task); a name that is neither would exclude nobody, silently."""
+    process = container
+    while process.getparent() is not None and _local(process) != "process":
+        process = process.getparent()
+    user_tasks = {n.get("id") for n in process.iter(f"{{{BPMN_NS}}}userTask")}
+    for node in ids.values():
+        if _local(node) != "userTask":
+            continue
+        for prop in node.iter(f"{{{CAMUNDA_NS}}}property"):
+            if prop.get("name") != "fourEyes":
+                continue
+            for name in (n.strip() for n in (prop.get("value") or "").split(",")):
+                if name and name != "initiator" and name not in user_tasks:
+                    report.error(node, f"fourEyes: '{name}' is neither 'initiator' nor a user task of this process")
 
 
 def validate_bpmn(doc: Document, known_roles: set[str] | None, operations: set[str], decisions: set[str]) -> Report:

@@ -3,6 +3,12 @@
 Candidates come from, in order: `camunda:candidateGroups` / `candidateUsers`, the lane name
 mapped to a role, the process initiator. `camunda:assignee` may be an expression such as
 `${initiator}` or `${manager_of(initiator)}`.
+
+Four-eyes: a task's `fourEyes` property names who may never perform it: `initiator` (the requester)
+and task ids (whoever completed that task in the instance, e.g. who proposed the resolution an
+approval decides). They are resolved when the task is created and kept on its row; when nobody
+else holds the task's roles, it goes to their direct superiors instead, as DingTalk hands a
+requester's own approval step to their superior.
 """
 
 from __future__ import annotations
@@ -18,7 +24,9 @@ from engine import calendar
 from engine.bpmn import expressions
 from engine.errors import EngineError
 from engine.operations import EXPRESSION_FUNCTIONS
-from store.models import Role, Task, TaskCandidate, User
+from store.models import Role, Task, TaskCandidate, User, UserRole
+
+FOUR_EYES = "fourEyes"
 
 
 @dataclass
@@ -92,6 +100,53 @@ def resolve(session: Session, spiff_task: Any, initiator: str | None, now: datet
     except ValueError:
         priority = 50
     return Assignment(roles, users, assignee, due, follow_up, max(0, min(priority, 100)))
+
+
+def four_eyes_names(spec: Any) -> list[str]:
+    """The `fourEyes` property of a task spec: `initiator` and task ids, as written."""
+    props = (getattr(spec, "extensions", None) or {}).get("camundaProperties") or {}
+    return [n.strip() for n in str(props.get(FOUR_EYES) or "").split(",") if n.strip()]
+
+
+def excluded_users(session: Session, spiff_task: Any, instance_id: int, initiator: str | None) -> list[str]:
+    """Who may never perform this task (four-eyes); nobody when it names none."""
+    names = four_eyes_names(spiff_task.task_spec)
+    if not names:
+        return []
+    users = {initiator} if "initiator" in names and initiator else set()
+    keys = [n for n in names if n != "initiator"]
+    if keys:
+        users |= set(
+            session.scalars(
+                select(Task.completed_by).where(
+                    Task.instance_id == instance_id, Task.task_key.in_(keys), Task.status == "completed", Task.completed_by.is_not(None)
+                )
+            )
+        )
+    return sorted(u for u in users if u)
+
+
+def without(session: Session, who: Assignment, excluded: list[str]) -> Assignment:
+    """The assignment with the excluded people taken out; if nobody else holds the task, their
+    direct superiors (not excluded themselves) receive it."""
+    if not excluded:
+        return who
+    assignee = None if who.assignee in excluded else who.assignee
+    users = [u for u in who.candidate_users if u not in excluded]
+    by_role = select(UserRole.user_id).join(Role, Role.id == UserRole.role_id).where(Role.name.in_(who.candidate_roles))
+    anyone = session.scalar(
+        select(User.id)
+        .where(User.active.is_(True), User.username.not_in(excluded), or_(User.id.in_(by_role), User.username.in_(users)))
+        .limit(1)
+    )
+    if anyone is None and assignee is None:
+        superior_ids = select(User.superior_id).where(User.username.in_(excluded))
+        users += [
+            u
+            for u in session.scalars(select(User.username).where(User.id.in_(superior_ids), User.active.is_(True)).order_by(User.username))
+            if u not in excluded and u not in users
+        ]
+    return Assignment(who.candidate_roles, users, assignee, who.due_at, who.follow_up_at, who.priority)
 
 
 _COLUMN_LENGTH = Task.__table__.c.candidate_roles.type.length  # tasks.candidate_roles / candidate_users

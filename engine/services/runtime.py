@@ -259,6 +259,8 @@ class RuntimeService:
             if task_id in known:
                 continue
             who = assignment.resolve(session, spiff_task, instance.started_by, now)
+            excluded = assignment.excluded_users(session, spiff_task, instance.id, instance.started_by)
+            who = assignment.without(session, who, excluded)
             spec = spiff_task.task_spec
             name = (spec.bpmn_name or spec.bpmn_id)[:200]
             rows.append(
@@ -273,6 +275,7 @@ class RuntimeService:
                     "claimed_at": now if who.assignee else None,
                     "candidate_roles": assignment.candidate_text(who.candidate_roles),
                     "candidate_users": assignment.candidate_text(who.candidate_users),
+                    "excluded_users": assignment.candidate_text(excluded),
                     "priority": who.priority,
                     "created_at": now,
                     "due_at": who.due_at,
@@ -302,10 +305,15 @@ class RuntimeService:
             if spiff_task is None:
                 continue
             who = assignment.resolve(session, spiff_task, instance.started_by, now)
+            excluded = assignment.excluded_users(session, spiff_task, instance.id, instance.started_by)
+            who = assignment.without(session, who, excluded)
             spec = spiff_task.task_spec
             row.name = (spec.bpmn_name or spec.bpmn_id)[:200]
             row.candidate_roles = assignment.candidate_text(who.candidate_roles)
             row.candidate_users = assignment.candidate_text(who.candidate_users)
+            row.excluded_users = assignment.candidate_text(excluded)
+            if row.assignee in excluded:
+                row.assignee, row.claimed_at = None, None
             row.priority = who.priority
             row.due_at = who.due_at or row.due_at
             session.execute(delete(TaskCandidate).where(TaskCandidate.task_id == row.id))

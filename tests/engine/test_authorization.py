@@ -60,6 +60,9 @@ def test_a_superior_cannot_hand_a_requesters_approval_step_to_the_requester(flow
     assert step.candidate_roles == "ops_manager"
     with pytest.raises(ValidationFailed) as refused:
         flow.engine.tasks.assign(flow.actor("region_mgr"), step.id, "store_staff")
+    assert "four-eyes" in refused.value.fields["username"]  # the requester, and not an ops manager either
+    with pytest.raises(ValidationFailed) as refused:
+        flow.engine.tasks.assign(flow.actor("region_mgr"), step.id, "region_mgr")
     assert "may not perform" in refused.value.fields["username"]
     with pytest.raises(Forbidden):
         flow.engine.tasks.complete(flow.actor("region_mgr"), step.id, {"decision": "approve"})

@@ -9,7 +9,7 @@ import secrets
 from collections.abc import Callable
 from html import unescape
 
-from tests.data import COMPLAINT
+from tests.data import COMPLAINT, approval_request
 from tests.flow import Flow
 from tests.webui.conftest import Page
 
@@ -192,3 +192,15 @@ def test_the_start_page_diagram_is_for_those_who_may_start(ui: Callable[[str], P
     assert xml.status_code == 200 and xml.mimetype == "application/xml" and b'id="complaint_handling"' in xml.data
     assert ui("sales1").get("/processes/complaint_handling/diagram.bpmn").status_code == 404
     assert ui("cs_agent1").get("/processes/no_such_process/diagram.bpmn").status_code == 404
+
+
+def test_a_requester_sees_why_they_cannot_decide_their_own_request(flow: Flow, ui: Callable[[str], Page]) -> None:
+    instance = flow.start("ops_mgr", "approval_chain", approval_request("department_expense", 20000))
+    step = flow.task(instance.id, "approve")
+    own = ui("ops_mgr").text(f"/tasks/{step.id}")
+    assert "data-four-eyes" in own and "四眼原则" in own and "data-task-form" not in own and "data-shortcut-claim" not in own
+    refused = ui("ops_mgr").post(f"/tasks/{step.id}", {"decision": "approve"})
+    assert refused.status_code == 403 and "四眼原则" in refused.get_data(as_text=True)
+    superior = ui("gm").text(f"/tasks/{step.id}")
+    assert "data-task-form" in superior and "data-four-eyes" not in superior
+    assert flow.task(instance.id, "approve").id == step.id  # nothing changed

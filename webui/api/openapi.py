@@ -505,6 +505,11 @@ SPEC: dict[str, Any] = {
                     "assignee": {"type": "string", "nullable": True},
                     "candidate_roles": {"type": "array", "items": {"type": "string"}},
                     "candidate_users": {"type": "array", "items": {"type": "string"}},
+                    "excluded_users": {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "description": "four-eyes: who may never perform this task (the requester, who proposed what it decides)",
+                    },
                     "created_at": {"type": "string", "format": "date-time"},
                     "due_at": {"type": "string", "format": "date-time", "nullable": True},
                     "priority": {"type": "integer"},

@@ -35,6 +35,7 @@ def task_view(t: Any) -> dict[str, Any]:
         "assignee": t.assignee,
         "candidate_roles": [r for r in t.candidate_roles.split(",") if r],
         "candidate_users": [u for u in t.candidate_users.split(",") if u],
+        "excluded_users": [u for u in t.excluded_users.split(",") if u],
         "created_at": iso(t.created_at),
         "claimed_at": iso(t.claimed_at),
         "completed_at": iso(t.completed_at),
