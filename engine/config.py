@@ -120,6 +120,7 @@ class Settings:
     login_max_failures_per_account: int = 50  # per account from everywhere: the backstop
     login_max_failures_per_address: int = 30
     worklist_page_size: int = 25
+    sandbox_workers: int = 2  # sandbox processes per app process for non-trivial expressions and scripts
 
     @property
     def timezone(self) -> ZoneInfo:
@@ -167,6 +168,7 @@ class Settings:
                 "LOGIN_MAX_FAILURES_PER_ACCOUNT",
                 "LOGIN_MAX_FAILURES_PER_ADDRESS",
                 "WORKLIST_PAGE_SIZE",
+                "SANDBOX_WORKERS",
             )
         }
         return cls(
@@ -196,6 +198,7 @@ class Settings:
                 numbers, "LOGIN_MAX_FAILURES_PER_ADDRESS", 1, 1_000_000_000, defaults.login_max_failures_per_address
             ),
             worklist_page_size=_number(numbers, "WORKLIST_PAGE_SIZE", 1, 500, defaults.worklist_page_size),
+            sandbox_workers=_number(numbers, "SANDBOX_WORKERS", 1, 64, defaults.sandbox_workers),
         )
 
 

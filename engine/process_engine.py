@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from engine import config
 from engine.authorization import Authorization
+from engine.bpmn import sandbox
 from engine.clock import utcnow
 from engine.config import MailSettings, Settings
 from engine.operations import ActionContext
@@ -39,6 +40,7 @@ class ProcessEngine:
         self.clock = clock
         self.settings = settings or config.current()
         self.mail = mail
+        sandbox.configure(self.settings.sandbox_workers)
         # Each service is given exactly what it uses, in the order they depend on each other.
         self.history = HistoryService(clock=clock)
         self.identity = IdentityService(clock=clock, settings=self.settings)

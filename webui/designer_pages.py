@@ -124,6 +124,7 @@ def _texts() -> dict[str, str]:
         "flowOfGateway": _("A condition on an outgoing flow of this gateway has a problem."),
         "error": _("Error"),
         "warning": _("Warning"),
+        "info": _("Note"),
         "leave": _("Leave the designer? Unsaved changes are lost."),
     }
 

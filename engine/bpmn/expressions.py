@@ -5,7 +5,11 @@ Python's `eval` unchecked:
 - conditions, DMN entries, due dates and timer expressions go through a whitelist of AST nodes
   (no attribute access to private names, no comprehensions, no lambdas, only listed functions);
 - script tasks are compiled by RestrictedPython and run under a line budget;
-- in both, `**`, `*` and `<<` go through guards that refuse results too large to compute.
+- in both, `**`, `*`, `+` and `<<` go through guards that refuse results too large to compute;
+- only trivial code (`runs_in_process`: names, constants, comparisons, boolean logic, `+`/`-`,
+  a few linear functions and methods, at most a few calls) runs in the app's own process; anything
+  else runs in a sandbox process (engine.bpmn.sandbox) with a memory limit and a wall-clock
+  deadline, because one C call cannot be interrupted from inside the process that makes it.
 Camunda's JUEL subset (`${approved}`, `${!approved}`, `&&`, `||`, `eq` ...) is translated, and
 unquoted ISO-8601 timer literals (`PT24H`, `R3/PT1H`, `2026-01-01T09:00`) are taken as strings.
 """
@@ -27,14 +31,14 @@ from RestrictedPython import compile_restricted_exec, safe_builtins
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 from RestrictedPython.transformer import RestrictingNodeTransformer
 
+from engine.bpmn import sandbox
+from engine.bpmn.sandbox import MAX_SEQUENCE, SCRIPT_SECONDS
 from engine.errors import ExpressionError
 
 MAX_EXPRESSION_LENGTH = 4000
 MAX_SCRIPT_LENGTH = 20000
-MAX_SEQUENCE = 100_000  # longest string/list a guarded operation may build
 MAX_INT_BITS = 4096  # largest integer a guarded power/shift may build
 SCRIPT_LINE_BUDGET = 200_000
-SCRIPT_SECONDS = 2.0
 
 _ISO_DURATION = r"P(?=\d|T\d)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?"
 _ISO_DATETIME = r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?"
@@ -179,6 +183,12 @@ def guarded_mul(a: Any, b: Any) -> Any:
     return a * b
 
 
+def guarded_add(a: Any, b: Any) -> Any:
+    if isinstance(a, (str, bytes, list, tuple)) and isinstance(b, (str, bytes, list, tuple)) and len(a) + len(b) > MAX_SEQUENCE:
+        raise ExpressionError("result too large: concatenation is limited")
+    return a + b
+
+
 def guarded_pow(a: Any, b: Any) -> Any:
     if isinstance(a, int) and isinstance(b, int) and not isinstance(a, bool):
         if b < 0:
@@ -198,11 +208,13 @@ _GUARDS: dict[type[ast.operator], str] = {
     ast.Pow: "_crm_pow",
     ast.Mult: "_crm_mul",
     ast.LShift: "_crm_lshift",
+    ast.Add: "_crm_add",
 }
 _GUARD_FUNCS: dict[str, Callable[[Any, Any], Any]] = {
     "_crm_pow": guarded_pow,
     "_crm_mul": guarded_mul,
     "_crm_lshift": guarded_lshift,
+    "_crm_add": guarded_add,
 }
 
 
@@ -305,24 +317,126 @@ class _ExpressionChecker(ast.NodeTransformer):
         return _guard_binop(node) if isinstance(node, ast.BinOp) else node
 
 
+# Trivial code runs in the app's process: its cost is linear in the data it reads, so it cannot
+# hang a worker. Everything else goes to a sandbox process (engine.bpmn.sandbox).
+_TRIVIAL_NODES: tuple[type[ast.AST], ...] = (
+    ast.Expression,
+    ast.BoolOp,
+    ast.And,
+    ast.Or,
+    ast.Compare,
+    ast.Eq,
+    ast.NotEq,
+    ast.Lt,
+    ast.LtE,
+    ast.Gt,
+    ast.GtE,
+    ast.In,
+    ast.NotIn,
+    ast.Is,
+    ast.IsNot,
+    ast.UnaryOp,
+    ast.Not,
+    ast.USub,
+    ast.UAdd,
+    ast.BinOp,
+    ast.Add,
+    ast.Sub,
+    ast.IfExp,
+    ast.Name,
+    ast.Load,
+    ast.Constant,
+    ast.Subscript,
+    ast.List,
+    ast.Tuple,
+    ast.Dict,
+    ast.Set,
+    ast.Call,
+    ast.keyword,
+    ast.Attribute,
+)
+TRIVIAL_FUNCTIONS = frozenset(["len", "abs", "bool", "int", "float", "round", "min", "max", "list"])
+TRIVIAL_METHODS = frozenset(
+    [
+        "lower",
+        "upper",
+        "strip",
+        "lstrip",
+        "rstrip",
+        "casefold",
+        "startswith",
+        "endswith",
+        "get",
+        "keys",
+        "values",
+        "items",
+        "count",
+        "index",
+        "isdigit",
+        "isalpha",
+        "isalnum",
+        "isspace",
+    ]
+)
+MAX_TRIVIAL_CALLS = 3
+MAX_TRIVIAL_NODES = 120
+
+
+def _is_trivial(tree: ast.AST, offered: frozenset[str]) -> bool:
+    calls = nodes = 0
+    for node in ast.walk(tree):
+        nodes += 1
+        if not isinstance(node, _TRIVIAL_NODES):
+            return False
+        if isinstance(node, ast.BinOp) and not isinstance(node.op, (ast.Add, ast.Sub)):
+            return False
+        if isinstance(node, ast.Attribute) and node.attr not in TRIVIAL_METHODS:
+            return False
+        if isinstance(node, ast.Call):
+            calls += 1
+            if isinstance(node.func, ast.Name) and node.func.id not in TRIVIAL_FUNCTIONS and node.func.id not in offered:
+                return False
+    return calls <= MAX_TRIVIAL_CALLS and nodes <= MAX_TRIVIAL_NODES
+
+
 @lru_cache(maxsize=4096)
-def _compile_expression(text: str, allowed_calls: frozenset[str]) -> CodeType:
+def _compile_expression(text: str, allowed_calls: frozenset[str]) -> tuple[CodeType, bool]:
     if len(text) > MAX_EXPRESSION_LENGTH:
         raise ExpressionError("expression too long")
     tree = ast.parse(translate(text), "<expression>", "eval")  # SyntaxError propagates
+    trivial = _is_trivial(tree, allowed_calls - frozenset(EXPRESSION_FUNCTIONS))
     tree = _ExpressionChecker(allowed_calls).visit(tree)
     ast.fix_missing_locations(tree)
-    return compile(tree, "<expression>", "eval")
+    return compile(tree, "<expression>", "eval"), trivial
+
+
+def _names(functions: Mapping[str, Any] | None) -> frozenset[str]:
+    return frozenset(EXPRESSION_FUNCTIONS) | frozenset(functions or ())
 
 
 def compile_expression(text: str, functions: Mapping[str, Any] | None = None) -> CodeType:
     """Check and compile; raises SyntaxError or ExpressionError."""
-    names = frozenset(EXPRESSION_FUNCTIONS) | frozenset(functions or ())
-    return _compile_expression(text, names)
+    return _compile_expression(text, _names(functions))[0]
+
+
+def runs_in_process(text: str, functions: Mapping[str, Any] | None = None) -> bool:
+    """True when the expression is trivial enough to run in the app's own process."""
+    return is_iso_literal(text) or _compile_expression(text, _names(functions))[1]
 
 
 def evaluate(text: str, context: Mapping[str, Any], functions: Mapping[str, Any] | None = None) -> Any:
-    """Evaluate a sandboxed expression over task data; ISO-8601 literals evaluate to themselves."""
+    """Evaluate a sandboxed expression over task data; ISO-8601 literals evaluate to themselves.
+
+    Trivial expressions run here; the others in a sandbox process under sandbox's limits."""
+    if is_iso_literal(text):
+        return text.strip()
+    if _compile_expression(text, _names(functions))[1]:
+        return evaluate_here(text, context, functions)
+    return sandbox.run("evaluate", text, dict(context), functions, sandbox.EXPRESSION_SECONDS)
+
+
+def evaluate_here(text: str, context: Mapping[str, Any], functions: Mapping[str, Any] | None = None) -> Any:
+    """Evaluate in this process (trivial expressions, and everything inside a sandbox process)."""
     if is_iso_literal(text):
         return text.strip()
     code = compile_expression(text, functions)
@@ -345,15 +459,15 @@ def check_expression(text: str, functions: Mapping[str, Any] | None = None) -> s
     try:
         compile_expression(text, functions)
     except SyntaxError as exc:
-        return f"syntax error in expression '{_short(text)}': {exc.msg}"
+        return f"syntax error in expression '{short(text)}': {exc.msg}"
     except ExpressionError as exc:
-        return f"expression '{_short(text)}' refused: {exc.message}"
+        return f"expression '{short(text)}' refused: {exc.message}"
     except (ValueError, RecursionError, MemoryError):
-        return f"expression '{_short(text)}' cannot be compiled"
+        return f"expression '{short(text)}' cannot be compiled"
     return None
 
 
-def _short(text: str) -> str:
+def short(text: str) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
@@ -391,7 +505,7 @@ def _guarded_range(*args: int) -> range:
 
 def _inplacevar(op: str, x: Any, y: Any) -> Any:
     ops: dict[str, Callable[[Any, Any], Any]] = {
-        "+=": lambda a, b: a + b,
+        "+=": guarded_add,
         "-=": lambda a, b: a - b,
         "*=": guarded_mul,
         "/=": lambda a, b: a / b,
@@ -414,6 +528,7 @@ def _write_guard(obj: Any) -> Any:
 _SCRIPT_BUILTINS: dict[str, Any] = {
     **{k: v for k, v in safe_builtins.items() if k not in {"setattr", "delattr", "_getattr_", "__build_class__", "id", "hash"}},
     "range": _guarded_range,
+    "pow": lambda a, b, mod=None: guarded_pow(a, b) if mod is None else pow(a, b, mod),
     "len": len,
     "min": min,
     "max": max,
@@ -486,8 +601,62 @@ class _Budget:
         return self
 
 
+@lru_cache(maxsize=1024)
+def _script_is_trivial(script: str, offered: frozenset[str]) -> bool:
+    """Assignments of trivial expressions to names (`outcome = 'approved'`, `i = i + 1`)."""
+    try:
+        tree = ast.parse(_dedent_xml_indentation(script))
+    except SyntaxError:
+        return False
+    if len(tree.body) > 30:
+        return False
+    for stmt in tree.body:
+        assigns = isinstance(stmt, ast.Assign) and all(isinstance(t, ast.Name) for t in stmt.targets)
+        adds = isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name) and isinstance(stmt.op, (ast.Add, ast.Sub))
+        if not (assigns or adds):
+            return False
+        if not _is_trivial(ast.Expression(stmt.value), offered):  # type: ignore[attr-defined]
+            return False
+    return True
+
+
+def script_runs_in_process(script: str, functions: Mapping[str, Any] | None = None) -> bool:
+    return _script_is_trivial(script, frozenset(functions or ()))
+
+
 def execute_script(script: str, context: dict[str, Any], functions: Mapping[str, Any] | None = None) -> None:
-    """Run a script over task data in place: new and changed top-level names are written back."""
+    """Run a script over task data in place: new and changed top-level names are written back.
+
+    Trivial scripts run here; the others in a sandbox process under sandbox's limits."""
+    compile_script(script)
+    offered = frozenset(k for k, v in (functions or {}).items() if callable(v))
+    if _script_is_trivial(script, offered):
+        execute_here(script, context, functions)
+    else:
+        sandbox.run("execute", script, context, functions, SCRIPT_SECONDS)
+
+
+def check_size(name: str, value: Any, budget: list[int]) -> None:
+    """Refuse a value holding a string or collection over MAX_SEQUENCE, or too much in all
+    (`a = [x, x]; b = [a, a]; ...` is small in memory and huge once stored)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (str, bytes, list, tuple, set, frozenset, dict)):
+            if len(item) > MAX_SEQUENCE:
+                raise ExpressionError(f"'{name}' is too large: more than {MAX_SEQUENCE:,} items or characters")
+            budget[0] -= len(item) + 1
+            if budget[0] < 0:
+                raise ExpressionError(f"the result is too large: more than {sandbox.MAX_RESULT_ITEMS:,} items and characters in all")
+            if isinstance(item, dict):
+                stack.extend(item.keys())
+                stack.extend(item.values())
+            elif not isinstance(item, (str, bytes)):
+                stack.extend(item)
+
+
+def execute_here(script: str, context: dict[str, Any], functions: Mapping[str, Any] | None = None) -> None:
+    """Execute in this process (trivial scripts, and everything inside a sandbox process)."""
     code = compile_script(script)
     scope: dict[str, Any] = {"__builtins__": _SCRIPT_BUILTINS, **SCRIPT_RUNTIME}
     if functions:
@@ -505,14 +674,19 @@ def execute_script(script: str, context: dict[str, Any], functions: Mapping[str,
     finally:
         sys.settrace(previous)
     before = set(context)
-    for key in before - set(scope):
-        del context[key]
+    changes: dict[str, Any] = {}
+    budget = [sandbox.MAX_RESULT_ITEMS]
     for key, value in scope.items():
         if key.startswith("_") or (key in reserved and key not in before) or callable(value):
             continue
         if not isinstance(value, JSON_TYPES):
             raise ExpressionError(f"variable '{key}' holds a {type(value).__name__}, which cannot be stored")
-        context[key] = value
+        if key not in before or context[key] is not value or isinstance(value, (list, dict)):  # lists grow in place
+            check_size(key, value, budget)
+        changes[key] = value
+    for key in before - set(scope):
+        del context[key]
+    context.update(changes)
 
 
 def is_expression(text: str) -> bool:

@@ -1,7 +1,8 @@
 """Validation of BPMN/DMN documents before deployment: one list of per-element problems.
 
 The designer and the deploy API share this code, so what the designer flags is exactly what
-deployment refuses. Errors block deployment; warnings are reported and allowed.
+deployment refuses. Errors block deployment; warnings are reported and allowed; notes (`info`) say
+which code runs in the sandbox process and under what limits.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 from lxml import etree
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
-from engine.bpmn import expressions, forms, timers
+from engine.bpmn import expressions, forms, sandbox, scripting, timers
 from engine.bpmn.parser import CAMUNDA_NS, parse_form_fields
 from engine.errors import InvalidDefinition, TooLarge
 
@@ -108,6 +109,10 @@ class Report:
     def warning(self, node: Any, message: str) -> None:
         self.add(node, message, "warning")
 
+    def info(self, node: Any, message: str) -> None:
+        """Not a problem: what the deployment should know (the limits sandboxed code runs under)."""
+        self.add(node, message, "info")
+
     def add(self, node: Any, message: str, severity: str) -> None:
         if isinstance(node, str):
             self.problems.append(Problem(node, message, severity))
@@ -173,6 +178,22 @@ def executable_processes(root: etree._Element) -> list[etree._Element]:
     return [p for p in _bpmn(root, "process") if p.get("isExecutable", "false").lower() == "true"]
 
 
+def _sandbox_note(seconds: float) -> str:
+    return (
+        f"runs in a sandbox process (not simple enough to run in the app): at most {seconds:g} s and "
+        f"{sandbox.MEMORY_MB} MB, values of at most {sandbox.MAX_SEQUENCE:,} items"
+    )
+
+
+def _check_expression(report: Report, node: etree._Element, text: str, prefix: str = "") -> None:
+    """An error if the expression is refused; a note with the limits if it runs in the sandbox."""
+    problem = expressions.check_expression(text)
+    if problem:
+        report.error(node, prefix + problem)
+    elif not expressions.runs_in_process(text, scripting.expression_functions()):
+        report.info(node, f"{prefix}expression '{expressions.short(text)}' {_sandbox_note(sandbox.EXPRESSION_SECONDS)}")
+
+
 def _check_timer(report: Report, event: etree._Element) -> None:
     for definition in event.iter(f"{{{BPMN_NS}}}timerEventDefinition"):
         texts = [(c, _local(c)) for c in definition if _local(c) in ("timeDate", "timeDuration", "timeCycle")]
@@ -195,9 +216,7 @@ def _check_timer(report: Report, event: etree._Element) -> None:
                 except Exception:
                     report.error(event, f"timer {kind} '{text}' is not a valid ISO 8601 value")
             else:
-                problem = expressions.check_expression(text)
-                if problem:
-                    report.error(event, f"timer {kind}: {problem}")
+                _check_expression(report, event, text, f"timer {kind}: ")
 
 
 def _check_node(report: Report, node: etree._Element, known_roles: set[str] | None, operations: set[str], decisions: set[str]) -> None:
@@ -207,9 +226,7 @@ def _check_node(report: Report, node: etree._Element, known_roles: set[str] | No
         if not value:
             continue
         if expressions.is_expression(value):
-            problem = expressions.check_expression(value)
-            if problem:
-                report.error(node, f"{attr}: {problem}")
+            _check_expression(report, node, value, f"{attr}: ")
         elif attr in ("dueDate", "followUpDate") and not expressions.is_iso_literal(value):
             report.error(node, f"{attr} '{value}' is neither an ISO 8601 date/duration nor an expression")
         elif attr == "candidateGroups" and known_roles is not None:
@@ -237,6 +254,8 @@ def _check_node(report: Report, node: etree._Element, known_roles: set[str] | No
                 problem = expressions.check_script(text)
                 if problem:
                     report.error(node, problem)
+                elif not expressions.script_runs_in_process(text, scripting.expression_functions()):
+                    report.info(node, f"the script {_sandbox_note(sandbox.SCRIPT_SECONDS)}")
     if kind == "serviceTask":
         topic = _camunda(node, "topic")
         if topic is not None and topic not in operations:
@@ -244,9 +263,7 @@ def _check_node(report: Report, node: etree._Element, known_roles: set[str] | No
         for io in node.iter(f"{{{CAMUNDA_NS}}}inputParameter"):
             text = (io.text or "").strip()
             if expressions.is_expression(text):
-                problem = expressions.check_expression(text)
-                if problem:
-                    report.error(node, f"input parameter '{io.get('name')}': {problem}")
+                _check_expression(report, node, text, f"input parameter '{io.get('name')}': ")
     if kind == "businessRuleTask":
         ref = _camunda(node, "decisionRef")
         if not ref:
@@ -298,9 +315,7 @@ def _check_container(
             elif text.startswith("="):
                 report.error(flow, "FEEL conditions ('= ...') are not supported: write ${...} (JUEL) or Python")
             elif text:
-                problem = expressions.check_expression(text)
-                if problem:
-                    report.error(flow, f"condition: {problem}")
+                _check_expression(report, flow, text, "condition: ")
     _check_four_eyes(report, container, ids)
     event_sub = container.get("triggeredByEvent") == "true"
     for node_id, node in ids.items():

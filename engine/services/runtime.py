@@ -56,6 +56,11 @@ def process_error(exc: Exception) -> ProcessError:
     element = getattr(spec, "bpmn_id", None) or getattr(spec, "name", None)
     name = getattr(spec, "bpmn_name", None)
     message = str(exc).split("\n")[0]
+    cause = exc.__cause__ or exc.__context__
+    while cause is not None and not isinstance(cause, EngineError):
+        cause = cause.__cause__ or cause.__context__
+    if cause is not None and cause.message not in message:  # why the sandbox stopped it, say
+        message = f"{message.rstrip('. ')}: {cause.message}"
     where = f" at '{name or element}' ({element})" if element else ""
     return ProcessError(f"the process failed{where}: {message}", element_id=element)
 

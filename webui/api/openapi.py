@@ -479,7 +479,7 @@ SPEC: dict[str, Any] = {
                     "element_id": {"type": "string"},
                     "element_name": {"type": "string"},
                     "message": {"type": "string"},
-                    "severity": {"type": "string", "enum": ["error", "warning"]},
+                    "severity": {"type": "string", "enum": ["error", "warning", "info"]},
                 },
             },
             "Definition": {

@@ -130,7 +130,7 @@
     this.options.mark(problems);
     this.count.textContent = String(problems.length);
     this.errors = errors;
-    var warnings = problems.length - errors;
+    var warnings = problems.filter(function (p) { return p.severity === "warning"; }).length;
     if (errors) this.setStatus(this.say("invalid", { n: errors }), "error");
     else if (warnings) this.setStatus(this.say("validWithWarnings", { n: warnings }), "warning");
     else this.setStatus(this.texts.valid, "ok");
