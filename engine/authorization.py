@@ -9,7 +9,8 @@ superior has the rights of the subordinate (except delete); an indirect superior
 handed (assigned, delegated) only to people who may perform it. Four-eyes: nobody performs a task
 that excludes them (the requester of an approval, who proposed the resolution an instruction
 decides; `tasks.excluded_users`), not by claim, completion, assignment, delegation or as a
-superior. Admins may do everything else but are still named in the history.
+superior. A message is delivered only by whom its catch event names (`messageFrom`). Admins may do
+everything else but are still named in the history.
 """
 
 from __future__ import annotations
@@ -141,6 +142,20 @@ class Authorization:
         return bool(
             session.scalar(select(exists().where(ProcessInstance.id == instance.id, self.visible_instances_clause(session, actor))))
         )
+
+    @staticmethod
+    def may_deliver(actor: Actor, instance: ProcessInstance, senders: list[str]) -> bool:
+        """A message is delivered by whom its catch event names (`messageFrom`: roles and/or
+        `initiator`), or by an admin; an event naming nobody takes messages from admins only.
+        Senders must also be able to see the instance (the caller checks that first: 404)."""
+        if actor.is_admin:
+            return True
+        return any((s == "initiator" and instance.started_by == actor.username) or s in actor.roles for s in senders)
+
+    def check_deliver(self, actor: Actor, instance: ProcessInstance, name: str, senders: list[str]) -> None:
+        if not self.may_deliver(actor, instance, senders):
+            who = ", ".join(senders) if senders else "admins"
+            raise Forbidden(f"message '{name}' to this instance may be delivered only by: {who}")
 
     # --- tasks ----------------------------------------------------------------------------------
 

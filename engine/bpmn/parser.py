@@ -118,6 +118,16 @@ def camunda_extensions(node: etree._Element) -> dict[str, Any]:
     return ext
 
 
+MESSAGE_FROM = "messageFrom"  # catch event property: roles and/or `initiator` who may deliver the message
+MESSAGE_VARIABLES = "messageVariables"  # catch event property: the variables the message may set
+
+
+def listed_property(spec: Any, name: str) -> list[str]:
+    """A comma-separated Camunda property of a task spec (`fourEyes`, `messageFrom`), as written."""
+    props = (getattr(spec, "extensions", None) or {}).get("camundaProperties") or {}
+    return [n.strip() for n in str(props.get(name) or "").split(",") if n.strip()]
+
+
 class CamundaExtensionsMixin:
     """Adds the Camunda extensions to whatever Spiff reads into `extensions`."""
 

@@ -15,7 +15,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from engine.bpmn import expressions, forms, sandbox, scripting, timers
-from engine.bpmn.parser import CAMUNDA_NS, parse_form_fields
+from engine.bpmn.parser import CAMUNDA_NS, MESSAGE_FROM, MESSAGE_VARIABLES, parse_form_fields
 from engine.errors import InvalidDefinition, TooLarge
 
 MAX_DEFINITION_BYTES = 5 * 1024 * 1024
@@ -272,6 +272,7 @@ def _check_node(report: Report, node: etree._Element, known_roles: set[str] | No
             report.error(node, f"decision '{ref}' is not deployed and not part of this deployment")
     if kind in ("startEvent", "boundaryEvent", "intermediateCatchEvent"):
         _check_timer(report, node)
+        _check_message_senders(report, node, known_roles)
     if kind == "userTask" and not any(_camunda(node, a) for a in ("candidateGroups", "candidateUsers", "assignee")):
         report.warning(
             node, "nobody is named to receive this task (no candidate groups, users or assignee): it goes to the process initiator"
@@ -335,6 +336,26 @@ def _check_container(
         )
         if node_id not in outgoing and needs_outgoing and not event_sub:
             report.warning(node, "has no outgoing sequence flow: the path ends here")
+
+
+def _check_message_senders(report: Report, node: etree._Element, known_roles: set[str] | None) -> None:
+    """A message catch event names who may deliver (`messageFrom`: roles, `initiator`) and what the
+    message may set (`messageVariables`); one that names nobody takes messages from admins only."""
+    if not _bpmn(node, "messageEventDefinition"):
+        return
+    parent = node.getparent()
+    if _local(node) == "startEvent" and not (parent is not None and parent.get("triggeredByEvent") == "true"):
+        return  # a process's message start is not delivered through /messages
+    props = {p.get("name"): p.get("value") or "" for p in node.iter(f"{{{CAMUNDA_NS}}}property")}
+    senders = [n.strip() for n in props.get(MESSAGE_FROM, "").split(",") if n.strip()]
+    if not senders:
+        report.warning(node, f"no {MESSAGE_FROM} property: only admins may deliver this message (name roles and/or 'initiator')")
+    for sender in senders:
+        if sender != "initiator" and known_roles is not None and sender not in known_roles:
+            report.error(node, f"{MESSAGE_FROM}: '{sender}' is neither 'initiator' nor a role")
+    for variable in (n.strip() for n in props.get(MESSAGE_VARIABLES, "").split(",")):
+        if variable and not forms.FIELD_ID.match(variable):
+            report.error(node, f"{MESSAGE_VARIABLES}: '{variable}' is not a variable name")
 
 
 def _check_four_eyes(report: Report, container: etree._Element, ids: dict[str, etree._Element]) -> None:

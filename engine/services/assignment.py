@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from engine import calendar
 from engine.bpmn import expressions
+from engine.bpmn.parser import listed_property
 from engine.errors import EngineError
 from engine.operations import EXPRESSION_FUNCTIONS
 from store.models import Role, Task, TaskCandidate, User, UserRole
@@ -104,8 +105,7 @@ def resolve(session: Session, spiff_task: Any, initiator: str | None, now: datet
 
 def four_eyes_names(spec: Any) -> list[str]:
     """The `fourEyes` property of a task spec: `initiator` and task ids, as written."""
-    props = (getattr(spec, "extensions", None) or {}).get("camundaProperties") or {}
-    return [n.strip() for n in str(props.get(FOUR_EYES) or "").split(",") if n.strip()]
+    return listed_property(spec, FOUR_EYES)
 
 
 def excluded_users(session: Session, spiff_task: Any, instance_id: int, initiator: str | None) -> list[str]:

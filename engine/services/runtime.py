@@ -23,10 +23,11 @@ from sqlalchemy.orm import Session
 
 from engine import operations, process_parts
 from engine.bpmn import forms, serializer, timers
+from engine.bpmn.parser import MESSAGE_FROM, MESSAGE_VARIABLES, listed_property
 from engine.bpmn.stepping import run_engine_steps
 from engine.bpmn.wait_state import NEW_INSTANCE, WaitState
 from engine.clock import aware
-from engine.errors import EngineError, NotFound, ProcessError, ValidationFailed
+from engine.errors import EngineError, Forbidden, NotFound, ProcessError, ValidationFailed
 from engine.services import assignment
 from engine.services.identity import Actor
 from store import writes
@@ -176,6 +177,7 @@ class RuntimeService:
                 )
             else:
                 raise ValidationFailed({"business_key": "business_key or instance_id is required"})
+            refused: Forbidden | None = None
             for candidate in candidates:
                 instance = session.get(ProcessInstance, candidate)
                 if instance is None or instance.status != "running" or not self._authorization.may_view_instance(session, actor, instance):
@@ -190,9 +192,16 @@ class RuntimeService:
                 ]
                 if not waiting:
                     continue
+                spec = waiting[0].task_spec
+                try:
+                    self._authorization.check_deliver(actor, instance, name, listed_property(spec, MESSAGE_FROM))
+                except Forbidden as exc:
+                    refused = refused or exc
+                    continue
+                _check_message_variables(name, payload, listed_property(spec, MESSAGE_VARIABLES))
                 # Camunda semantics: the message's variables join the process data.
                 waiting[0].data.update(payload)
-                event = BpmnEvent(waiting[0].task_spec.event_definition, payload)
+                event = BpmnEvent(spec.event_definition, payload)
                 try:
                     workflow.catch(event)
                 except SpiffWorkflowException as exc:
@@ -202,6 +211,8 @@ class RuntimeService:
                 )
                 self.advance(session, instance, workflow, actor.username, before)
                 return instance
+            if refused is not None:
+                raise refused
         raise NotFound(f"no running instance is waiting for message '{name}'")
 
     # --- advancing to the next wait state ---------------------------------------------------
@@ -505,6 +516,14 @@ def _message_payload(data: Any) -> dict[str, Any]:
     if len(json.dumps(payload)) > 64_000:
         raise ValidationFailed({"data": "is larger than 64 kB"})
     return payload
+
+
+def _check_message_variables(name: str, payload: dict[str, Any], declared: list[str]) -> None:
+    """A message sets only the variables its catch event declares (`messageVariables`)."""
+    allowed = ", ".join(declared) or "none"
+    undeclared = {k: f"message '{name}' may not set it (it may set: {allowed})" for k in payload if k not in declared}
+    if undeclared:
+        raise ValidationFailed(undeclared)
 
 
 def _current_data(workflow: BpmnWorkflow) -> dict[str, Any]:
