@@ -23,10 +23,10 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from bench import engine_bench, floor, http_bench, timers, worklist
+from bench import engine_bench, floor, http_bench, sandbox, timers, worklist
 from bench.common import ROOT, Databases, pg_probe, pg_url, postgres_version, prepare, rnd
 
-PARTS = ("floor", "engine", "http", "worklist", "growth", "timers")
+PARTS = ("floor", "engine", "http", "worklist", "growth", "timers", "sandbox")
 KEYS = (
     "floor_complete_per_s",
     "floor_serialized_complete_per_s",
@@ -221,6 +221,12 @@ class Run:
         if result.get("error"):
             self.errors["growth"] = result["error"]
 
+    def sandbox(self) -> None:
+        result = sandbox.measure(200 if self.args.quick else 1000)
+        self.details["sandbox"] = result
+        for key in ("trivial_eval_us_p50", "sandbox_eval_ms_p50", "sandbox_eval_ms_p95", "sandbox_vs_trivial", "runaway_stopped_ms"):
+            self.flat[key] = result[key]
+
     def timers(self) -> None:
         result = timers.measure(self.databases, self.sizes.timer_jobs, (2, 4))
         self.details["timers"] = result
@@ -242,6 +248,7 @@ class Run:
         try:
             self.part("floor", self.floor)
             self.part("engine.sqlite", lambda: self.engine("sqlite"))
+            self.part("sandbox", self.sandbox)
             if self.postgres:
                 self.part("engine.pg", lambda: self.engine("pg"))
                 self.part("http", self.http)
@@ -296,6 +303,11 @@ def report(flat: dict[str, Any], details: dict[str, Any]) -> str:
             "Growth: rounds reached, cost ratio there (engine; SpiffWorkflow alone)",
             f"{flat.get('growth_completed_rounds')}: {flat.get('step_cost_ratio_at_last_reached')}; {flat.get('floor_step_cost_ratio_loop')}",
         ),
+        (
+            "Expressions: trivial in the app (µs, p50); sandboxed round trip (ms, p50/p95)",
+            f"{flat.get('trivial_eval_us_p50')}; {flat.get('sandbox_eval_ms_p50')} / {flat.get('sandbox_eval_ms_p95')}",
+        ),
+        ("Expressions: a runaway condition stopped after (ms; the limit is 1000)", flat.get("runaway_stopped_ms")),
         ("Timers: jobs/s with 2 processes", flat.get("timer_jobs_per_s_2proc")),
         ("Timers: jobs/s with 4 processes", flat.get("timer_jobs_per_s_4proc")),
     ]

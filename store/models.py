@@ -84,15 +84,27 @@ class User(Base):
         return sorted(r.name for r in self.roles)
 
 
-class ApiToken(Base):
-    """Bearer tokens; only a SHA-256 of the token is kept."""
+class LoginSession(Base):
+    """A browser session or an API token: the server-side record that makes it valid.
 
-    __tablename__ = "api_tokens"
+    Only a SHA-256 of its secret is kept. Deleting the record ends the session whatever cookie or
+    token is still around (logout, password reset, deactivation, the user ending it); its lifetime
+    is absolute, never renewed by use."""
+
+    __tablename__ = "sessions"
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # browser | api
     created_at: Mapped[utc_datetime]
     expires_at: Mapped[utc_datetime]
+    address: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    user_agent: Mapped[str] = mapped_column(String(200), default="", server_default="")
+
+    @property
+    def public_id(self) -> str:
+        """What lists and links name it by: part of the hash, never the secret."""
+        return self.token_hash[:16]
 
 
 class LoginAttempt(Base):

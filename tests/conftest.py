@@ -116,6 +116,12 @@ class Api:
             self.tokens[username] = response.get_json()["token"]
         return self.tokens[username]
 
+    def fresh_token(self, username: str) -> str:
+        """A token of its own, for tests that may end it (logout, the fuzzer)."""
+        response = self.client.post("/api/v1/auth/token", json={"username": username, "password": "demo"})
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()["token"]  # type: ignore[no-any-return]
+
     def call(self, method: str, username: str | None, path: str, **kwargs: Any) -> Any:
         headers = kwargs.pop("headers", {})
         if username:

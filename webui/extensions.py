@@ -12,7 +12,6 @@ from flask_babel import Babel
 from flask_login import LoginManager, UserMixin
 from flask_wtf.csrf import CSRFProtect
 
-from engine.bpmn.forms import is_digits
 from engine.process_engine import ProcessEngine
 from engine.services.identity import Actor
 from store.models import User
@@ -29,14 +28,15 @@ babel = Babel()
 class WebUser(UserMixin):
     """The logged-in user as the pages need it; rebuilt from the database on every request."""
 
-    def __init__(self, user: User) -> None:
+    def __init__(self, user: User, session_secret: str) -> None:
         self.user_id = user.id
         self.username = user.username
         self.display_name = user.display_name or user.username
         self.locale = user.locale if user.locale in LOCALES else DEFAULT_LOCALE
         self.roles = frozenset(user.role_names)
-        # Part of the session id: changing the password (or disabling the user) ends every session.
-        self._session_id = f"{user.id}:{user.password_hash[-16:]}"
+        # The secret of the server-side session record (identity.start_session): what the signed
+        # cookie carries. Logout, a password reset or deactivation deletes the record.
+        self._session_id = session_secret
 
     def get_id(self) -> str:
         return self._session_id
@@ -56,15 +56,12 @@ def engine() -> ProcessEngine:
 
 
 @login_manager.user_loader
-def load_user(session_id: str) -> WebUser | None:
-    user_id, _, fingerprint = session_id.partition(":")
-    if not is_digits(user_id):
+def load_user(session_secret: str) -> WebUser | None:
+    if not session_secret or len(session_secret) > 128:
         return None
     with engine().db.sessions() as db:
-        user = db.get(User, int(user_id))
-        if user is None or not user.active or not user.password_hash.endswith(fingerprint) or not fingerprint:
-            return None
-        return WebUser(user)
+        user = engine().identity.user_for_session(db, session_secret)
+        return WebUser(user, session_secret) if user is not None else None
 
 
 def select_locale() -> str:

@@ -193,12 +193,14 @@ class AdminService:
                 changed.get("active") is False or ("roles" in changed and "admin" not in changed["roles"])
             ):
                 raise Conflict("admins cannot disable themselves or take away their own admin role")
+            if changed.get("active") is False:  # ended, so re-enabling does not revive old cookies and tokens
+                self._identity.end_sessions(session, user.id)
             self._audit(session, actor, "user.update", {"username": username, **changed})
         self._identity.forget_tokens(user.id)  # deactivated or roles changed: at once here
         return user
 
     def reset_password(self, actor: Actor, username: str, password: Any = None) -> str:
-        """Set a new password (generated when none is given); returns it once. Ends the user's tokens."""
+        """Set a new password (generated when none is given); returns it once. Ends the user's sessions and tokens."""
         self._require_admin(actor)
         if password is not None and (not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= 1024):
             raise ValidationFailed({"password": f"must be at least {MIN_PASSWORD} characters"})
@@ -208,7 +210,7 @@ class AdminService:
             if user is None:
                 raise NotFound(f"no user '{username}'")
             user.password_hash = hash_password(new)
-            self._identity.revoke_tokens(session, user.id)
+            self._identity.end_sessions(session, user.id)  # every browser session and token
             self._audit(session, actor, "user.password", {"username": username})
         self._identity.forget_tokens(user.id)  # again after the commit: no request re-remembered it meanwhile
         return new

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import threading
 import time
@@ -20,14 +21,16 @@ from sqlalchemy.orm import Session
 from engine.clock import aware
 from engine.errors import NotFound, TooManyAttempts
 from store.db import is_sqlite
-from store.models import ApiToken, LoginAttempt, Notification, Role, User, UserRole
+from store.models import LoginAttempt, LoginSession, Notification, Role, User, UserRole
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from engine.config import Settings
 
-TOKEN_LIFETIME = timedelta(hours=12)
+# Browser sessions and API tokens end this long after they began, however much they are used.
+SESSION_LIFETIME = timedelta(hours=12)
+SESSION_KINDS = ("browser", "api")
 # A token's user and roles are remembered this long in each app process: API calls in a burst
 # skip the database for authentication. A revocation, deactivation or role change reaches the
 # process that made it at once and every other process within this time.
@@ -75,11 +78,16 @@ def actor_of(user: User) -> Actor:
 
 _TOKEN_ACTOR = (
     select(User.id, User.username, Role.name)
-    .join(ApiToken, ApiToken.user_id == User.id)
+    .join(LoginSession, LoginSession.user_id == User.id)
     .outerjoin(UserRole, UserRole.user_id == User.id)
     .outerjoin(Role, Role.id == UserRole.role_id)
-    .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.expires_at >= bindparam("now"), User.active.is_(True))
-    .add_columns(ApiToken.expires_at)
+    .where(
+        LoginSession.token_hash == bindparam("token_hash"),
+        LoginSession.kind == "api",
+        LoginSession.expires_at >= bindparam("now"),
+        User.active.is_(True),
+    )
+    .add_columns(LoginSession.expires_at)
 )
 
 
@@ -141,16 +149,88 @@ class IdentityService:
         if pair == self.max_failures_per_user or account == self.max_failures_per_account:
             session.add(Notification(username=username, at=self._clock(), kind="login_throttled", message=ip))
 
-    def issue_token(self, session: Session, user: User) -> str:
-        token = secrets.token_urlsafe(32)
-        now = self._clock()
-        session.execute(delete(ApiToken).where(ApiToken.user_id == user.id, ApiToken.expires_at < now))
-        session.add(ApiToken(token_hash=_token_hash(token), user_id=user.id, created_at=now, expires_at=now + TOKEN_LIFETIME))
-        return token
+    # --- sessions and tokens: server-side records, ended by deleting them ---------------------
 
-    def revoke_tokens(self, session: Session, user_id: int) -> None:
-        session.execute(delete(ApiToken).where(ApiToken.user_id == user_id))
+    def start_session(self, session: Session, user: User, kind: str, address: str = "", user_agent: str = "") -> str:
+        """A new browser session or API token for `user`; returns its secret (kept only hashed)."""
+        if kind not in SESSION_KINDS:
+            raise ValueError(f"unknown session kind {kind!r}")
+        secret = secrets.token_urlsafe(32)
+        now = self._clock()
+        session.execute(delete(LoginSession).where(LoginSession.user_id == user.id, LoginSession.expires_at < now))
+        session.add(
+            LoginSession(
+                token_hash=_token_hash(secret),
+                user_id=user.id,
+                kind=kind,
+                created_at=now,
+                expires_at=now + SESSION_LIFETIME,
+                address=address[:64],
+                user_agent=user_agent[:200],
+            )
+        )
+        return secret
+
+    @staticmethod
+    def public_id(secret: str) -> str:
+        """The id a session is listed by (LoginSession.public_id) from its secret."""
+        return _token_hash(secret)[:16]
+
+    def issue_token(self, session: Session, user: User, address: str = "", user_agent: str = "") -> str:
+        return self.start_session(session, user, "api", address, user_agent)
+
+    def user_for_session(self, session: Session, secret: str) -> User | None:
+        """The active user of a live browser session (one statement), or None."""
+        return session.scalar(
+            select(User)
+            .join(LoginSession, LoginSession.user_id == User.id)
+            .where(
+                LoginSession.token_hash == _token_hash(secret),
+                LoginSession.kind == "browser",
+                LoginSession.expires_at >= self._clock(),
+                User.active.is_(True),
+            )
+        )
+
+    def sessions_of(self, session: Session, user_id: int) -> list[LoginSession]:
+        """The user's live sessions and tokens, newest first."""
+        return list(
+            session.scalars(
+                select(LoginSession)
+                .where(LoginSession.user_id == user_id, LoginSession.expires_at >= self._clock())
+                .order_by(LoginSession.created_at.desc(), LoginSession.token_hash)
+            )
+        )
+
+    def end_session(self, session: Session, secret: str) -> None:
+        """Logout: the record goes, so a copy of the cookie or token made before no longer works."""
+        key = _token_hash(secret)
+        session.execute(delete(LoginSession).where(LoginSession.token_hash == key))
+        with self._token_lock:
+            self._tokens.pop(key, None)
+
+    def end_session_by_id(self, session: Session, user_id: int, public_id: str) -> bool:
+        """End one of the user's own sessions by the id the lists show; False when none matches."""
+        if not re.fullmatch(r"[0-9a-f]{16}", public_id or ""):
+            return False
+        found = session.scalars(
+            select(LoginSession.token_hash).where(LoginSession.user_id == user_id, LoginSession.token_hash.startswith(public_id))
+        ).all()
+        if len(found) != 1:
+            return False
+        session.execute(delete(LoginSession).where(LoginSession.token_hash == found[0]))
+        with self._token_lock:
+            self._tokens.pop(found[0], None)
+        return True
+
+    def end_sessions(self, session: Session, user_id: int, keep: str | None = None) -> int:
+        """End every session and token of a user (password reset, deactivation), but `keep`'s."""
+        condition = LoginSession.user_id == user_id
+        if keep is not None:
+            condition = condition & (LoginSession.token_hash != _token_hash(keep))
+        ended = session.execute(delete(LoginSession).where(condition)).rowcount or 0
         self.forget_tokens(user_id)
+        return ended
 
     def forget_tokens(self, user_id: int) -> None:
         """Drop this process's remembered tokens of a user whose access just changed."""

@@ -105,6 +105,8 @@ def test_every_api_operation_is_in_the_matrix_or_its_own_tests(app: Any) -> None
         "/api/v1/auth/token", "/api/v1/openapi.json", "/api/v1/notifications", "/api/v1/notifications/<int(min=1, max=2147483647):notification_id>/read",
         "/api/v1/messages", "/api/v1/tasks/<task_id>/unclaim", "/api/v1/process-definitions/<key>/xml", "/api/v1/process-instances",
         "/api/v1/tasks", "/api/v1/incidents/<int(min=1, max=2147483647):job_id>/retry",
+        # the caller's own sessions only: tests/webui/test_sessions.py
+        "/api/v1/auth/sessions", "/api/v1/auth/sessions/<string(length=16):public_id>", "/api/v1/auth/logout",
     }  # fmt: skip
     api_rules = {r.rule for r in app.url_map.iter_rules() if r.rule.startswith("/api/v1/")}
     in_matrix = {

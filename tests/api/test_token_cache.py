@@ -11,7 +11,7 @@ from flask import Flask
 from sqlalchemy import delete, select
 
 from engine.services import identity
-from store.models import ApiToken, User
+from store.models import LoginSession, User
 from tests.conftest import Api
 
 
@@ -31,7 +31,7 @@ def test_a_token_revoked_by_another_process_stops_working_within_the_cache_time(
     engine = app.extensions["crmflow"]
     with engine.db.transaction() as session:  # what another app process's revocation leaves behind
         user_id = session.scalar(select(User.id).where(User.username == username))
-        session.execute(delete(ApiToken).where(ApiToken.user_id == user_id))
+        session.execute(delete(LoginSession).where(LoginSession.user_id == user_id))
     monkeypatch.setattr(identity, "TOKEN_CACHE_SECONDS", 3600.0)
     assert api.get(None, "/api/v1/tasks", headers=bearer).status_code == 200  # still remembered here
     monkeypatch.setattr(identity, "TOKEN_CACHE_SECONDS", 0.0)  # the cache time has passed

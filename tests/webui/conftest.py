@@ -11,8 +11,6 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from webui.extensions import WebUser
-
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -78,8 +76,8 @@ def ui(app: Flask, database_url: str, ui_sessions: dict[tuple[str, str], Page]) 
         key = (database_url, username)
         if key not in ui_sessions:
             engine = app.extensions["crmflow"]
-            with engine.db.sessions() as session:
-                session_id = WebUser(engine.identity.user(session, username)).get_id()
+            with engine.db.transaction() as session:
+                session_id = engine.identity.start_session(session, engine.identity.user(session, username), "browser")
             page = Page(app.test_client(), username)
             with page.client.session_transaction() as cookie:
                 cookie.update({"_user_id": session_id, "_fresh": True})

@@ -92,6 +92,7 @@ def authenticate() -> ResponseReturnValue | None:
         if found is None:
             return error_response(401, "unauthorized", "the token is invalid or has expired")
         g.actor = found
+        g.token = token.strip()
     return None
 
 

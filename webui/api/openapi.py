@@ -97,6 +97,49 @@ SPEC: dict[str, Any] = {
                 },
             }
         },
+        "/auth/sessions": {
+            "get": {
+                "summary": "The caller's live browser sessions and API tokens (12 hours each, from their start)",
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "items": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "properties": {
+                                            "id": {"type": "string"},
+                                            "kind": {"type": "string", "enum": ["browser", "api"]},
+                                            "created_at": {"type": "string", "format": "date-time"},
+                                            "expires_at": {"type": "string", "format": "date-time"},
+                                            "address": {"type": "string"},
+                                            "user_agent": {"type": "string"},
+                                            "current": {"type": "boolean"},
+                                        },
+                                    },
+                                }
+                            },
+                        }
+                    ),
+                    **_errors(401),
+                },
+            }
+        },
+        "/auth/sessions/{public_id}": {
+            "delete": {
+                "summary": "End one of the caller's sessions or tokens",
+                "parameters": [{"name": "public_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"204": {"description": "Ended"}, **_errors(401, 404)},
+            }
+        },
+        "/auth/logout": {
+            "post": {
+                "summary": "End the token this request carries",
+                "responses": {"204": {"description": "Ended"}, **_errors(401)},
+            }
+        },
         "/process-definitions": {
             "get": {
                 "summary": "Latest version of each process definition",
