@@ -73,7 +73,9 @@ def _lane_role(session: Session, lane: str | None) -> str | None:
     return session.scalar(select(Role.name).where(or_(Role.name == lane, Role.label == lane)).limit(1))
 
 
-def resolve(session: Session, spiff_task: Any, initiator: str | None, now: datetime) -> Assignment:
+def resolve(session: Session, spiff_task: Any, initiator: str | None, now: datetime, default_priority: int = 50) -> Assignment:
+    """Who gets the task and when it is due. Priority: the task's `camunda:priority` (a number or
+    an expression over the data), else `default_priority` (the process package's rule)."""
     spec = spiff_task.task_spec
     ext: dict[str, Any] = getattr(spec, "extensions", None) or {}
     data = spiff_task.data
@@ -96,11 +98,18 @@ def resolve(session: Session, spiff_task: Any, initiator: str | None, now: datet
             roles = [lane_role]
         elif assignee is None and initiator:
             users = [initiator]
-    try:
-        priority = int(ext.get("priority") or props.get("priority") or 50)
-    except ValueError:
-        priority = 50
+    priority = _priority(ext.get("priority") or props.get("priority"), data, default_priority)
     return Assignment(roles, users, assignee, due, follow_up, max(0, min(priority, 100)))
+
+
+def _priority(text: str | None, data: dict[str, Any], default: int) -> int:
+    if not text:
+        return default
+    try:
+        value = expressions.evaluate(text, data, EXPRESSION_FUNCTIONS) if expressions.is_expression(text) else text
+        return int(value)
+    except (EngineError, ValueError, TypeError, NameError):
+        return default
 
 
 def four_eyes_names(spec: Any) -> list[str]:

@@ -270,11 +270,12 @@ class RuntimeService:
             writes.later(session, _CANCEL_TASKS, {"gone": gone, "at": now})
         rows: list[dict[str, Any]] = []
         candidates: list[dict[str, Any]] = []
-        columns = process_parts.parts_of(instance.process_key).columns
+        parts = process_parts.parts_of(instance.process_key)
+        columns = parts.columns
         for task_id, spiff_task in ready.items():
             if task_id in known:
                 continue
-            who = assignment.resolve(session, spiff_task, instance.started_by, now)
+            who = assignment.resolve(session, spiff_task, instance.started_by, now, parts.priority(spiff_task.data))
             excluded = assignment.excluded_users(session, spiff_task, instance.id, instance.started_by)
             who = assignment.without(session, who, excluded)
             spec = spiff_task.task_spec
@@ -303,7 +304,8 @@ class RuntimeService:
             )
             candidates += [{"task_id": task_id, "kind": "role", "name": r} for r in dict.fromkeys(who.candidate_roles)]
             candidates += [{"task_id": task_id, "kind": "user", "name": u} for u in dict.fromkeys(who.candidate_users)]
-            if who.assignee:
+            if who.assignee and who.assignee != operations.current().actor:
+                # whoever's own action made the task has it in their list already (#13.14)
                 operations.notify([who.assignee], "assigned", name, task_id=task_id)
         if rows:
             writes.later(session, _INSERT_TASKS, rows)
@@ -316,11 +318,12 @@ class RuntimeService:
         Used after a migration, when a waiting task keeps its id but its definition changed.
         """
         now = self._clock()
+        parts = process_parts.parts_of(instance.process_key)
         for row in session.scalars(select(Task).where(Task.instance_id == instance.id, Task.status == "open")):
             spiff_task = workflow.get_task_from_id(UUID(row.id))
             if spiff_task is None:
                 continue
-            who = assignment.resolve(session, spiff_task, instance.started_by, now)
+            who = assignment.resolve(session, spiff_task, instance.started_by, now, parts.priority(spiff_task.data))
             excluded = assignment.excluded_users(session, spiff_task, instance.id, instance.started_by)
             who = assignment.without(session, who, excluded)
             spec = spiff_task.task_spec

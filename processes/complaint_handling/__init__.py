@@ -14,6 +14,8 @@ from engine.process_parts import N_, Card, ProcessParts, columns_from, register
 from processes.complaint_handling import operations as operations
 
 HERE = Path(__file__).parent
+# Seed 004: 紧急/高 complaints come first in every worklist (high priority), 低 last.
+SEVERITY_PRIORITY = {"urgent": 90, "high": 75, "normal": 50, "low": 25}
 
 PARTS = register(
     ProcessParts(
@@ -56,6 +58,7 @@ PARTS = register(
         },
         field_names={"proposed_department": N_("Proposed department")},
         columns=lambda data: columns_from(data, ("customer",), ("description",), ("amount",)),
+        priority=lambda data: SEVERITY_PRIORITY.get(str(data.get("severity") or "normal"), 50),
         cards=(
             Card(
                 "register",

@@ -51,6 +51,7 @@ def test_a_return_sends_it_to_the_requester_and_the_chain_starts_again(flow: Flo
     flow.complete("fin_mgr", instance.id, "approve", {"decision": "return", "comment": "金额需含税"})
     revise = flow.task(instance.id, "revise")
     assert revise.assignee == "sales1"
+    assert ("sales1", "assigned", revise.id) in [(n.username, n.kind, n.task_id) for n in flow.notifications(instance.id)]
     with flow.engine.db.sessions() as session:
         _t, form, _c = flow.engine.tasks.details(session, flow.actor("sales1"), revise.id)
     assert {f["id"]: f["default"] for f in form}["amount"] == 50000

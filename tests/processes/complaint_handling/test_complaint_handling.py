@@ -39,6 +39,9 @@ def test_a_valid_complaint_runs_all_nine_steps_and_is_archived_as_resolved(flow:
         "summarize",
     ]
     assert flow.open_tasks(iid) == []
+    # the agent who registered it is told, with the summary (#13.5)
+    told = [(n.username, n.kind, n.message) for n in flow.notifications(iid) if n.username == "cs_agent1"]
+    assert told == [("cs_agent1", "approved", f"您登记的投诉（{COMPLAINT['customer']}）已处理完毕并归档：加强包装检验")]
 
 
 def test_the_rule_proposes_the_department_from_the_category(flow: Flow) -> None:
@@ -141,3 +144,24 @@ def test_invalid_start_data_stores_nothing(flow: Flow) -> None:
     with flow.engine.db.sessions() as session:
         after, _ = flow.engine.runtime.query(session, flow.actor("admin"), "complaint_handling")
     assert [i.id for i in after] == [i.id for i in before]
+
+
+@pytest.mark.parametrize(
+    ("severity", "priority", "band"), [("urgent", 90, "high"), ("high", 75, "high"), ("normal", 50, "normal"), ("low", 25, "low")]
+)
+def test_severity_sets_the_priority_of_every_step_so_the_priority_filter_finds_it(
+    flow: Flow, severity: str, priority: int, band: str
+) -> None:
+    """#13.7: 紧急/高 complaints are high priority in every worklist, 低 low (the package's rule;
+    a task's own camunda:priority would win)."""
+    from engine.services.worklist import TaskFilter
+
+    tag = f"严重程度{severity}{flow.engine.clock().timestamp()}"
+    instance = flow.start("cs_agent1", "complaint_handling", {**COMPLAINT, "severity": severity, "description": tag})
+    assess = flow.task(instance.id, "assess")
+    assert assess.priority == priority
+    with flow.engine.db.sessions() as session:
+        found = flow.engine.worklist.tasks(session, flow.actor("cs_sup"), TaskFilter(tab="available", priority=band, text=tag))
+    assert [t.id for t in found.items] == [assess.id]
+    flow.complete("cs_sup", instance.id, "assess", {"valid": True, "note": "属实"})
+    assert flow.task(instance.id, "assign_department").priority == priority

@@ -105,3 +105,12 @@ def test_after_three_follow_up_rounds_the_director_decides(flow: Flow) -> None:
 def test_only_sales_may_capture_leads(flow: Flow) -> None:
     with pytest.raises(Forbidden):
         flow.start("cs_agent1", "lead_qualification", lead())
+
+
+def test_the_owner_is_not_told_of_the_task_their_own_start_gave_them(flow: Flow) -> None:
+    """#13.14: starting a lead puts verify_lead in the starter's own list at once; a notice
+    "assigned" for it, seconds later, was noise (tests/processes/approval_chain: a task someone
+    else's action gives is still told)."""
+    instance = flow.start("sales1", "lead_qualification", lead())
+    assert flow.task(instance.id, "verify_lead").assignee == "sales1"
+    assert [(n.username, n.kind) for n in flow.notifications(instance.id) if n.kind == "assigned"] == []
