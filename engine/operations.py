@@ -100,7 +100,22 @@ def manager_of(username: str) -> str | None:
     return superior_of(current().session, username)
 
 
-EXPRESSION_FUNCTIONS: dict[str, Any] = {"manager_of": manager_of}
+def completed_by(task_key: str) -> str | None:
+    """Expression function: who last completed the step `task_key` of this instance, so that a
+    case stays with the person handling it (`camunda:assignee="${completed_by('analyze_cause')}"`;
+    an inactive user is passed over and the step goes to its candidates)."""
+    ctx = current()
+    if ctx.instance is None or not isinstance(task_key, str):
+        return None
+    return ctx.session.scalar(
+        select(Task.completed_by)
+        .where(Task.instance_id == ctx.instance.id, Task.task_key == task_key, Task.status == "completed")
+        .order_by(Task.completed_at.desc())
+        .limit(1)
+    )
+
+
+EXPRESSION_FUNCTIONS: dict[str, Any] = {"manager_of": manager_of, "completed_by": completed_by}
 scripting.offer(EXPRESSION_FUNCTIONS, invoke)
 
 

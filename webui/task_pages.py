@@ -102,10 +102,13 @@ def complete(task_id: str) -> ResponseReturnValue:
         return render_template("tasks/show.html", **view), exc.status
     else:
         if instance.status == "completed":
-            message = _("Done. The process has finished.")
-        else:
-            message = _("Done. The process moved on to the next step.")
-        return done(message, url_for("worklist.index"))
+            return done(_("Done. The process has finished."), url_for("worklist.index"))
+        with eng().db.sessions() as session:
+            mine = [t for t in eng().runtime.open_tasks(session, [instance.id]) if t.assignee == actor().username]
+        if mine:  # the case stays with them: straight on to its next step (#13.4)
+            message = _("Done. Your next step in this case: “%(name)s”.", name=labels.task_name(mine[0].task_key, mine[0].name))
+            return done(message, url_for("tasks.show", task_id=mine[0].id))
+        return done(_("Done. The process moved on to the next step."), url_for("worklist.index"))
     view = _task_view(task_id, errors, values)
     view["alert"] = _("Please correct the marked fields.")
     return render_template("tasks/show.html", **view), 422

@@ -319,42 +319,12 @@ class _ExpressionChecker(ast.NodeTransformer):
 
 # Trivial code runs in the app's process: its cost is linear in the data it reads, so it cannot
 # hang a worker. Everything else goes to a sandbox process (engine.bpmn.sandbox).
-_TRIVIAL_NODES: tuple[type[ast.AST], ...] = (
-    ast.Expression,
-    ast.BoolOp,
-    ast.And,
-    ast.Or,
-    ast.Compare,
-    ast.Eq,
-    ast.NotEq,
-    ast.Lt,
-    ast.LtE,
-    ast.Gt,
-    ast.GtE,
-    ast.In,
-    ast.NotIn,
-    ast.Is,
-    ast.IsNot,
-    ast.UnaryOp,
-    ast.Not,
-    ast.USub,
-    ast.UAdd,
-    ast.BinOp,
-    ast.Add,
-    ast.Sub,
-    ast.IfExp,
-    ast.Name,
-    ast.Load,
-    ast.Constant,
-    ast.Subscript,
-    ast.List,
-    ast.Tuple,
-    ast.Dict,
-    ast.Set,
-    ast.Call,
-    ast.keyword,
-    ast.Attribute,
+# What makes an expression non-trivial: operators that multiply, divide or format (`*`, `/`, `//`,
+# `%`, `**`), slices and f-strings; every other allowed node is linear in the data it reads.
+_NOT_TRIVIAL: frozenset[type[ast.AST]] = frozenset(
+    [ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow, ast.Slice, ast.JoinedStr, ast.FormattedValue]
 )
+_TRIVIAL_NODES: tuple[type[ast.AST], ...] = tuple(n for n in _ALLOWED_NODES if n not in _NOT_TRIVIAL)
 TRIVIAL_FUNCTIONS = frozenset(["len", "abs", "bool", "int", "float", "round", "min", "max", "list"])
 TRIVIAL_METHODS = frozenset(
     [

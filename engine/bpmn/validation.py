@@ -187,7 +187,7 @@ def _sandbox_note(seconds: float) -> str:
 
 def _check_expression(report: Report, node: etree._Element, text: str, prefix: str = "") -> None:
     """An error if the expression is refused; a note with the limits if it runs in the sandbox."""
-    problem = expressions.check_expression(text)
+    problem = expressions.check_expression(text, scripting.expression_functions())
     if problem:
         report.error(node, prefix + problem)
     elif not expressions.runs_in_process(text, scripting.expression_functions()):

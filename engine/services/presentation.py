@@ -47,13 +47,20 @@ def field_catalogue(engine: ProcessEngine, session: Session, definition_id: int)
     catalogue: dict[str, dict[str, Any]] = {}
     for form in forms_in_order:
         for f in form:
-            if f.get("id") and f["id"] not in catalogue:
-                catalogue[f["id"]] = {
-                    "label": f.get("label") or f["id"],
-                    "label_en": (f.get("properties") or {}).get("label_en") or f.get("label") or f["id"],
-                    "type": f.get("type", "string"),
-                    "options": {o["id"]: o["name"] for o in f.get("options") or []},
-                }
+            if not f.get("id"):
+                continue
+            options = {o["id"]: o["name"] for o in f.get("options") or []}
+            if f["id"] in catalogue:
+                # Two forms with a field of the same id (the lead's duplicate `decision` and the
+                # director's): every option keeps its own words, the first form's win (#13.8).
+                catalogue[f["id"]]["options"] = {**options, **catalogue[f["id"]]["options"]}
+                continue
+            catalogue[f["id"]] = {
+                "label": f.get("label") or f["id"],
+                "label_en": (f.get("properties") or {}).get("label_en") or f.get("label") or f["id"],
+                "type": f.get("type", "string"),
+                "options": options,
+            }
     return catalogue
 
 

@@ -323,7 +323,8 @@ class RuntimeService:
             spiff_task = workflow.get_task_from_id(UUID(row.id))
             if spiff_task is None:
                 continue
-            who = assignment.resolve(session, spiff_task, instance.started_by, now, parts.priority(spiff_task.data))
+            with operations.action(self._context(session, None, instance)):  # expressions may ask the instance
+                who = assignment.resolve(session, spiff_task, instance.started_by, now, parts.priority(spiff_task.data))
             excluded = assignment.excluded_users(session, spiff_task, instance.id, instance.started_by)
             who = assignment.without(session, who, excluded)
             spec = spiff_task.task_spec

@@ -288,7 +288,8 @@ class TaskService:
         submitted = data if data is not None else {}
         # A return or rejection says why, on the pages and through the API alike; its message
         # stands beside the form's own (a `required_if` on the comment would only say "required").
-        problem = process_parts.parts_of(instance.process_key).comment_problem(fields, submitted)
+        parts = process_parts.parts_of(instance.process_key)
+        problem = parts.comment_problem(fields, submitted)
         try:
             with operations.action(self._context(session, actor.username, instance)):
                 values = forms.validate(fields, submitted, spiff_task.data)
@@ -305,7 +306,15 @@ class TaskService:
         writes.later(
             session,
             _COMPLETE_TASK,
-            {"task": task.id, "by_whom": assignee, "claimed": claimed_at, "at": now, "done_by": actor.username},
+            # the worklist columns as submitted (我已办 showed the amount the task was created with)
+            {
+                "task": task.id,
+                "by_whom": assignee,
+                "claimed": claimed_at,
+                "at": now,
+                "done_by": actor.username,
+                **parts.columns(spiff_task.data),
+            },
         )
         comment = values.get("comment") if isinstance(values.get("comment"), str) else None
         self._history.record(
@@ -337,6 +346,9 @@ _COMPLETE_TASK = (
         claimed_at=bindparam("claimed"),
         completed_at=bindparam("at"),
         completed_by=bindparam("done_by"),
+        customer=bindparam("customer"),
+        title=bindparam("title"),
+        amount=bindparam("amount"),
     )
 )
 

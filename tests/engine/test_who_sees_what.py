@@ -16,10 +16,11 @@ COMPLAINT_STEPS = [
     ("assess", "cs_sup", {"valid": True}, {"cs_sup"}),
     ("assign_department", "cs_sup", {"department": "customs"}, {"cs_sup"}),
     ("analyze_cause", "cu_staff", {"cause": "单证错误"}, {"cu_staff", "cu_lead"}),
-    ("propose_resolution", "cu_staff", {"resolution_type": "apology", "plan": "致歉"}, {"cu_staff", "cu_lead"}),
+    # the handler who analysed keeps the case (#13.4): theirs, no longer the department's pool
+    ("propose_resolution", "cu_staff", {"resolution_type": "apology", "plan": "致歉"}, {"cu_staff"}),
     ("leader_approval", "vp_service", {"decision": "approve"}, {"vp_service"}),
     ("gm_approval", "gm", {"decision": "approve"}, {"gm"}),
-    ("implement", "cu_staff", {"customer_notified": True}, {"cu_staff", "cu_lead"}),
+    ("implement", "cu_staff", {"customer_notified": True}, {"cu_staff"}),
     ("summarize", "cs_sup", {"summary": "完成"}, {"cs_sup"}),
 ]
 

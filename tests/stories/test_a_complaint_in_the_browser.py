@@ -68,8 +68,8 @@ def test_a_complaint_through_all_nine_steps_with_a_return(chromium: Any, live_se
     page = qa.open_task(customer, "available")
     page.fill("#f-cause", "包装不达标，纸箱承重不足")
     page.fill("#f-responsible_person", "包装组 李工")
-    qa.submit()
-    page = qa.open_task(customer, "available")
+    qa.submit_and_go_on()  # the case stays with the handler: straight on to the proposal
+    expect(page.locator("h1")).to_contain_text("提出处理方案")
     page.select_option("#f-resolution_type", "compensation")
     page.fill("#f-amount", "5000")
     page.fill("#f-plan", "赔偿受潮货物 5000 元")
@@ -88,9 +88,11 @@ def test_a_complaint_through_all_nine_steps_with_a_return(chromium: Any, live_se
     shots(page, "06-leader-returns")
     leader.submit()
 
-    # 5 again: the department sees why and revises the proposal
-    page = qa.open_task(customer, "available")
+    # 5 again: back with the handler, who sees why, with the last proposal filled in
+    page = qa.open_task(customer, "mine")
     expect(page.locator(".callout-returned")).to_contain_text("赔偿金额过高")
+    expect(page.locator("#f-amount")).to_have_value("5000")
+    expect(page.locator("#f-plan")).to_have_value("赔偿受潮货物 5000 元")
     page.select_option("#f-resolution_type", "discount")
     page.fill("#f-amount", "2000")
     page.fill("#f-plan", "下批货折价 2000 元")
@@ -111,8 +113,8 @@ def test_a_complaint_through_all_nine_steps_with_a_return(chromium: Any, live_se
     shots(page, "07-gm-approval-page")
     gm.submit()
 
-    # 8. Carry out the resolution (the department) and 9. summarise (cs_sup)
-    page = qa.open_task(customer, "available")
+    # 8. Carry out the resolution (the handler) and 9. summarise (cs_sup)
+    page = qa.open_task(customer, "mine")
     page.check('input[name="customer_notified"][value="true"]')
     page.fill("#f-feedback", "客户接受折价")
     page.fill("#f-penalty", "包装组通报批评")

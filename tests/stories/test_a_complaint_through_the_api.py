@@ -36,7 +36,7 @@ def test_a_complaint_from_registration_to_archive_through_the_api(api: Api) -> N
     _complete(
         api,
         "qa_staff",
-        _task(api, "qa_staff", iid, "propose_resolution")["id"],
+        _task(api, "qa_staff", iid, "propose_resolution", scope="mine")["id"],
         {"resolution_type": "refund", "amount": 3000, "plan": "退款"},
     )
 
@@ -47,12 +47,14 @@ def test_a_complaint_from_registration_to_archive_through_the_api(api: Api) -> N
     _complete(
         api,
         "qa_staff",
-        _task(api, "qa_staff", iid, "propose_resolution")["id"],
+        _task(api, "qa_staff", iid, "propose_resolution", scope="mine")["id"],
         {"resolution_type": "refund", "amount": 2000, "plan": "部分退款"},
     )
     _complete(api, "vp_service", _task(api, "vp_service", iid, "leader_approval")["id"], {"decision": "approve"})
     _complete(api, "gm", _task(api, "gm", iid, "gm_approval")["id"], {"decision": "approve"})
-    _complete(api, "qa_staff", _task(api, "qa_staff", iid, "implement")["id"], {"customer_notified": True, "feedback": "满意"})
+    _complete(
+        api, "qa_staff", _task(api, "qa_staff", iid, "implement", scope="mine")["id"], {"customer_notified": True, "feedback": "满意"}
+    )
     final = _complete(api, "cs_sup", _task(api, "cs_sup", iid, "summarize")["id"], {"summary": "归档"})
 
     assert final["status"] == "completed" and final["data"]["outcome"] == "resolved"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -57,6 +58,12 @@ class Session:
     def submit(self, expect_url: str = "/tasks") -> None:
         self.page.locator("[data-task-form] button[type=submit]").click()
         expect(self.page).to_have_url(f"{self.base}{expect_url}")
+
+    def submit_and_go_on(self) -> None:
+        """Submit, and land on the same person's next step of the case (not the worklist)."""
+        self.page.locator("[data-task-form] button[type=submit]").click()
+        expect(self.page).to_have_url(re.compile(rf"^{re.escape(self.base)}/tasks/[0-9a-f-]{{36}}$"))
+        expect(self.page.locator("#task-form")).to_be_visible()
 
     def decide(self, decision: str, comment: str | None = None) -> None:
         self.page.locator(f"label.decision-{decision}").click()

@@ -204,3 +204,29 @@ def test_a_requester_sees_why_they_cannot_decide_their_own_request(flow: Flow, u
     superior = ui("gm").text(f"/tasks/{step.id}")
     assert "data-task-form" in superior and "data-four-eyes" not in superior
     assert flow.task(instance.id, "approve").id == step.id  # nothing changed
+
+
+def test_a_directors_approval_of_a_lead_reads_in_chinese_in_the_history(flow: Flow, ui: Callable[[str], Page]) -> None:
+    """#13.8: the lead process has two `decision` fields (duplicate: merge/keep; director:
+    approve/reject); the labels came from the first only, so the director's 同意 showed "Approve"."""
+    tag = secrets.token_hex(3)
+    instance = flow.start(
+        "sales1", "lead_qualification", {"company": f"象山{tag}渔具", "phone": "0574-65001234", "source": "web", "estimated_value": 500000}
+    )
+    flow.complete("sales1", instance.id, "verify_lead", {"outcome": "qualified", "grade": "A"})
+    flow.complete("sales_dir", instance.id, "director_review", {"decision": "approve", "comment": f"可以{tag}"})
+    page = unescape(ui("sales_dir").text(f"/instances/{instance.id}"))
+    assert "同意" in page and "Approve" not in page
+
+
+def test_after_a_step_the_page_goes_straight_on_to_the_same_persons_next_step(flow: Flow, ui: Callable[[str], Page]) -> None:
+    """#13.4: the handler who analysed the cause keeps the proposal; the page opens it next."""
+    instance = flow.start("cs_agent1", "complaint_handling", {**COMPLAINT, "customer": f"下一步{secrets.token_hex(3)}"})
+    flow.complete("cs_sup", instance.id, "assess", {"valid": True, "note": "属实"})
+    flow.complete("cs_sup", instance.id, "assign_department", {"department": "quality"})
+    analysis = flow.task(instance.id, "analyze_cause").id
+    page = ui("qa_staff")
+    done = page.post(f"/tasks/{analysis}", {"cause": "包装不达标", "responsible_person": "qa_staff"})
+    proposal = flow.task(instance.id, "propose_resolution")
+    assert proposal.assignee == "qa_staff"
+    assert done.status_code == 302 and done.headers["Location"] == f"/tasks/{proposal.id}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine.errors import Forbidden, NotFound, ValidationFailed
+from store.models import Task
 from tests.data import approval_request
 from tests.flow import Flow
 
@@ -56,6 +57,8 @@ def test_a_return_sends_it_to_the_requester_and_the_chain_starts_again(flow: Flo
         _t, form, _c = flow.engine.tasks.details(session, flow.actor("sales1"), revise.id)
     assert {f["id"]: f["default"] for f in form}["amount"] == 50000
     flow.complete("sales1", instance.id, "revise", approval_request("contract", 120000))
+    with flow.engine.db.sessions() as session:  # 我已办 shows what was submitted (#13.9)
+        assert float(session.get(Task, revise.id).amount) == 120000
     approvers = []
     while (keys := flow.task_keys(instance.id)) == ["approve"]:
         step = flow.task(instance.id, "approve")

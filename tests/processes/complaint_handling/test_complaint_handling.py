@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Callable
+
 import pytest
 
 from engine.bpmn import pruning
 from engine.errors import Forbidden, NotFound, ValidationFailed
+from engine.services.identity import Actor
 from tests.data import COMPLAINT
 from tests.flow import Flow
 
@@ -165,3 +169,34 @@ def test_severity_sets_the_priority_of_every_step_so_the_priority_filter_finds_i
     assert [t.id for t in found.items] == [assess.id]
     flow.complete("cs_sup", instance.id, "assess", {"valid": True, "note": "属实"})
     assert flow.task(instance.id, "assign_department").priority == priority
+
+
+def test_the_handler_who_analysed_keeps_the_case_and_a_return_comes_back_to_them_filled_in(flow: Flow) -> None:
+    """#13.3, #13.4: propose_resolution and implement stay with the department's handler (not the
+    pool); the division leader's return reaches them, told, with their last proposal prefilled."""
+    iid = _to_leader(flow)  # qa_staff analysed and proposed
+    assert flow.task(iid, "leader_approval").excluded_users == "qa_staff"
+    flow.complete("vp_service", iid, "leader_approval", {"decision": "return", "comment": "赔偿过高"})
+    again = flow.task(iid, "propose_resolution")
+    assert again.assignee == "qa_staff"
+    assert ("qa_staff", "assigned", again.id) in [(n.username, n.kind, n.task_id) for n in flow.notifications(iid)]
+    with flow.engine.db.sessions() as session:
+        _t, form, _c = flow.engine.tasks.details(session, flow.actor("qa_staff"), again.id)
+    proposed = [e.data for e in flow.history(iid) if e.action == "complete" and e.task_key == "propose_resolution"][-1]
+    assert {f["id"]: f["default"] for f in form} == {k: proposed[k] for k in ("resolution_type", "amount", "plan")}
+    flow.complete("qa_staff", iid, "propose_resolution", {**proposed, "amount": 100})
+    flow.complete("vp_service", iid, "leader_approval", {"decision": "approve"})
+    flow.complete("gm", iid, "gm_approval", {"decision": "approve"})
+    assert flow.task(iid, "implement").assignee == "qa_staff"
+
+
+def test_a_step_whose_handler_is_gone_goes_to_the_department(flow: Flow, actors: Callable[[str], Actor]) -> None:
+    handler = f"qa_{secrets.token_hex(3)}"
+    flow.engine.admin.create_user(actors("admin"), {"username": handler, "password": "demo pass", "roles": ["quality"]})
+    iid = _to_leader(flow, staff=handler)
+    flow.engine.admin.update_user(actors("admin"), handler, {"active": False})
+    flow.complete("vp_service", iid, "leader_approval", {"decision": "approve"})
+    flow.complete("gm", iid, "gm_approval", {"decision": "approve"})
+    implement = flow.task(iid, "implement")
+    assert implement.assignee is None and implement.candidate_roles == "quality"
+    assert implement.id in flow.available_ids("qa_staff", iid)
