@@ -90,8 +90,9 @@
   }
   document.querySelectorAll("[data-task-form]").forEach(commentRule);
 
-  // --- dialogs ------------------------------------------------------------------------------
+  // --- dialogs and printing -------------------------------------------------------------------
   document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("[data-print]")) window.print();
     var opener = event.target.closest && event.target.closest("[data-open-dialog]");
     if (opener) {
       var dialog = document.getElementById(opener.dataset.openDialog);
