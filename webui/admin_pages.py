@@ -4,8 +4,8 @@ checks the admin role again and audits it."""
 
 from __future__ import annotations
 
-import json
 import re
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -286,12 +286,36 @@ def update_department(code: str) -> ResponseReturnValue:
 
 @bp.get("/admin/audit")
 def audit() -> ResponseReturnValue:
+    """The audit log in sentences, filtered by who, what and the days it happened (local dates)."""
     raw = request.args.get("limit", "")
     limit = int(raw) if is_digits(raw) and int(raw) in AUDIT_LIMITS else AUDIT_LIMITS[0]
     engine = eng()
+    action = request.args.get("action") if request.args.get("action") in labels.AUDIT_ACTIONS else None
+    since, until = _local_day(request.args.get("from")), _local_day(request.args.get("to"))
     with engine.db.sessions() as session:
-        events = [
-            {"at": e.at, "user": e.user, "action": e.action, "data": json.dumps(e.data or {}, ensure_ascii=False, sort_keys=True)}
-            for e in engine.admin.audit_log(session, actor(), limit)
-        ]
-    return render_template("admin/audit.html", events=events, limit=limit, limits=AUDIT_LIMITS)
+        people = engine.admin.audit_people(session, actor())
+        user = request.args.get("user") if request.args.get("user") in people else None
+        found = engine.admin.audit_log(
+            session, actor(), limit, user=user, action=action, since=since, until=until + timedelta(days=1) if until else None
+        )
+        events = [{"at": e.at, "user": e.user, "action": e.action, "text": labels.audit_sentence(e.action, e.data)} for e in found]
+    chosen = {
+        "user": user,
+        "action": action,
+        "from": request.args.get("from") if since else "",
+        "to": request.args.get("to") if until else "",
+    }
+    actions = [(code, labels.audit_action(code)) for code in labels.AUDIT_ACTIONS]
+    return render_template(
+        "admin/audit.html", events=events, limit=limit, limits=AUDIT_LIMITS, people=people, actions=actions, chosen=chosen
+    )
+
+
+def _local_day(text: str | None) -> datetime | None:
+    """The start of a YYYY-MM-DD day in the product's time zone, as UTC; None for anything else."""
+    try:
+        day = date.fromisoformat(text or "")
+    except ValueError:
+        return None
+    zone = eng().settings.timezone
+    return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)

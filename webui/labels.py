@@ -54,6 +54,33 @@ ACTIONS = {
     "incident": _l("incident"),
 }
 
+# The audit log in sentences (#13.13): each administrative action, with the data key it names.
+AUDIT_ACTIONS = {
+    "admin.user.create": (_l("Created the user %(subject)s"), "username"),
+    "admin.user.update": (_l("Changed the user %(subject)s"), "username"),
+    "admin.user.password": (_l("Reset the password of %(subject)s"), "username"),
+    "admin.role.create": (_l("Created the role %(subject)s"), "name"),
+    "admin.department.create": (_l("Created the department %(subject)s"), "code"),
+    "admin.department.update": (_l("Changed the department %(subject)s"), "code"),
+    "admin.draft.save": (_l("Saved a draft of %(subject)s"), "key"),
+    "deploy": (_l("Deployed %(subject)s"), "key"),
+}
+AUDIT_FIELDS = {
+    "display_name": _l("name"),
+    "email": _l("email"),
+    "locale": _l("language"),
+    "active": _l("active"),
+    "roles": _l("roles"),
+    "department": _l("department"),
+    "superior": _l("reports to"),
+    "label": _l("label"),
+    "name": _l("name"),
+    "manager": _l("manager"),
+    "parent": _l("parent"),
+    "version": _l("version"),
+    "bytes": _l("size (bytes)"),
+}
+
 NOTIFICATION_KINDS = {
     "assigned": _l("Assigned to you"),
     "returned": _l("Returned"),
@@ -196,3 +223,29 @@ def error_message(exc: EngineError) -> str:
     if isinstance(exc, ProcessError):
         return _("The process could not continue: %(detail)s", detail=exc.message)
     return exc.message
+
+
+def audit_action(action: str) -> str:
+    found = AUDIT_ACTIONS.get(action)
+    return str(found[0]).replace("%(subject)s", "").strip() if found else action
+
+
+def audit_sentence(action: str, data: dict[str, Any] | None) -> tuple[str, str]:
+    """What an audit entry says, in the user's language: the sentence, and the changed values."""
+    data = data or {}
+    found = AUDIT_ACTIONS.get(action)
+    if found is None:
+        return action, ", ".join(f"{k}: {_audit_value(v)}" for k, v in sorted(data.items()))
+    template, subject = found
+    sentence = str(template) % {"subject": data.get(subject, "?")}
+    rest = [(k, v) for k, v in data.items() if k not in (subject, "definition_id")]
+    details = "; ".join(f"{AUDIT_FIELDS.get(k, k)}: {_audit_value(v)}" for k, v in rest)
+    return sentence, details
+
+
+def _audit_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(_("Yes") if value else _("No"))
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value) or "—"
+    return "—" if value in (None, "") else str(value)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -288,11 +289,38 @@ class AdminService:
             session.flush()
             return department
 
-    def audit_log(self, session: Session, actor: Actor, limit: int = 100) -> list[HistoryEvent]:
+    def audit_log(
+        self,
+        session: Session,
+        actor: Actor,
+        limit: int = 100,
+        *,
+        user: str | None = None,
+        action: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[HistoryEvent]:
+        """Administrative changes and deployments, newest first; by who, what and when (`until`
+        excluded)."""
         self._require_admin(actor)
-        return list(
-            session.scalars(select(HistoryEvent).where(HistoryEvent.instance_id.is_(None)).order_by(HistoryEvent.id.desc()).limit(limit))
+        stmt = select(HistoryEvent).where(HistoryEvent.instance_id.is_(None))
+        if user:
+            stmt = stmt.where(HistoryEvent.user == user)
+        if action:
+            stmt = stmt.where(HistoryEvent.action == action)
+        if since is not None:
+            stmt = stmt.where(HistoryEvent.at >= since)
+        if until is not None:
+            stmt = stmt.where(HistoryEvent.at < until)
+        return list(session.scalars(stmt.order_by(HistoryEvent.id.desc()).limit(limit)))
+
+    def audit_people(self, session: Session, actor: Actor) -> list[str]:
+        """Everyone the audit log names, for its filter."""
+        self._require_admin(actor)
+        names = session.scalars(
+            select(HistoryEvent.user).where(HistoryEvent.instance_id.is_(None), HistoryEvent.user.is_not(None)).distinct()
         )
+        return sorted(n for n in names if n)
 
     # --- designer drafts ----------------------------------------------------------------------
 
