@@ -359,8 +359,18 @@ def _compile_expression(text: str, allowed_calls: frozenset[str]) -> tuple[CodeT
     return compile(tree, "<expression>", "eval"), trivial
 
 
+# The functions the application offers every expression (`manager_of`, `completed_by`), filled in
+# by engine.bpmn.scripting.offer; used wherever a caller names no functions of its own, so a form's
+# default, a condition and deploy validation all know the same names.
+OFFERED: dict[str, Any] = {}
+
+
+def _offered(functions: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return OFFERED if functions is None else functions
+
+
 def _names(functions: Mapping[str, Any] | None) -> frozenset[str]:
-    return frozenset(EXPRESSION_FUNCTIONS) | frozenset(functions or ())
+    return frozenset(EXPRESSION_FUNCTIONS) | frozenset(_offered(functions))
 
 
 def compile_expression(text: str, functions: Mapping[str, Any] | None = None) -> CodeType:
@@ -381,7 +391,7 @@ def evaluate(text: str, context: Mapping[str, Any], functions: Mapping[str, Any]
         return text.strip()
     if _compile_expression(text, _names(functions))[1]:
         return evaluate_here(text, context, functions)
-    return sandbox.run("evaluate", text, dict(context), functions, sandbox.EXPRESSION_SECONDS)
+    return sandbox.run("evaluate", text, dict(context), _offered(functions), sandbox.EXPRESSION_SECONDS)
 
 
 def evaluate_here(text: str, context: Mapping[str, Any], functions: Mapping[str, Any] | None = None) -> Any:
@@ -389,9 +399,7 @@ def evaluate_here(text: str, context: Mapping[str, Any], functions: Mapping[str,
     if is_iso_literal(text):
         return text.strip()
     code = compile_expression(text, functions)
-    scope: dict[str, Any] = {"__builtins__": {}, **_GUARD_FUNCS, **EXPRESSION_FUNCTIONS}
-    if functions:
-        scope.update(functions)
+    scope: dict[str, Any] = {"__builtins__": {}, **_GUARD_FUNCS, **EXPRESSION_FUNCTIONS, **_offered(functions)}
     scope.update(context)
     try:
         return eval(code, scope)
@@ -570,7 +578,7 @@ def _script_is_trivial(script: str, offered: frozenset[str]) -> bool:
 
 
 def script_runs_in_process(script: str, functions: Mapping[str, Any] | None = None) -> bool:
-    return _script_is_trivial(script, frozenset(functions or ()))
+    return _script_is_trivial(script, frozenset(_offered(functions)))
 
 
 def execute_script(script: str, context: dict[str, Any], functions: Mapping[str, Any] | None = None) -> None:

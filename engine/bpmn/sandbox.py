@@ -63,7 +63,11 @@ def configure(workers: int) -> None:
 
 
 class _Stopped(Exception):
-    """The sandbox process overran its deadline or ended; it has been killed."""
+    """The sandbox process ended, or answered what is not an answer."""
+
+
+class _Overran(_Stopped):
+    """No answer by the deadline."""
 
 
 class _Process:
@@ -88,7 +92,10 @@ class _Process:
             raise _Stopped("the sandbox process did not start")
 
     def send(self, message: Any) -> None:
-        data = memoryview(wire.frame(message))
+        self.send_frame(wire.frame(message))
+
+    def send_frame(self, frame: bytes) -> None:
+        data = memoryview(frame)
         try:
             while data:
                 data = data[os.write(self.inp, data) :]
@@ -100,7 +107,7 @@ class _Process:
         while n:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not select.select([self.out], [], [], remaining)[0]:
-                raise _Stopped("timeout")
+                raise _Overran("timeout")
             chunk = os.read(self.out, min(n, 1 << 20))
             if not chunk:
                 raise _Stopped("the sandbox process ended")
@@ -112,9 +119,9 @@ class _Process:
         n = wire.unframe_length(self._read(4, deadline))
         return wire.parse(self._read(n, deadline))
 
-    def exchange(self, request: dict[str, Any], functions: Mapping[str, Callable[..., Any]], deadline: float) -> list[Any]:
-        """Send a job; answer its calls of offered functions; return its result message."""
-        self.send(request)
+    def exchange(self, request: bytes, functions: Mapping[str, Callable[..., Any]], deadline: float) -> list[Any]:
+        """Send a job (framed); answer its calls of offered functions; return its result message."""
+        self.send_frame(request)
         while True:
             message = self.receive(deadline)
             if not isinstance(message, list) or not message:
@@ -227,19 +234,19 @@ def run(kind: str, text: str, context: dict[str, Any], extra: Mapping[str, Any] 
     values = {k: v for k, v in (extra or {}).items() if not callable(v)}
     request = {"kind": kind, "text": text, "context": context, "values": values, "functions": sorted(functions), "seconds": seconds}
     try:
-        wire.frame(request)
+        framed = wire.frame(request)  # once: the task data is encoded here and sent as it is
     except wire.WireError as exc:
         raise ExpressionError(str(exc)) from exc
     what = "script" if kind == "execute" else "expression"
     pool = _pool()
     process = pool.acquire(seconds)
     try:
-        answer = process.exchange(request, functions, time.monotonic() + seconds)
+        answer = process.exchange(framed, functions, time.monotonic() + seconds)
     except (_Stopped, wire.WireError) as exc:
         ended = process.ended_by()
         process.kill()
         pool.release(None)
-        if str(exc) == "timeout":
+        if isinstance(exc, _Overran):
             raise ExpressionError(f"{what} stopped: it ran longer than {seconds:g} s") from None
         raise ExpressionError(f"{what} stopped: its sandbox process ended{ended} (limits {MEMORY_MB} MB, {seconds:g} s)") from None
     if answer[0] == "error" and answer[2:3] == [True]:

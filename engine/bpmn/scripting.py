@@ -16,7 +16,7 @@ from engine.bpmn import expressions
 from engine.errors import EngineError
 
 Invoke = Callable[[str, dict[str, Any], dict[str, Any]], dict[str, Any] | None]
-_OFFERED: dict[str, Any] = {}
+_OFFERED = expressions.OFFERED  # one registry: expressions use it when a caller names none
 _INVOKERS: list[Invoke] = []
 
 

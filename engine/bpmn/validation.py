@@ -14,7 +14,7 @@ from typing import Any
 from lxml import etree
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
-from engine.bpmn import expressions, forms, sandbox, scripting, timers
+from engine.bpmn import expressions, forms, sandbox, timers
 from engine.bpmn.parser import CAMUNDA_NS, MESSAGE_FROM, MESSAGE_VARIABLES, parse_form_fields
 from engine.errors import InvalidDefinition, TooLarge
 
@@ -187,10 +187,10 @@ def _sandbox_note(seconds: float) -> str:
 
 def _check_expression(report: Report, node: etree._Element, text: str, prefix: str = "") -> None:
     """An error if the expression is refused; a note with the limits if it runs in the sandbox."""
-    problem = expressions.check_expression(text, scripting.expression_functions())
+    problem = expressions.check_expression(text)
     if problem:
         report.error(node, prefix + problem)
-    elif not expressions.runs_in_process(text, scripting.expression_functions()):
+    elif not expressions.runs_in_process(text):
         report.info(node, f"{prefix}expression '{expressions.short(text)}' {_sandbox_note(sandbox.EXPRESSION_SECONDS)}")
 
 
@@ -254,7 +254,7 @@ def _check_node(report: Report, node: etree._Element, known_roles: set[str] | No
                 problem = expressions.check_script(text)
                 if problem:
                     report.error(node, problem)
-                elif not expressions.script_runs_in_process(text, scripting.expression_functions()):
+                elif not expressions.script_runs_in_process(text):
                     report.info(node, f"the script {_sandbox_note(sandbox.SCRIPT_SECONDS)}")
     if kind == "serviceTask":
         topic = _camunda(node, "topic")

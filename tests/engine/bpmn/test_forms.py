@@ -126,3 +126,14 @@ def test_only_read_only_fields_show_the_process_variable_of_their_name() -> None
     model = form_model(fields, {"amount": 1200.0, "decision": "approve"})
     assert [(f["id"], f["readonly"], f["default"]) for f in model] == [("amount", True, 1200.0), ("decision", False, None)]
     assert validate(fields, {"decision": "return"}, {"amount": 1200.0}) == {"decision": "return"}  # never submitted
+
+
+def test_a_default_may_use_the_functions_the_application_offers() -> None:
+    """Forms, conditions and deploy validation know the same offered names (`manager_of`,
+    `completed_by`): a form default naming one was refused as "not available"."""
+    import engine.operations  # noqa: F401  (offers them, as the app does)
+    from engine.bpmn import forms
+
+    field = {"id": "approver", "type": "string", "default": "${completed_by('analyze_cause') or manager_of(initiator)}"}
+    assert forms.field_problems(field) == []
+    assert forms.field_problems({**field, "default": "${no_such_function(1)}"}) != []
