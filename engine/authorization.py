@@ -25,7 +25,7 @@ from engine.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from engine.services import task_counts
 from engine.services.assignment import may_leave_out
 from engine.services.identity import Actor
-from store.models import ProcessDefinition, ProcessInstance, Role, Task, TaskCandidate, User, UserRole
+from store.models import ProcessDefinition, ProcessInstance, Role, Task, TaskCandidate, TaskEscalation, User, UserRole
 
 if TYPE_CHECKING:
     from engine.services.identity import IdentityService
@@ -165,7 +165,9 @@ class Authorization:
         if self.is_candidate(session, actor, task):  # offered to them: they may learn it is taken or done
             return True
         reports = self._identity.subordinates(session, actor.username)
-        return bool(reports & {task.assignee, task.completed_by, task.started_by})
+        if reports & {task.assignee, task.completed_by, task.started_by}:
+            return True
+        return session.get(TaskEscalation, (task.id, actor.username)) is not None  # told to chase it
 
     def check_claim(self, session: Session, actor: Actor, task: Task) -> None:
         self._refuse_excluded(task, actor)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from engine.bpmn import scripting
 from engine.errors import EngineError, NotFound
-from store.models import Notification, ProcessInstance, Role, Task, User, UserRole
+from store.models import Notification, ProcessInstance, Role, Task, TaskEscalation, User, UserRole
 
 
 @dataclass
@@ -180,4 +180,30 @@ def op_notify(data: dict[str, Any], params: dict[str, Any]) -> None:
     ctx = current()
     kind = str(params.get("kind") or "info")
     message = str(params.get("message") or kind).format_map(_Missing({k: v for k, v in data.items() if isinstance(v, (str, int, float))}))
-    notify(_recipients(ctx.session, ctx.instance, str(params.get("to") or "initiator")), kind, message)
+    recipients = _recipients(ctx.session, ctx.instance, str(params.get("to") or "initiator"))
+    about = _deadline_task(ctx)
+    notify(recipients, kind, message, about.id if about else None)
+    if about is not None and kind == "escalation":
+        escalate(ctx, about, recipients, message, event=(scripting.boundary_origin() or ("", ""))[1])
+
+
+def _deadline_task(ctx: ActionContext) -> Task | None:
+    """The open task whose deadline (a boundary timer) led to this notification, if any."""
+    origin = scripting.boundary_origin()
+    if origin is None or ctx.instance is None:
+        return None
+    with ctx.session.no_autoflush:  # the action's own changes go out at commit (engine.runtime.advance)
+        task = ctx.session.get(Task, origin[0])
+    return task if task is not None and task.status == "open" and task.instance_id == ctx.instance.id else None
+
+
+def escalate(ctx: ActionContext, task: Task, usernames: list[str], reason: str, event: str | None = None) -> None:
+    """Record that `usernames` were told to chase `task`: it shows in their team view with the
+    reason (engine.services.tasks scope 'team') until it closes; a repeated escalation updates it."""
+    for username in dict.fromkeys(u for u in usernames if u):
+        with ctx.session.no_autoflush:
+            row = ctx.session.get(TaskEscalation, (task.id, username))
+        if row is None:
+            ctx.session.add(TaskEscalation(task_id=task.id, username=username, at=ctx.now, reason=reason, event=event or None))
+        else:
+            row.at, row.reason, row.event = ctx.now, reason, event or None

@@ -286,6 +286,20 @@ class TaskAssignment(Base):
     assignee: Mapped[username] = mapped_column(index=True)
 
 
+class TaskEscalation(Base):
+    """An open task escalated to someone (a boundary timer's `crm.notify` of kind escalation): the
+    person told to chase it sees it in their team view with the reason, whoever holds it."""
+
+    __tablename__ = "task_escalations"
+    __table_args__ = (Index("ix_task_escalations_user_task", "username", "task_id"),)
+
+    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True)
+    username: Mapped[username] = mapped_column(primary_key=True)
+    at: Mapped[utc_datetime]
+    reason: Mapped[str] = mapped_column(Text)  # the escalation's message, the latest when repeated
+    event: Mapped[str | None] = mapped_column(String(128))  # the boundary event that fired
+
+
 class Job(Base):
     """Timers, timer starts and outgoing email: due at a time, claimed by one worker at a time.
 

@@ -22,7 +22,7 @@ from engine.clock import aware
 from engine.errors import EngineError, InvalidDefinition, NotFound, ValidationFailed
 from webui import labels
 from webui.documents import xml_response
-from webui.ui import actor, eng, local_time, page_blueprint
+from webui.ui import actor, eng, local_time, page_blueprint, role_names
 
 bp = page_blueprint("designer", __name__)
 KEY = validation.PROCESS_KEY
@@ -126,6 +126,20 @@ def _texts() -> dict[str, str]:
         "warning": _("Warning"),
         "info": _("Note"),
         "leave": _("Leave the designer? Unsaved changes are lost."),
+        "previewing": _("Comparing with the deployed versions…"),
+        "planNew": _("%(name)s (%(key)s): new, becomes version 1", name="{name}", key="{key}"),
+        "planVersion": _("%(name)s (%(key)s): version %(old)s → version %(new)s", name="{name}", key="{key}", old="{from}", new="{to}"),
+        "planSame": _("%(name)s (%(key)s): unchanged, stays version %(version)s", name="{name}", key="{key}", version="{version}"),
+        "planRunning": _("%(num)s running instances keep their version.", num="{n}"),
+        "planAdded": _("Added: %(elements)s", elements="{list}"),
+        "planRemoved": _("Removed: %(elements)s", elements="{list}"),
+        "planChanged": _("Changed: %(elements)s", elements="{list}"),
+        "planNothing": _("Nothing to deploy: everything is the same as the deployed versions."),
+        "decisionTable": _("Decision table"),
+        "versionChip": _("Version %(version)s", version="{version}"),
+        "deployedNow": _("· deployed by you just now"),
+        "latest": _("(latest)"),
+        "chooseRoles": _("Choose the roles this task is offered to"),
     }
 
 
@@ -152,9 +166,12 @@ def _source(key: str) -> dict[str, Any]:
 
 
 def _modeler(key: str, name: str | None, source: dict[str, Any], xml_url: str) -> str:
+    with eng().db.sessions() as session:
+        role_codes = sorted(eng().identity.role_labels(session))
     return render_template(
         "designer/modeler.html",
         key=key,
+        roles=[{"name": code, "label": role_names([code])} for code in role_codes],
         name=name,
         source=source,
         xml_url=xml_url,
@@ -162,6 +179,7 @@ def _modeler(key: str, name: str | None, source: dict[str, Any], xml_url: str) -
         urls={
             "validate": url_for("designer.validate"),
             "deploy": url_for("designer.deploy"),
+            "preview": url_for("designer.preview"),
             "draft": url_for("designer.save_draft", key="__key__"),
             "edit": url_for("designer.edit", key="__key__"),
         },
@@ -241,6 +259,18 @@ def validate() -> ResponseReturnValue:
     except EngineError as exc:
         return _json_error(exc)
     return jsonify({"valid": not any(p["severity"] == "error" for p in problems), "problems": problems})
+
+
+@bp.post("/designer/preview")
+def preview() -> ResponseReturnValue:
+    """What a deploy of the posted file would change (the confirmation before it goes live)."""
+    engine = eng()
+    try:
+        with engine.db.sessions() as session:
+            items = engine.repository.preview(session, _body_file("diagram.bpmn"))
+    except EngineError as exc:
+        return _json_error(exc)
+    return jsonify({"items": items})
 
 
 @bp.post("/designer/deploy")
@@ -357,7 +387,7 @@ def decision(key: str) -> ResponseReturnValue:
         decision=info,
         xml_url=url_for("designer.decision_xml", key=key),
         texts=_texts(),
-        urls={"validate": url_for("designer.validate"), "deploy": url_for("designer.deploy")},
+        urls={"validate": url_for("designer.validate"), "deploy": url_for("designer.deploy"), "preview": url_for("designer.preview")},
     )
 
 

@@ -43,6 +43,7 @@ def _view(f: TaskFilter, page: int) -> dict[str, Any]:
             result = service.started(session, me, f, page, per_page)
         else:
             result = service.tasks(session, me, f, page, per_page, total=None if f.is_filtered else counts.get(f.tab))
+        escalations = service.escalations(session, me, result) if f.tab == "team" else {}
         saved = [
             (s, service.count(session, me, TaskFilter.from_params(s.params)), TaskFilter.from_params(s.params))
             for s in service.saved_filters(session, me)
@@ -55,6 +56,7 @@ def _view(f: TaskFilter, page: int) -> dict[str, Any]:
         "tabs": tabs,
         "counts": counts,
         "result": result,
+        "escalations": escalations,
         "saved": saved,
         "reports": reports,
         "processes": processes,

@@ -6,11 +6,14 @@ Spiff does not serialize the script engine, so it is attached on every load (eng
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine.python_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventJoin
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 
 from engine.bpmn import expressions
 from engine.errors import EngineError
@@ -18,6 +21,7 @@ from engine.errors import EngineError
 Invoke = Callable[[str, dict[str, Any], dict[str, Any]], dict[str, Any] | None]
 _OFFERED = expressions.OFFERED  # one registry: expressions use it when a caller names none
 _INVOKERS: list[Invoke] = []
+_CALLER: ContextVar[Any] = ContextVar("crmflow_operation_caller", default=None)
 
 
 def offer(functions: dict[str, Any], invoke: Invoke) -> None:
@@ -27,6 +31,22 @@ def offer(functions: dict[str, Any], invoke: Invoke) -> None:
     context and the database): this package knows nothing of what they read."""
     _OFFERED.update(functions)
     _INVOKERS[:] = [invoke]
+
+
+def boundary_origin() -> tuple[str, str] | None:
+    """For the operation running now: (id of the activity, boundary event id) when it runs on a
+    boundary event's path (a deadline's escalation or reminder), so it can say which task it is
+    about. None otherwise: the walk back stops at any person's task or join before it."""
+    node, steps = _CALLER.get(), 0
+    while node is not None and steps < 50:
+        if node.task_spec.manual or isinstance(node.task_spec, BoundaryEventJoin):
+            return None
+        if isinstance(node.task_spec, BoundaryEvent):
+            split = node.parent
+            main = next((c for c in split.children if not isinstance(c.task_spec, BoundaryEvent)), None) if split else None
+            return (str(main.id), node.task_spec.bpmn_id) if main is not None else None
+        node, steps = node.parent, steps + 1
+    return None
 
 
 def expression_functions() -> dict[str, Any]:
@@ -73,10 +93,13 @@ class SandboxScriptEngine(PythonScriptEngine):
         for key, param in params.items():
             text = param.get("value") or ""
             values[key] = self.evaluate(task, text) if expressions.is_expression(text) else text
+        token = _CALLER.set(task)
         try:
             result = _INVOKERS[0](name, task.data, values)
         except EngineError as exc:
             raise WorkflowTaskException(exc.message, task=task, exception=exc) from exc
+        finally:
+            _CALLER.reset(token)
         if result:
             task.data.update(result)
 

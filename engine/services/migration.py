@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from SpiffWorkflow.bpmn.util.diff import SpecDiff, diff_workflow, migrate_workflow
+from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.bpmn import serializer
+from engine.bpmn import serializer, spec_diff
 from engine.errors import EngineError, NotFound, ValidationFailed
 from engine.services.identity import Actor
 from store.models import MAX_ID, ProcessDefinition, ProcessInstance, Task
@@ -35,17 +35,6 @@ MAX_VERSION = 1_000_000
 
 def _whole(value: Any, high: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= high
-
-
-_INTERNAL = {"Start", "End", "Root"}
-
-
-def _element(spec: Any) -> dict[str, Any]:
-    return {"id": spec.bpmn_id or spec.name, "name": getattr(spec, "bpmn_name", None), "type": type(spec).__name__}
-
-
-def _visible(spec: Any) -> bool:
-    return bool(getattr(spec, "bpmn_id", None)) and spec.name not in _INTERNAL and "." not in spec.name
 
 
 @dataclass
@@ -88,18 +77,7 @@ class MigrationService:
         """Elements added, removed and changed (with the changed attributes) between two versions."""
         old_spec, _ = self._repository.spec(session, self._definition(session, key, from_version).id)
         new_spec, _ = self._repository.spec(session, self._definition(session, key, to_version).id)
-        diff = SpecDiff(serializer.REGISTRY, old_spec, new_spec)
-        return {
-            "key": key,
-            "from_version": from_version,
-            "to_version": to_version,
-            "added": sorted((_element(s) for s in diff.added if _visible(s)), key=lambda e: e["id"]),
-            "removed": sorted((_element(s) for s in diff.removed if _visible(s)), key=lambda e: e["id"]),
-            "changed": sorted(
-                ({**_element(s), "attributes": sorted(set(changes))} for s, changes in diff.changed.items() if _visible(s)),
-                key=lambda e: e["id"],
-            ),
-        }
+        return {"key": key, "from_version": from_version, "to_version": to_version, **spec_diff.changes(old_spec, new_spec)}
 
     # --- migrating instances ----------------------------------------------------------------
 
@@ -109,7 +87,7 @@ class MigrationService:
         problems = [
             f"waiting at '{t.task_spec.bpmn_name or t.task_spec.bpmn_id}' ({t.task_spec.bpmn_id}), which version {target.version} does not have"
             for t in top.removed
-            if t.state & (TaskState.READY | TaskState.WAITING | TaskState.STARTED) and _visible(t.task_spec)
+            if t.state & (TaskState.READY | TaskState.WAITING | TaskState.STARTED) and spec_diff.visible(t.task_spec)
         ]
         problems += [
             f"a subprocess ({sp_id}) has no counterpart in version {target.version}" for sp_id, d in sub_diffs.items() if d is None

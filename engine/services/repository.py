@@ -6,7 +6,7 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from lxml import etree
@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer
 
 from engine import operations
-from engine.bpmn import serializer, validation
+from engine.bpmn import serializer, spec_diff, validation
 from engine.bpmn.parser import CAMUNDA_NS, CrmBpmnParser, camunda_extensions
 from engine.errors import Conflict, InvalidDefinition, NotFound
 from store.models import DecisionDefinition, ProcessDefinition, ProcessInstance, Role
@@ -307,71 +307,134 @@ class RepositoryService:
                 extra.append(doc)
         return extra
 
-    def _deploy(self, session: Session, docs: list[validation.Document], deployed_by: str | None, once: bool) -> list[Deployed]:
+    def _plan(self, session: Session, docs: list[validation.Document], once: bool) -> tuple[CrmBpmnParser, list[_Planned]]:
+        """What a deployment of `docs` would do, writing nothing: each decision and process with its
+        latest version and whether it would become a new one (deploy and preview share this)."""
         docs = docs + self._dependents(session, docs)
         parser, decisions, _warnings = self._check(session, docs)
-        now = self._clock()
-        result: list[Deployed] = []
+        plans: list[_Planned] = []
         for doc in docs:
             if doc.kind != "dmn":
                 continue
             digest = _sha(doc.content)
             for key, node in validation.decisions(doc).items():
-                latest = session.scalar(
-                    select(DecisionDefinition).where(DecisionDefinition.key == key).order_by(DecisionDefinition.version.desc()).limit(1)
-                )
-                if latest is not None and (
+                latest = session.scalar(_newest_version(DecisionDefinition, key))
+                same = latest is not None and (
                     latest.content_hash == digest or (once and _deployed_before(session, DecisionDefinition, key, digest))
-                ):
-                    result.append(Deployed(latest.id, key, latest.name, latest.version, "decision", False))
-                    continue
-                row = DecisionDefinition(
-                    key=key,
-                    version=(latest.version + 1) if latest else 1,
-                    name=node.get("name") or key,
-                    dmn_xml=_text(doc),
-                    content_hash=digest,
-                    deployed_by=deployed_by,
-                    deployed_at=now,
                 )
-                session.add(row)
-                session.flush()
-                result.append(Deployed(row.id, key, row.name, row.version, "decision"))
+                plans.append(_Planned("decision", key, node.get("name") or key, doc, digest, latest, not same))
         for doc in docs:
             if doc.kind != "bpmn":
                 continue
             for process in validation.executable_processes(doc.root):
                 key = process.get("id")
-                spec, subs = parser.get_spec(key), parser.get_subprocess_specs(key)
                 used = sorted({decisions[d] for d in _decision_refs(process) if d in decisions})
                 digest = _sha(doc.content, *used)
-                latest = session.scalar(
-                    select(ProcessDefinition).where(ProcessDefinition.key == key).order_by(ProcessDefinition.version.desc()).limit(1)
-                )
-                if latest is not None and (
+                latest = session.scalar(_newest_version(ProcessDefinition, key))
+                same = latest is not None and (
                     latest.content_hash == digest or (once and _deployed_before(session, ProcessDefinition, key, digest))
-                ):
-                    result.append(Deployed(latest.id, key, latest.name, latest.version, new=False))
-                    continue
-                row = ProcessDefinition(
-                    key=key,
-                    version=(latest.version + 1) if latest else 1,
-                    name=process.get("name") or key,
-                    bpmn_xml=_text(doc),
-                    dmn_xml=[d.decode() for d in used],
-                    content_hash=digest,
-                    spec_json=serializer.dump_spec(spec, subs),
-                    serializer_version=serializer.SERIALIZER_VERSION,
-                    start_meta=_start_meta(process),
+                )
+                plans.append(_Planned("process", key, process.get("name") or key, doc, digest, latest, not same, process, used))
+        return parser, plans
+
+    def preview(self, session: Session, files: list[tuple[str, bytes]]) -> list[dict[str, Any]]:
+        """What deploying these files would change, for the designer's confirmation: per decision
+        and process, the version it would become (or that nothing changed), the running instances
+        that stay on their version, and for a process the elements added, removed and changed
+        against its latest version. Invalid files raise InvalidDefinition, as deploy would."""
+        parser, plans = self._plan(session, self._parse_all(files), once=False)
+        running = dict(
+            session.execute(
+                select(ProcessDefinition.key, func.count(ProcessInstance.id))
+                .join(ProcessInstance, ProcessInstance.definition_id == ProcessDefinition.id)
+                .where(ProcessInstance.status == "running", ProcessDefinition.key.in_([p.key for p in plans if p.kind == "process"]))
+                .group_by(ProcessDefinition.key)
+            ).all()
+        )
+        items = []
+        for plan in plans:
+            item: dict[str, Any] = {
+                "kind": plan.kind,
+                "key": plan.key,
+                "name": plan.name,
+                "current_version": plan.latest.version if plan.latest else None,
+                "version": plan.version,
+                "new": plan.new,
+            }
+            if plan.kind == "process":
+                item["running"] = int(running.get(plan.key, 0))
+                if plan.new and plan.latest is not None:
+                    old_spec, _ = self.spec(session, plan.latest.id)
+                    item.update(spec_diff.changes(old_spec, parser.get_spec(plan.key)))
+            items.append(item)
+        return items
+
+    def _deploy(self, session: Session, docs: list[validation.Document], deployed_by: str | None, once: bool) -> list[Deployed]:
+        parser, plans = self._plan(session, docs, once)
+        now = self._clock()
+        result: list[Deployed] = []
+        for plan in plans:
+            latest = plan.latest
+            if not plan.new:
+                assert latest is not None
+                result.append(Deployed(latest.id, plan.key, latest.name, latest.version, plan.kind, False))
+                continue
+            if plan.kind == "decision":
+                row: ProcessDefinition | DecisionDefinition = DecisionDefinition(
+                    key=plan.key,
+                    version=plan.version,
+                    name=plan.name,
+                    dmn_xml=_text(plan.doc),
+                    content_hash=plan.digest,
                     deployed_by=deployed_by,
                     deployed_at=now,
                 )
                 session.add(row)
                 session.flush()
-                self._jobs.schedule_timer_starts(session, row, _start_timers(process), now)
-                self._history.record(session, deployed_by, "deploy", data={"key": key, "version": row.version, "definition_id": row.id})
-                result.append(Deployed(row.id, key, row.name, row.version))
+                result.append(Deployed(row.id, plan.key, row.name, row.version, "decision"))
+                continue
+            assert plan.process is not None
+            spec, subs = parser.get_spec(plan.key), parser.get_subprocess_specs(plan.key)
+            row = ProcessDefinition(
+                key=plan.key,
+                version=plan.version,
+                name=plan.name,
+                bpmn_xml=_text(plan.doc),
+                dmn_xml=[d.decode() for d in plan.used],
+                content_hash=plan.digest,
+                spec_json=serializer.dump_spec(spec, subs),
+                serializer_version=serializer.SERIALIZER_VERSION,
+                start_meta=_start_meta(plan.process),
+                deployed_by=deployed_by,
+                deployed_at=now,
+            )
+            session.add(row)
+            session.flush()
+            self._jobs.schedule_timer_starts(session, row, _start_timers(plan.process), now)
+            self._history.record(session, deployed_by, "deploy", data={"key": plan.key, "version": row.version, "definition_id": row.id})
+            result.append(Deployed(row.id, plan.key, row.name, row.version))
         return result
+
+
+@dataclass
+class _Planned:
+    """One decision or process of a deployment, before anything is written."""
+
+    kind: str  # decision | process
+    key: str
+    name: str
+    doc: validation.Document
+    digest: str
+    latest: Any  # the latest ProcessDefinition / DecisionDefinition of the key, or None
+    new: bool  # whether it becomes a new version
+    process: etree._Element | None = None
+    used: list[bytes] = field(default_factory=list)  # the DMN documents a process uses
+
+    @property
+    def version(self) -> int:
+        if not self.new:
+            return int(self.latest.version)
+        return int(self.latest.version) + 1 if self.latest is not None else 1
 
 
 Versioned = TypeVar("Versioned", ProcessDefinition, DecisionDefinition)

@@ -17,7 +17,7 @@ from uuid import UUID
 
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import ColumnElement, and_, bindparam, exists, false, func, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -29,7 +29,7 @@ from engine.services import task_counts
 from engine.services.identity import Actor
 from engine.services.runtime import process_error
 from store import writes
-from store.models import HistoryEvent, ProcessInstance, Task, TaskCandidate, User
+from store.models import HistoryEvent, ProcessInstance, Task, TaskCandidate, TaskEscalation, User
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -78,17 +78,39 @@ class TaskService:
                 Task.assignee.is_(None),
                 exists().where(TaskCandidate.task_id == Task.id, ~TaskCandidate.claimed, task_counts.candidate_clause(actor)),
             )
-        if scope == "team":
+        if scope == "team":  # the reports' tasks, and any task escalated to the actor (to chase)
             reports = self._identity.subordinates(session, actor.username)
-            return Task.assignee.in_(sorted(reports)) if reports else false()
+            escalated = exists().where(TaskEscalation.task_id == Task.id, TaskEscalation.username == actor.username)
+            return or_(Task.assignee.in_(sorted(reports)), escalated) if reports else escalated
         raise ValueError(f"not a worklist scope: {scope}")
 
     def scope_count(self, session: Session, actor: Actor, scope: str) -> int:
         """How many open tasks an unfiltered scope holds, from the open-task tables (engine.task_counts)."""
         if scope == "available":
             return task_counts.available_count(session, actor)
-        people = [actor.username] if scope == "mine" else self._identity.subordinates(session, actor.username)
-        return task_counts.assigned_count(session, people)
+        if scope == "mine":
+            return task_counts.assigned_count(session, [actor.username])
+        reports = self._identity.subordinates(session, actor.username)
+        escalated = select(func.count()).select_from(TaskEscalation).join(Task, Task.id == TaskEscalation.task_id)
+        escalated = escalated.where(TaskEscalation.username == actor.username, Task.status == "open")
+        if reports:  # those the reports hold are counted already
+            escalated = escalated.where(or_(Task.assignee.is_(None), Task.assignee.not_in(sorted(reports))))
+        return task_counts.assigned_count(session, reports) + (session.scalar(escalated) or 0)
+
+    def escalations(
+        self, session: Session, actor: Actor, task_ids: list[str] | None = None, limit: int = 1000
+    ) -> dict[str, TaskEscalation]:
+        """The open tasks escalated to the actor (of `task_ids`, when given), by task id."""
+        stmt = (
+            select(TaskEscalation)
+            .join(Task, Task.id == TaskEscalation.task_id)
+            .where(TaskEscalation.username == actor.username, Task.status == "open")
+        )
+        if task_ids is not None:
+            if not task_ids:
+                return {}
+            stmt = stmt.where(TaskEscalation.task_id.in_(task_ids))
+        return {row.task_id: row for row in session.scalars(stmt.limit(limit))}
 
     # --- queries ----------------------------------------------------------------------------
 

@@ -148,9 +148,15 @@ class WorklistService:
         return list(session.scalars(select(User).where(User.username.in_(sorted(names)), User.active.is_(True)).order_by(User.username)))
 
     def tabs(self, session: Session, actor: Actor) -> list[str]:
-        """The tabs this user has: 'team' only for those with people reporting to them."""
+        """The tabs this user has: 'team' only for those with people reporting to them or with
+        open tasks escalated to them."""
         has_team = bool(self._identity.subordinates(session, actor.username, direct_only=True))
+        has_team = has_team or bool(self._tasks.escalations(session, actor, limit=1))
         return [t for t in TABS if t != "team" or has_team]
+
+    def escalations(self, session: Session, actor: Actor, page: Page) -> dict[str, Any]:
+        """Why the tasks of a team page were escalated to the actor, by task id."""
+        return self._tasks.escalations(session, actor, [t.id for t in page.items])
 
     # --- task tabs ---------------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from engine.process_engine import ProcessEngine
 from engine.services import task_counts
 from engine.services.identity import Actor
 from engine.services.worklist import TaskFilter
-from store.models import Task, TaskAssignment, TaskCandidate
+from store.models import Task, TaskAssignment, TaskCandidate, TaskEscalation
 from store.schema import alembic_config
 from tests.data import DEMO_USERS as USERS
 from tests.flow import Flow
@@ -83,10 +83,11 @@ def test_counts_equal_what_the_task_rows_say(flow: Flow, actors: Callable[[str],
         for username in USERS:
             actor = actors(username)
             reports = flow.engine.identity.subordinates(session, username)
+            escalated = set(session.scalars(select(TaskEscalation.task_id).where(TaskEscalation.username == username)))
             expected = {
                 "available": sum(1 for t in open_tasks if t.assignee is None and flow.engine.authorization.is_candidate(session, actor, t)),
                 "mine": sum(1 for t in open_tasks if t.assignee == username),
-                "team": sum(1 for t in open_tasks if t.assignee in reports),
+                "team": sum(1 for t in open_tasks if t.assignee in reports or t.id in escalated),
             }
             for scope, count in expected.items():
                 page, total = flow.engine.tasks.query(session, actor, scope, limit=1000)

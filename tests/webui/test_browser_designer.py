@@ -92,8 +92,25 @@ def test_rename_a_task_add_a_field_deploy_and_start_on_version_2(chromium: Any, 
     expect(deploy).to_be_enabled()
     shot(page, "01-properties-panel")
     deploy.click()
+    # Nothing goes live before the admin has seen what changes and confirmed it.
+    dialog = page.locator("#deploy-dialog")
+    expect(dialog).to_be_visible()
+    summary = dialog.locator('[data-deploy-summary] li[data-key="complaint_handling"]')
+    expect(summary).to_contain_text("版本 1 → 版本 2")
+    expect(summary.locator(".deploy-changed")).to_contain_text("判断投诉是否成立（复核） (assess)")
+    shot(page, "01b-deploy-confirmation")
+    dialog.get_by_role("button", name="取消").click()
+    expect(dialog).to_be_hidden()
+    listed = page.evaluate("fetch('/designer/complaint_handling/versions').then(r => r.text())")
+    assert 'data-version="1"' in listed and 'data-version="2"' not in listed  # cancelled: still version 1 only
+    page.locator('[data-action="deploy"]').click()
+    page.locator("#deploy-dialog [data-confirm-deploy]").click()
     expect(page.locator(".toast").last).to_contain_text("complaint_handling 版本 2")
     expect(page.locator("[data-dirty]")).to_be_hidden()
+    # The header names what is open now, without a reload.
+    expect(page.locator("[data-open-version]")).to_have_attribute("data-open-version", "2")
+    expect(page.locator(".designer-source")).to_contain_text("版本 2")
+    expect(page.locator(".designer-source")).to_contain_text("（最新）")
 
     page = admin.goto("/designer/complaint_handling/versions")
     expect(page.locator('#versions tr[data-version="2"]')).to_contain_text("系统管理员")
@@ -160,8 +177,59 @@ def test_the_approval_matrix_is_edited_in_dmn_js_and_redeploys_its_process(admin
     expect(root).to_have_attribute("data-errors", "0")
     shot(page, "05-decision-table")
     page.locator('[data-action="deploy"]').click()
+    summary = page.locator("#deploy-dialog [data-deploy-summary]")
+    expect(summary.locator('li[data-key="approval_matrix"]')).to_contain_text("版本 1 → 版本 2")
+    expect(summary.locator('li[data-key="approval_chain"]')).to_contain_text("版本 1 → 版本 2")  # redeployed with it
+    page.locator("#deploy-dialog [data-confirm-deploy]").click()
     expect(page.locator(".toast").last).to_contain_text("approval_matrix 版本 2")
     expect(page.locator(".toast").last).to_contain_text("approval_chain 版本 2")
+    expect(page.locator("[data-open-version]")).to_have_attribute("data-open-version", "2")
+
+
+def test_the_decision_table_editor_speaks_chinese(admin: Session) -> None:
+    page = admin.goto("/designer/decisions/approval_matrix")
+    expect(page.locator("#decisions")).to_have_attribute("data-ready", "true")
+    table = page.locator("#dmn-canvas")
+    expect(table.locator(".hit-policy")).to_contain_text("命中策略")
+    expect(table).to_contain_text("当")
+    expect(table).to_contain_text("则")
+    for english in ("View DRD", "Hit policy", "When", "Then", "Annotation"):
+        expect(table).not_to_contain_text(english)
+    table.locator(".tjs-table tbody tr").first.locator("td.input-cell").first.click(button="right")  # the context menu
+    expect(page.locator(".context-menu")).to_contain_text("规则")
+    page.keyboard.press("Escape")
+    assert page.evaluate("Object.keys(window.CrmDmnMissingTexts)") == []
+    shot(page, "05b-decision-table-chinese")
+
+
+def test_the_properties_panel_is_chinese_with_real_checkboxes_and_roles_to_choose(admin: Session) -> None:
+    page = open_designer(admin, "/designer/complaint_handling")
+    page.mouse.click(700, 640)  # the canvas: the diagram's root, a collaboration of pools
+    expect(page.locator(".bio-properties-panel-header-type")).to_have_text(re.compile("协作", re.I))
+    select(page, "assess")
+    box = open_group(page, "CamundaPlatform__AsynchronousContinuations").locator("#bio-properties-panel-asynchronousContinuationBefore")
+    size = box.bounding_box()
+    assert size is not None and size["height"] <= 20 and size["width"] <= 20, size  # a checkbox, not an empty pill
+    box.check()
+    expect(box).to_be_checked()
+    box.uncheck()
+
+    assignment = open_group(page, "CamundaPlatform__UserAssignment")
+    groups = assignment.locator("#bio-properties-panel-candidateGroups")
+    expect(groups).to_have_value("cs_supervisor")
+    picker = assignment.locator(".crm-role-picker")
+    expect(picker.locator('button[data-role="cs_supervisor"]')).to_have_attribute("aria-pressed", "true")
+    picker.locator('button[data-role="cs_agent"]').click()  # 客服专员 offered too, without typing a code
+    expect(groups).to_have_value("cs_supervisor,cs_agent")
+    expect(page.locator("[data-dirty]")).to_be_visible()
+    picker.locator('button[data-role="cs_agent"]').click()
+    expect(groups).to_have_value("cs_supervisor")
+    select(page, "gm_approval")  # another task: the buttons follow its own groups
+    expect(open_group(page, "CamundaPlatform__UserAssignment").locator('.crm-role-picker button[aria-pressed="true"]')).to_have_attribute(
+        "data-role", "gm"
+    )
+    shot(page, "07-role-picker")
+    assert page.evaluate("Object.keys(window.CrmDesignerMissingTexts)") == []
 
 
 def test_every_miwg_reference_model_opens_in_the_designer_and_the_viewer(admin: Session) -> None:

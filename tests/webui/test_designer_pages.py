@@ -44,6 +44,7 @@ PAGES = [
 ]
 ACTIONS = [
     "/designer/validate",
+    "/designer/preview",
     "/designer/deploy",
     "/designer/complaint_handling/draft",
     "/designer/complaint_handling/migrate",
@@ -130,6 +131,36 @@ def test_validation_names_the_element_and_deploy_refuses_the_same(ui: Callable[[
     broken = xml_post(admin, "/designer/validate", b"<not-bpmn/>")
     assert broken.status_code == 200 and broken.get_json()["valid"] is False
     assert xml_post(admin, "/designer/deploy", b"<!DOCTYPE x [<!ENTITY a 'b'>]><x/>").status_code == 422
+
+
+def test_the_deploy_preview_says_what_would_change_and_writes_nothing(ui: Callable[[str], Page], flow: Flow, engine: ProcessEngine) -> None:
+    admin = ui("admin")
+    key = _key("previewed")
+    base = REVIEW.replace(b'id="simple_review"', f'id="{key}"'.encode())
+    first = xml_post(admin, "/designer/preview?file=p.bpmn", base).get_json()["items"]
+    assert [(i["key"], i["current_version"], i["version"], i["new"]) for i in first] == [(key, None, 1, True)]
+    deploy(admin, base)
+    flow.start("cs_agent1", key, {"title": "waits", "amount": 5})
+    assert xml_post(admin, "/designer/preview", base).get_json()["items"][0]["new"] is False  # same content: nothing to deploy
+
+    changed = base.replace(b'name="Review"', b'name="Review (v2)"')
+    item = xml_post(admin, "/designer/preview", changed).get_json()["items"][0]
+    assert (item["current_version"], item["version"], item["new"], item["running"]) == (1, 2, True, 1)
+    assert [e["id"] for e in item["changed"]] == ["review"] and item["added"] == item["removed"] == []
+    with engine.db.sessions() as session:
+        assert session.query(ProcessDefinition).filter_by(key=key).count() == 1  # a preview deploys nothing
+
+    bad = xml_post(admin, "/designer/preview", base.replace(b"${approved &amp;&amp; amount &lt; 1000}", DANGEROUS))
+    assert bad.status_code == 422 and bad.get_json()["problems"]
+    with engine.db.sessions() as session:
+        matrix = engine.repository.latest_decision(session, "approval_matrix")
+        chain = engine.repository.latest(session, "approval_chain")
+        versions = {"approval_matrix": matrix.version, "approval_chain": chain.version}
+        edited = matrix.dmn_xml.replace('"region_manager"', '"ops_manager"', 1).encode()
+    items = xml_post(admin, "/designer/preview?file=m.dmn", edited).get_json()["items"]
+    # The table and the process that uses it (redeployed with it), each one version up.
+    assert {i["key"]: (i["current_version"], i["version"], i["new"]) for i in items} == {k: (v, v + 1, True) for k, v in versions.items()}
+    assert next(i for i in items if i["key"] == "approval_chain")["changed"] != []
 
 
 def test_drafts_are_kept_listed_and_opened_without_going_live(ui: Callable[[str], Page], engine: ProcessEngine) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 
 from engine.process_engine import ProcessEngine
 from engine.services.worklist import TaskFilter, local_day_bounds
-from store.models import Task
+from store.models import Job, Task
 from store.ui_models import SavedFilter
 from tests.flow import Flow
 from tests.webui.conftest import Page
@@ -215,14 +215,31 @@ def test_filter_parameters_round_trip() -> None:
 
 def test_pages_of_the_worklist(flow: Flow, ui: Callable[[str], Page], app: Flask) -> None:
     tag, ids = complaints(flow, 3)
-    app.config["WORKLIST_PAGE_SIZE"] = 2
+    size, app.config["WORKLIST_PAGE_SIZE"] = app.config["WORKLIST_PAGE_SIZE"], 2
     try:
         first = ui("cs_sup").text(f"/tasks?tab=available&q={tag}&sort=created")
         second = ui("cs_sup").text(f"/tasks?tab=available&q={tag}&sort=created&page=2")
         beyond = ui("cs_sup").text(f"/tasks?tab=available&q={tag}&sort=created&page=99")
     finally:
-        del app.config["WORKLIST_PAGE_SIZE"]
+        app.config["WORKLIST_PAGE_SIZE"] = size
     tasks = [flow.task(i, "assess").id for i in ids]
     assert rows(first) == tasks[:2] and "第 1 / 2 页" in first and "page=2" in first
     assert rows(second) == tasks[2:] and "第 2 / 2 页" in second and 'rel="prev"' in second
     assert rows(beyond) == tasks[2:]  # past the end: the last page
+
+
+def test_an_escalated_task_shows_in_the_team_tab_with_why(flow: Flow, ui: Callable[[str], Page], engine: ProcessEngine) -> None:
+    tag, ids = complaints(flow, 1)
+    assess = flow.task(ids[0], "assess")
+    assert assess.id not in rows(ui("vp_service").text(f"/tasks?tab=team&q={tag}"))
+    with engine.db.sessions() as session:
+        job = session.scalar(select(Job).where(Job.instance_id == ids[0], Job.element_id == "assess_reply_deadline"))
+    assert job is not None
+    engine.jobs.run_due(job.due_at.replace(tzinfo=UTC) + timedelta(seconds=1))
+    page = ui("vp_service").text(f"/tasks?tab=team&q={tag}")
+    assert rows(page) == [assess.id]
+    row = page[page.index(f'data-task-id="{assess.id}"') :]
+    row = row[: row.index("</tr>")]
+    assert "已上报给您" in row and f"客户投诉（{tag}客户0）已超过24小时未判断是否成立，请督办。" in row
+    assert "客服主管" in row  # nobody holds it yet: the role it waits in
+    assert ui("vp_service").get(f"/tasks/{assess.id}").status_code == 200

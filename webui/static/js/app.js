@@ -21,6 +21,10 @@
   document.querySelectorAll("#toasts .toast").forEach(function (item) {
     setTimeout(function () { item.remove(); }, 6000);
   });
+  document.addEventListener("click", function (event) { // a click dismisses a toast at once
+    var item = event.target.closest && event.target.closest("#toasts .toast");
+    if (item) item.remove();
+  });
 
   // --- bulk selection -----------------------------------------------------------------------
   function selected() {

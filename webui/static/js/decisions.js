@@ -6,7 +6,27 @@
   var root = document.getElementById("decisions");
   if (!root || !window.CrmDecisions || !window.CrmDesignerKit) return;
   var Kit = window.CrmDesignerKit;
-  var modeler = new window.CrmDecisions.DmnModeler({ container: document.getElementById("dmn-canvas") });
+  // Every view (DRD, table, literal expression) speaks the page's language (js/dmn-texts.js);
+  // dmn-js takes a view's own modules over the common ones, so each view gets the translation.
+  var words = document.documentElement.lang.indexOf("zh") === 0 && window.CrmDmnTexts ? window.CrmDmnTexts.zh : null;
+  var missing = {};
+  function translate(template, replacements) {
+    var values = replacements || {};
+    var found = words && words[template];
+    if (words && !found && template) missing[template] = true;
+    return (found || template).replace(/{([^}]+)}/g, function (all, key) {
+      return values[key] !== undefined ? values[key] : all;
+    });
+  }
+  var translation = { additionalModules: [{ translate: ["value", translate] }] };
+  var modeler = new window.CrmDecisions.DmnModeler({
+    container: document.getElementById("dmn-canvas"),
+    drd: translation,
+    decisionTable: translation,
+    literalExpression: translation,
+    boxedExpression: translation,
+  });
+  window.CrmDmnMissingTexts = missing; // what a test checks has no English left
   var viewsBox = root.querySelector("[data-views]");
 
   function showViews() {
@@ -16,7 +36,7 @@
       var button = document.createElement("button");
       button.type = "button";
       button.className = "btn btn-small" + (active && view.element === active.element ? " btn-primary" : "");
-      button.textContent = (view.element.name || view.element.id) + (view.type === "drd" ? " (DRD)" : "");
+      button.textContent = (view.element.name || view.element.id) + (view.type === "drd" ? " (" + translate("DRD") + ")" : "");
       button.dataset.view = view.element.id;
       button.setAttribute("aria-pressed", String(!!active && view.element === active.element));
       button.addEventListener("click", function () { modeler.open(view); });

@@ -171,11 +171,96 @@
     return action().finally(function () { self.busy = false; self.updateDeploy(); });
   };
 
-  // Deploy: the server validates again; a refusal shows its problems like a check does.
+  // Deploy: first what it would change (the server's preview), confirmed in a dialog; then the
+  // server validates again and deploys exactly the XML that was previewed. A refusal shows its
+  // problems like a check does.
   Editor.prototype.deploy = function () {
     var self = this;
+    var dialog = this.root.querySelector("#deploy-dialog");
+    if (!dialog || !this.urls.preview) return this.options.xml().then(function (text) { return self.deployNow(text); });
+    if (!this.dialogWired) {
+      this.dialogWired = true;
+      dialog.addEventListener("close", function () {
+        var text = self.previewed;
+        self.previewed = null;
+        if (dialog.returnValue === "deploy" && text !== null) self.deployNow(text);
+      });
+    }
+    var before = [this.status.textContent, this.status.className];
     return this.run(function () {
-      return self.options.xml().then(function (text) { return self.post(self.urls.deploy, text); }).then(function (answer) {
+      self.setStatus(self.texts.previewing);
+      return self.options.xml().then(function (text) {
+        return self.post(self.urls.preview, text).then(function (answer) {
+          if (!answer.ok) { self.refused(answer); return; }
+          var items = answer.data.items || [];
+          self.fillSummary(dialog, items);
+          self.status.textContent = before[0];
+          self.status.className = before[1];
+          self.previewed = text;
+          dialog.returnValue = "";
+          dialog.showModal();
+          var confirm = dialog.querySelector("[data-confirm-deploy]");
+          if (confirm && !confirm.disabled) confirm.focus();
+        });
+      });
+    });
+  };
+
+  Editor.prototype.fillSummary = function (dialog, items) {
+    var self = this;
+    var list = dialog.querySelector("[data-deploy-summary]");
+    list.innerHTML = "";
+    function names(elements) {
+      return elements.map(function (e) { return e.name ? e.name + " (" + e.id + ")" : e.id; }).join("、");
+    }
+    items.forEach(function (item) {
+      var li = document.createElement("li");
+      li.dataset.key = item.key;
+      li.dataset.new = String(item.new);
+      var values = { name: (item.kind === "decision" ? self.texts.decisionTable + " " : "") + (item.name || item.key), key: item.key, from: item.current_version, to: item.version, version: item.version };
+      var head = document.createElement("strong");
+      head.textContent = self.say(!item.new ? "planSame" : item.current_version ? "planVersion" : "planNew", values);
+      li.appendChild(head);
+      [["added", "planAdded"], ["removed", "planRemoved"], ["changed", "planChanged"]].forEach(function (part) {
+        if (!item[part[0]] || !item[part[0]].length) return;
+        var line = document.createElement("div");
+        line.className = "small deploy-" + part[0];
+        line.textContent = self.say(part[1], { list: names(item[part[0]]) });
+        li.appendChild(line);
+      });
+      if (item.new && item.running) {
+        var running = document.createElement("div");
+        running.className = "small muted";
+        running.textContent = self.say("planRunning", { n: item.running });
+        li.appendChild(running);
+      }
+      list.appendChild(li);
+    });
+    var anything = items.some(function (i) { return i.new; });
+    if (!anything) {
+      var none = document.createElement("li");
+      none.className = "muted";
+      none.textContent = self.texts.planNothing;
+      list.appendChild(none);
+    }
+    var confirm = dialog.querySelector("[data-confirm-deploy]");
+    if (confirm) confirm.disabled = !anything;
+  };
+
+  Editor.prototype.refused = function (answer) {
+    if (answer.data.problems) {
+      this.showProblems(answer.data.problems);
+      toast(this.say("invalid", { n: this.errors }), "error");
+    } else {
+      this.setStatus(this.say("failed", { detail: answer.data.message || "HTTP " + answer.status }), "error");
+      toast(this.say("failed", { detail: answer.data.message || "HTTP " + answer.status }), "error");
+    }
+  };
+
+  Editor.prototype.deployNow = function (text) {
+    var self = this;
+    return this.run(function () {
+      return self.post(self.urls.deploy, text).then(function (answer) {
         if (answer.status === 201) {
           var items = answer.data.deployed || [];
           var what = items.map(function (d) { return d.key + " " + self.say("version", { version: d.version }); }).join(", ");
@@ -184,15 +269,36 @@
           self.setDirty(false);
           self.setStatus(self.say("deployed", { what: what }), "ok");
           self.root.dataset.deployed = JSON.stringify(items);
+          var key = self.options.key ? self.options.key() : self.root.dataset.key;
+          var own = items.filter(function (d) { return d.key === key; })[0];
+          if (own && own.new) self.showDeployed(own.version);
           if (self.options.deployed) self.options.deployed(items);
-        } else if (answer.data.problems) {
-          self.showProblems(answer.data.problems);
-          toast(self.say("invalid", { n: self.errors }), "error");
         } else {
-          toast(self.say("failed", { detail: answer.data.message || "HTTP " + answer.status }), "error");
+          self.refused(answer);
         }
       });
     });
+  };
+
+  // The header names the version now open: the one just deployed, the latest.
+  Editor.prototype.showDeployed = function (version) {
+    var line = this.root.querySelector(".designer-source");
+    if (!line) return;
+    line.textContent = "";
+    var chip = document.createElement("span");
+    chip.className = "chip chip-running";
+    chip.dataset.openVersion = String(version);
+    chip.textContent = this.say("versionChip", { version: version });
+    var latest = document.createElement("span");
+    latest.className = "muted";
+    latest.dataset.latestMark = "";
+    latest.textContent = this.texts.latest;
+    var who = document.createElement("span");
+    who.className = "muted";
+    who.dataset.deployedBy = "";
+    who.textContent = this.texts.deployedNow;
+    line.append(chip, " ", latest, " ", who);
+    if (this.dirtyBadge) line.append(" ", this.dirtyBadge);
   };
 
   Editor.prototype.opened = function (count, warnings) {

@@ -9,11 +9,35 @@
   var Kit = window.CrmDesignerKit;
   var D = window.CrmDesigner;
   // The palette, menus and properties panel speak the page's language (bpmn-js-i18n-zh).
+  // What bpmn-js-i18n-zh lacks (the root of a diagram with pools is a collaboration).
+  var OWN_WORDS = {
+    "Collaboration": "协作",
+    "Lane": "泳道",
+    "Text Annotation": "文本注释",
+    "Timer Boundary Event (Non Interrupting)": "定时边界事件（非中断）",
+    "Ad-hoc sub-process (collapsed)": "自由子流程（折叠）",
+    "Ad-hoc sub-process (expanded)": "自由子流程（展开）",
+    "Completion": "完成条件",
+    "Custom type": "自定义类型",
+    "<custom type>": "<自定义类型>",
+    "Search in diagram": "在图中搜索",
+    "Values": "值",
+    "DMN": "DMN 决策表",
+    // Form field types: the label translated, the stored value stays the code.
+    "string": "文本 (string)",
+    "long": "整数 (long)",
+    "boolean": "是/否 (boolean)",
+    "date": "日期 (date)",
+    "enum": "选项 (enum)",
+  };
   var words = document.documentElement.lang.indexOf("zh") === 0 ? D.texts.zh : null;
+  var missing = {};
+  window.CrmDesignerMissingTexts = missing; // what a test checks has no English left
   function translate(template, replacements) {
     var values = replacements || {};
     // The panel's header says "User Task" where the catalogue has "User task".
-    var found = words && (words[template] || words[template.charAt(0) + template.slice(1).toLowerCase()]);
+    var found = words && (words[template] || words[template.charAt(0) + template.slice(1).toLowerCase()] || OWN_WORDS[template]);
+    if (words && !found && template) missing[template] = true;
     return (found || template).replace(/{([^}]+)}/g, function (all, key) {
       return values[key] !== undefined ? values[key] : all;
     });
@@ -86,6 +110,7 @@
       canvas.scrollToElement(element);
     },
     mark: mark,
+    key: currentKey,
     // A new process, once deployed, is edited at its own address (a reload opens what is live).
     deployed: function (items) {
       var own = items.filter(function (d) { return d.kind === "process" && d.key === currentKey(); })[0];
@@ -144,6 +169,47 @@
         });
     });
   }
+
+  // Candidate groups are role codes: the panel's text field gets the roles as toggle buttons
+  // beside it (typing stays possible, for an expression). The panel redraws its entries when
+  // the selection changes, so the buttons are added again whenever the field reappears.
+  var roles = JSON.parse(root.dataset.roles || "[]");
+  function codes(value) { return value.split(",").map(function (c) { return c.trim(); }).filter(Boolean); }
+  function syncPicker(input, picker) {
+    var chosen = codes(input.value);
+    picker.querySelectorAll("button[data-role]").forEach(function (b) { b.setAttribute("aria-pressed", String(chosen.indexOf(b.dataset.role) >= 0)); });
+  }
+  function addRolePicker() {
+    var input = document.getElementById("bio-properties-panel-candidateGroups");
+    if (!input || !roles.length) return;
+    var existing = input.parentNode.querySelector(".crm-role-picker");
+    if (existing) { syncPicker(input, existing); return; }
+    var picker = document.createElement("div");
+    picker.className = "crm-role-picker";
+    picker.setAttribute("role", "group");
+    picker.setAttribute("aria-label", (editor && editor.texts.chooseRoles) || "");
+    roles.forEach(function (role) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "crm-role-choice";
+      button.dataset.role = role.name;
+      button.textContent = role.label;
+      button.title = role.name;
+      button.addEventListener("click", function () {
+        var chosen = codes(input.value);
+        var at = chosen.indexOf(role.name);
+        if (at >= 0) chosen.splice(at, 1); else chosen.push(role.name);
+        input.value = chosen.join(",");
+        input.dispatchEvent(new Event("input", { bubbles: true }));
+        syncPicker(input, picker);
+      });
+      picker.appendChild(button);
+    });
+    input.addEventListener("input", function () { syncPicker(input, picker); });
+    input.parentNode.insertBefore(picker, input.nextSibling);
+    syncPicker(input, picker);
+  }
+  new MutationObserver(addRolePicker).observe(document.getElementById("properties"), { childList: true, subtree: true });
 
   modeler.on("commandStack.changed", function (event) {
     if (event && event.trigger === "clear") return; // a diagram was opened, nothing was edited
