@@ -25,10 +25,14 @@ from engine.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from engine.services import task_counts
 from engine.services.assignment import may_leave_out
 from engine.services.identity import Actor
-from store.models import ProcessDefinition, ProcessInstance, Role, Task, TaskCandidate, TaskEscalation, User, UserRole
+from store.models import Customer, ProcessDefinition, ProcessInstance, Role, Task, TaskCandidate, TaskEscalation, User, UserRole
 
 if TYPE_CHECKING:
     from engine.services.identity import IdentityService
+
+# Who sees every customer (DOMAIN.md): the sales assistants (seed 001), the sales director, the gm.
+CUSTOMER_WIDE_ROLES = frozenset({"sales_assistant", "sales_director", "gm"})
+CUSTOMER_SERVICE_ROLES = frozenset({"cs_agent", "cs_supervisor"})
 
 
 @dataclass(frozen=True)
@@ -156,6 +160,80 @@ class Authorization:
         if not self.may_deliver(actor, instance, senders):
             who = ", ".join(senders) if senders else "admins"
             raise Forbidden(f"message '{name}' to this instance may be delivered only by: {who}")
+
+    # --- customers (DOMAIN.md "The customer file": visibility) ----------------------------------
+
+    def customers_clause(self, session: Session, actor: Actor) -> ColumnElement[bool]:
+        """The customers the actor may see: their own; their reports' (superiors, seed 001); every
+        one for the sales assistants (seed 001: shared with them), the sales director, the gm and
+        admins; for customer-service staff, the customers of the complaints they work on."""
+        if actor.is_admin or actor.roles & CUSTOMER_WIDE_ROLES:
+            return true()
+        people = {actor.username} | self._identity.subordinates(session, actor.username)
+        clauses: list[ColumnElement[bool]] = [Customer.owner.in_(sorted(people))]
+        if actor.roles & CUSTOMER_SERVICE_ROLES:
+            worked = exists().where(
+                Task.instance_id == ProcessInstance.id, or_(Task.assignee == actor.username, Task.completed_by == actor.username)
+            )
+            clauses.append(
+                exists().where(
+                    ProcessInstance.customer_id == Customer.id,
+                    ProcessInstance.process_key == "complaint_handling",
+                    or_(ProcessInstance.started_by == actor.username, worked),
+                )
+            )
+        return or_(*clauses)
+
+    @staticmethod
+    def may_create_customer(actor: Actor) -> bool:
+        """By hand: sales staff, their director and assistants, the gm and admins (customers also
+        come from qualified leads)."""
+        return actor.is_admin or bool(actor.roles & (CUSTOMER_WIDE_ROLES | {"sales"}))
+
+    def require_create_customer(self, actor: Actor) -> None:
+        if not self.may_create_customer(actor):
+            raise Forbidden("only sales staff, the sales assistants and director, the gm or an admin create customers")
+
+    def may_view_customer(self, session: Session, actor: Actor, customer: Customer) -> bool:
+        if actor.is_admin or actor.roles & CUSTOMER_WIDE_ROLES or customer.owner == actor.username:
+            return True
+        return bool(session.scalar(select(exists().where(Customer.id == customer.id, self.customers_clause(session, actor)))))
+
+    def require_view_customer(self, session: Session, actor: Actor, customer: Customer | None, customer_id: int) -> Customer:
+        """The customer, or 404 for one the actor may not see (its existence is not revealed)."""
+        if customer is None or not self.may_view_customer(session, actor, customer):
+            raise NotFound(f"no customer {customer_id}")
+        return customer
+
+    def may_edit_customer(self, session: Session, actor: Actor, customer: Customer) -> bool:
+        """Fields and contacts: the owner, the owner's direct superior (an indirect one views), the
+        sales assistants who keep the file, the sales director, admins."""
+        if actor.is_admin or actor.roles & {"sales_director", "sales_assistant"} or customer.owner == actor.username:
+            return True
+        return self.is_superior_of(session, actor, customer.owner, direct_only=True)
+
+    def may_reassign_customer(self, session: Session, actor: Actor, customer: Customer) -> bool:
+        """The owner changes by the owner's superiors, the sales director or an admin, not the owner."""
+        if actor.is_admin or "sales_director" in actor.roles:
+            return True
+        return self.is_superior_of(session, actor, customer.owner)
+
+    def check_edit_customer(self, session: Session, actor: Actor, customer: Customer, owner_changes: bool) -> None:
+        if not self.may_edit_customer(session, actor, customer):
+            raise Forbidden("only the owner, their superior, the sales assistants, the sales director or an admin may change this customer")
+        if owner_changes and not self.may_reassign_customer(session, actor, customer):
+            raise Forbidden("only the owner's superiors, the sales director or an admin may give this customer to someone else")
+
+    def check_customer_owner(self, session: Session, actor: Actor, owner: str) -> None:
+        """A new customer is the creator's, or (given by them) a report's; the sales director and
+        admins give customers to anyone."""
+        if owner != actor.username and not (actor.is_admin or "sales_director" in actor.roles or self.is_superior_of(session, actor, owner)):
+            raise ValidationFailed({"owner": "you may create customers for yourself or for people who report to you"})
+
+    def check_activity_assignee(self, session: Session, actor: Actor, assignee: str) -> None:
+        """An activity is one's own, or assigned by a superior to a report (seed 000)."""
+        if assignee != actor.username and not actor.is_admin and not self.is_superior_of(session, actor, assignee):
+            raise Forbidden("you may assign an activity only to someone who reports to you")
 
     # --- tasks ----------------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from engine.clock import utcnow
 from engine.config import MailSettings, Settings
 from engine.operations import ActionContext
 from engine.services.admin import AdminService
+from engine.services.customers import CustomerService
 from engine.services.history import HistoryService
 from engine.services.identity import IdentityService
 from engine.services.inbox import InboxService
@@ -75,6 +76,8 @@ class ProcessEngine:
         self.admin = AdminService(authorization=self.authorization, clock=clock, db=db, history=self.history, identity=self.identity)
         self.worklist = WorklistService(clock=clock, db=db, identity=self.identity, settings=self.settings, tasks=self.tasks)
         self.inbox = InboxService(db=db)
+        self.customers = CustomerService(authorization=self.authorization, clock=clock, db=db, history=self.history, identity=self.identity)
+        self.jobs.handle("activity_reminder", self.customers.remind)
 
     def context(self, session: Session, actor: str | None, instance: ProcessInstance | None = None) -> ActionContext:
         """What invoked operations and notifications of one action need to know."""

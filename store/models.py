@@ -7,11 +7,13 @@ instance blob.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -167,7 +169,10 @@ class DefinitionDraft(Base):
 
 class ProcessInstance(Base):
     __tablename__ = "process_instances"
-    __table_args__ = (Index("ix_instances_key_status", "process_key", "status"),)
+    __table_args__ = (
+        Index("ix_instances_key_status", "process_key", "status"),
+        Index("ix_instances_customer_started", "customer_id", "started_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definitions.id"), index=True)
@@ -184,6 +189,11 @@ class ProcessInstance(Base):
     started_at: Mapped[utc_datetime]
     updated_at: Mapped[utc_datetime]
     ended_at: Mapped[utc_datetime | None]
+    # The customer the instance is about (engine.services.customers.link): the form's customer id,
+    # else the customer whose normalised name the customer field names. The customer's timeline.
+    # A plain column, no foreign key (customers -> leads -> instances would be a cycle); customers are
+    # never deleted, a merge re-links.
+    customer_id: Mapped[int | None] = mapped_column(Integer)
 
     __mapper_args__ = {"version_id_col": row_version}
 
@@ -355,6 +365,7 @@ class Notification(Base):
     message: Mapped[str] = mapped_column(Text)
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id", ondelete="CASCADE"))
     task_id: Mapped[str | None] = mapped_column(String(36))
+    customer_id: Mapped[int | None] = mapped_column(Integer)  # a notice about a customer (an activity's reminder) links to it
     read: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
@@ -376,18 +387,75 @@ class Lead(Base):
 
 
 class Customer(Base):
-    """A (potential) customer: created when a lead qualifies."""
+    """The customer file (客户档案卡, seeds 004 and 003): created when a lead qualifies or by hand.
+
+    `name_norm`, `phone_norm` and `email_norm` are engine.matching's normalised forms: a duplicate
+    is refused by the same rule as leads. `last_touched_at`: the latest activity logged on it.
+    """
 
     __tablename__ = "customers"
+    __table_args__ = (Index("ix_customers_owner_status", "owner", "status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(300))
     name_norm: Mapped[str] = mapped_column(String(300), index=True)
     phone_norm: Mapped[str | None] = mapped_column(String(64), index=True)
     email_norm: Mapped[str | None] = mapped_column(String(254), index=True)
-    status: Mapped[str] = mapped_column(String(16), default="potential")
+    status: Mapped[str] = mapped_column(String(16), default="potential")  # potential | trading | dormant | lost
     owner: Mapped[username | None]
     lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"))
+    created_at: Mapped[utc_datetime]
+    short_name: Mapped[str | None] = mapped_column(String(100))
+    address: Mapped[str | None] = mapped_column(String(300))
+    phone: Mapped[str | None] = mapped_column(String(64))
+    email: Mapped[str | None] = mapped_column(String(254))
+    website: Mapped[str | None] = mapped_column(String(200))
+    industry: Mapped[str | None] = mapped_column(String(100), index=True)
+    nature: Mapped[str | None] = mapped_column(String(100))  # company nature (企业性质)
+    market: Mapped[str | None] = mapped_column(String(100))  # country / market
+    trade_terms: Mapped[str | None] = mapped_column(Text)  # import/export rights, who clears and ships (seed 004)
+    size: Mapped[str | None] = mapped_column(String(100))
+    credit: Mapped[str | None] = mapped_column(String(100))  # credit status
+    grade: Mapped[str | None] = mapped_column(String(1))  # value grade A/B/C
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[username | None]
+    updated_at: Mapped[utc_datetime | None]
+    last_touched_at: Mapped[utc_datetime | None] = mapped_column(index=True)
+
+
+class Contact(Base):
+    """A person at a customer (联系人资料, seed 003)."""
+
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(64))
+    email: Mapped[str | None] = mapped_column(String(254))
+    birthday: Mapped[date | None] = mapped_column(Date)
+    relationship: Mapped[str | None] = mapped_column(String(32))  # how close: key | good | normal
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[utc_datetime]
+
+
+class Activity(Base):
+    """A call, visit, email, meeting or note on a customer (一般行动, seed 000), by someone or
+    assigned to them; an optional next step is a reminder on its time (job `activity_reminder`)."""
+
+    __tablename__ = "activities"
+    __table_args__ = (Index("ix_activities_customer_at", "customer_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # call | visit | email | meeting | note
+    summary: Mapped[str] = mapped_column(Text)
+    at: Mapped[utc_datetime]
+    created_by: Mapped[username]
+    assignee: Mapped[username]  # whose activity it is (the creator, or a report a superior assigned it to)
+    next_step: Mapped[str | None] = mapped_column(Text)
+    next_at: Mapped[utc_datetime | None]
     created_at: Mapped[utc_datetime]
 
 

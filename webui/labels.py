@@ -64,6 +64,10 @@ AUDIT_ACTIONS = {
     "admin.department.update": (_l("Changed the department %(subject)s"), "code"),
     "admin.draft.save": (_l("Saved a draft of %(subject)s"), "key"),
     "deploy": (_l("Deployed %(subject)s"), "key"),
+    "customer_create": (_l("Created the customer %(subject)s"), "name"),
+    "customer_update": (_l("Changed the customer %(subject)s"), "customer_id"),
+    "contact_create": (_l("Added the contact %(subject)s"), "name"),
+    "activity_create": (_l("Logged an activity on customer %(subject)s"), "customer_id"),
 }
 AUDIT_FIELDS = {
     "display_name": _l("name"),
@@ -79,6 +83,54 @@ AUDIT_FIELDS = {
     "parent": _l("parent"),
     "version": _l("version"),
     "bytes": _l("size (bytes)"),
+    "owner": _l("owner"),
+    "status": _l("status"),
+    "grade": _l("grade"),
+    "customer_id": _l("customer"),
+    "kind": _l("kind"),
+    "assignee": _l("assignee"),
+}
+
+CUSTOMER_STATUSES = {
+    "potential": _l("Potential"),
+    "trading": _l("Trading"),
+    "dormant": _l("Dormant"),
+    "lost": _l("Lost"),
+}
+ACTIVITY_KINDS = {
+    "call": _l("Call"),
+    "visit": _l("Visit"),
+    "email": _l("Email"),
+    "meeting": _l("Meeting"),
+    "note": _l("Note"),
+}
+TIMELINE_KINDS = {
+    "lead": _l("Lead"),
+    "complaint": _l("Complaint"),
+    "approval": _l("Approval request"),
+    "receivable": _l("Receivable"),
+    "activity": _l("Activity"),
+    "opportunity": _l("Opportunity"),
+    "other": _l("Process"),
+}
+RELATIONSHIPS = {"key": _l("Key contact"), "good": _l("Good"), "normal": _l("Normal")}
+CUSTOMER_FIELDS = {
+    "name": _l("Full name"),
+    "short_name": _l("Short name"),
+    "address": _l("Address"),
+    "phone": _l("Phone"),
+    "email": _l("Email"),
+    "website": _l("Website"),
+    "industry": _l("Industry"),
+    "nature": _l("Company nature"),
+    "market": _l("Country / market"),
+    "trade_terms": _l("Trade terms (import/export rights, clearance, transport)"),
+    "size": _l("Size"),
+    "credit": _l("Credit status"),
+    "grade": _l("Value grade"),
+    "status": _l("Status"),
+    "owner": _l("Owner"),
+    "notes": _l("Notes"),
 }
 
 NOTIFICATION_KINDS = {
@@ -90,6 +142,7 @@ NOTIFICATION_KINDS = {
     "escalation": _l("Escalation"),
     "info": _l("Information"),
     "login_throttled": _l("Security"),
+    "activity": _l("Activity for you"),
 }
 
 STATUSES = {
@@ -187,6 +240,18 @@ def action_label(action: str) -> str:
 
 def notification_kind(kind: str) -> str:
     return str(NOTIFICATION_KINDS.get(kind, kind))
+
+
+def customer_status(status: str | None) -> str:
+    return str(CUSTOMER_STATUSES.get(status or "", status or ""))
+
+
+def activity_kind(kind: str | None) -> str:
+    return str(ACTIVITY_KINDS.get(kind or "", kind or ""))
+
+
+def timeline_kind(kind: str | None) -> str:
+    return str(TIMELINE_KINDS.get(kind or "", kind or ""))
 
 
 def status_label(status: str | None) -> str:

@@ -48,6 +48,8 @@ def open_one(notification_id: int) -> ResponseReturnValue:
                 pass  # the task went elsewhere: its instance may still be visible
         if note.instance_id:
             return redirect(url_for("instances.show", instance_id=note.instance_id))
+        if note.customer_id:
+            return redirect(url_for("customers.show", customer_id=note.customer_id))
     return redirect(url_for("notifications.index"))
 
 

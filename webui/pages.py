@@ -11,10 +11,31 @@ assets = Blueprint("assets", __name__, static_folder="static", static_url_path="
 
 
 def register_pages(app: Flask) -> None:
-    from webui import admin_pages, auth, designer_pages, instances_pages, notifications_pages, processes_pages, task_pages, worklist
+    from webui import (
+        admin_pages,
+        auth,
+        customers_pages,
+        designer_pages,
+        instances_pages,
+        notifications_pages,
+        processes_pages,
+        task_pages,
+        worklist,
+    )
     from webui.ui import register_template_helpers
 
     app.register_blueprint(assets)
-    for module in (auth, worklist, task_pages, processes_pages, instances_pages, notifications_pages, designer_pages, admin_pages):
+    pages = (
+        auth,
+        worklist,
+        task_pages,
+        processes_pages,
+        instances_pages,
+        customers_pages,
+        notifications_pages,
+        designer_pages,
+        admin_pages,
+    )
+    for module in pages:
         app.register_blueprint(module.bp)
     register_template_helpers(app)

@@ -49,6 +49,8 @@ def index() -> ResponseReturnValue:
 def start_page(key: str) -> ResponseReturnValue:
     definition, form = _startable(key)
     values = {f["id"]: f.get("default") for f in form}
+    # Prefilled from the address (the customer page starts a complaint with its customer filled in).
+    values.update({f["id"]: request.args[f["id"]][:300] for f in form if f["id"] in request.args and not f.get("readonly")})
     return render_template("processes/start.html", definition=definition, form=form, values=values, errors={})
 
 

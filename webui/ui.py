@@ -265,10 +265,14 @@ def register_template_helpers(app: Flask) -> None:
         "notification_kind": labels.notification_kind,
         "status_label": labels.status_label,
         "outcome_label": labels.outcome_label,
+        "customer_status": labels.customer_status,
+        "activity_kind": labels.activity_kind,
+        "timeline_kind": labels.timeline_kind,
         "unread_count": unread_count,
         "iso": iso,
     }
     app.jinja_env.globals.update(helpers)
+    app.jinja_env.globals["labels_customer"] = labels.CUSTOMER_FIELDS
     app.context_processor(lambda: {"english": labels.english()})
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["money"] = money

@@ -85,6 +85,12 @@ class JobService:
         self.settings = settings or JobSettings()
         # Called inside a job's transaction just before it commits (tests hold a worker there).
         self.before_commit: Callable[[Job], None] | None = None
+        # Job kinds other services run (kind -> handler(session, job, at) -> status).
+        self._handlers: dict[str, Callable[[Session, Job, datetime], str]] = {}
+
+    def handle(self, kind: str, handler: Callable[[Session, Job, datetime], str]) -> None:
+        """Run jobs of `kind` with `handler` (the customer file's activity reminders)."""
+        self._handlers[kind] = handler
 
     # --- claiming and running ---------------------------------------------------------------
 
@@ -206,6 +212,8 @@ class JobService:
             return self._fire_timer_start(session, job, at)
         if job.kind == "email":
             return self._send_email(job)
+        if job.kind in self._handlers:
+            return self._handlers[job.kind](session, job, at)
         raise EngineError(f"unknown job kind '{job.kind}'")
 
     # --- the kinds of job ---------------------------------------------------------------------

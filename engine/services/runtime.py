@@ -28,7 +28,7 @@ from engine.bpmn.stepping import run_engine_steps
 from engine.bpmn.wait_state import NEW_INSTANCE, WaitState
 from engine.clock import aware
 from engine.errors import EngineError, Forbidden, NotFound, ProcessError, ValidationFailed
-from engine.services import assignment
+from engine.services import assignment, customer_links
 from engine.services.identity import Actor
 from store import writes
 from store.db import is_sqlite
@@ -245,6 +245,7 @@ class RuntimeService:
         write_state(
             session,
             instance,
+            customer_id=customer_links.customer_for(session, instance, data),
             state=state,
             serializer_version=serializer.SERIALIZER_VERSION,
             data=data,
@@ -488,6 +489,7 @@ _WRITE_STATE = (
         updated_at=bindparam("updated_at"),
         status=bindparam("status"),
         ended_at=bindparam("ended_at"),
+        customer_id=bindparam("customer_id"),
         row_version=bindparam("row_version"),
     )
 )

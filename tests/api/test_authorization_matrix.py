@@ -107,6 +107,10 @@ def test_every_api_operation_is_in_the_matrix_or_its_own_tests(app: Any) -> None
         "/api/v1/tasks", "/api/v1/incidents/<int(min=1, max=2147483647):job_id>/retry",
         # the caller's own sessions only: tests/webui/test_sessions.py
         "/api/v1/auth/sessions", "/api/v1/auth/sessions/<string(length=16):public_id>", "/api/v1/auth/logout",
+        # the customer file's own matrix: tests/api/test_customers_api.py
+        "/api/v1/customers", "/api/v1/customers/<int(min=1, max=2147483647):customer_id>",
+        "/api/v1/customers/<int(min=1, max=2147483647):customer_id>/contacts",
+        "/api/v1/customers/<int(min=1, max=2147483647):customer_id>/activities",
     }  # fmt: skip
     api_rules = {r.rule for r in app.url_map.iter_rules() if r.rule.startswith("/api/v1/")}
     in_matrix = {

@@ -123,4 +123,16 @@ def http_error(exc: HTTPException) -> ResponseReturnValue:
     return error_response(status, http_code(status), exc.description or exc.name)
 
 
-from webui.api import admin, auth, definitions, incidents, instances, messages, notifications, openapi, tasks, versions  # noqa: E402,F401
+from webui.api import (  # noqa: E402,F401
+    admin,
+    auth,
+    customers,
+    definitions,
+    incidents,
+    instances,
+    messages,
+    notifications,
+    openapi,
+    tasks,
+    versions,
+)

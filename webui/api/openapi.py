@@ -6,6 +6,9 @@ from typing import Any
 
 from flask.typing import ResponseReturnValue
 
+from engine.services.customers import ACTIVITY_KINDS, GRADES, RELATIONSHIPS, STATUSES
+from engine.services.customers import SORTS as CUSTOMER_SORTS
+from engine.services.customers import TEXT_FIELDS as CUSTOMER_TEXT_FIELDS
 from webui.api import bp
 
 
@@ -41,6 +44,14 @@ _USER = {
     "department": {"type": "string", "nullable": True},
     "superior": {"type": "string", "nullable": True},
 }
+_CUSTOMER = {
+    "name": {"type": "string", "maxLength": 300},
+    "status": {"type": "string", "enum": list(STATUSES)},
+    "grade": {"type": "string", "enum": list(GRADES), "nullable": True},
+    "owner": {"type": "string", "nullable": True},
+    **{field: {"type": "string", "maxLength": limit, "nullable": True} for field, limit in CUSTOMER_TEXT_FIELDS.items()},
+}
+_CUSTOMER_ID = {"name": "customer_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647}}
 _KEY = {"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}
 _ID = {"name": "task_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
 _PAGING = [
@@ -384,6 +395,69 @@ SPEC: dict[str, Any] = {
                 "responses": {"200": _json({"type": "object"}), **_errors(401, 404)},
             }
         },
+        "/customers": {
+            "get": {
+                "summary": "The customers the caller may see (owner, superiors, sales assistants and director, gm, admins)",
+                "parameters": [
+                    {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 100}},
+                    {"name": "owner", "in": "query", "schema": {"type": "string"}},
+                    {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(STATUSES)}},
+                    {"name": "grade", "in": "query", "schema": {"type": "string", "enum": list(GRADES)}},
+                    {"name": "industry", "in": "query", "schema": {"type": "string"}},
+                    {"name": "untouched_days", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 3650}},
+                    {"name": "sort", "in": "query", "schema": {"type": "string", "enum": list(CUSTOMER_SORTS)}},
+                    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100000, "default": 1}},
+                    _PAGING[0],
+                ],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "items": {"type": "array", "items": _ref("Customer")},
+                                "total": {"type": "integer"},
+                                "page": {"type": "integer"},
+                            },
+                        }
+                    ),
+                    **_errors(400, 401),
+                },
+            },
+            "post": {
+                "summary": "Create a customer (409 `duplicate` with `existing_id` for a normalised duplicate)",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("CustomerInput")}}},
+                "responses": {"201": _json(_ref("Customer")), **_errors(400, 401, 403, 409, 422)},
+            },
+        },
+        "/customers/{customer_id}": {
+            "get": {
+                "summary": "A customer with its contacts and timeline (404 beyond the caller's customers)",
+                "parameters": [_CUSTOMER_ID],
+                "responses": {"200": _json(_ref("CustomerDetail")), **_errors(401, 404)},
+            },
+            "patch": {
+                "summary": "Change a customer's fields; the owner only by the owner's superiors, the sales director or admins",
+                "parameters": [_CUSTOMER_ID],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("CustomerInput")}}},
+                "responses": {"200": _json(_ref("Customer")), **_errors(400, 401, 403, 404, 409, 422)},
+            },
+        },
+        "/customers/{customer_id}/contacts": {
+            "post": {
+                "summary": "Add a contact",
+                "parameters": [_CUSTOMER_ID],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("Contact")}}},
+                "responses": {"201": _json(_ref("Contact")), **_errors(400, 401, 403, 404, 422)},
+            }
+        },
+        "/customers/{customer_id}/activities": {
+            "post": {
+                "summary": "Log a call, visit, email, meeting or note; next_at becomes a reminder for the assignee",
+                "parameters": [_CUSTOMER_ID],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("ActivityInput")}}},
+                "responses": {"201": _json(_ref("Activity")), **_errors(400, 401, 403, 404, 422)},
+            }
+        },
         "/incidents": {
             "get": {
                 "summary": "Jobs that failed every attempt (admins)",
@@ -617,6 +691,71 @@ SPEC: dict[str, Any] = {
                     "instance_id": {"type": "integer", "nullable": True},
                     "task_id": {"type": "string", "nullable": True},
                     "read": {"type": "boolean"},
+                },
+            },
+            "Customer": {"type": "object", "properties": {**_CUSTOMER, "id": {"type": "integer"}, "created_at": {"type": "string"}}},
+            "CustomerInput": {"type": "object", "properties": _CUSTOMER},
+            "CustomerDetail": {
+                "type": "object",
+                "properties": {
+                    **_CUSTOMER,
+                    "id": {"type": "integer"},
+                    "contacts": {"type": "array", "items": _ref("Contact")},
+                    "timeline": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "at": {"type": "string"},
+                                "kind": {
+                                    "type": "string",
+                                    "enum": ["lead", "complaint", "approval", "receivable", "activity", "opportunity", "other"],
+                                },
+                                "summary": {"type": "string"},
+                                "instance_id": {"type": "integer"},
+                                "status": {"type": "string"},
+                            },
+                        },
+                    },
+                },
+            },
+            "Contact": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "name": {"type": "string", "maxLength": 100},
+                    "title": {"type": "string", "maxLength": 100, "nullable": True},
+                    "phone": {"type": "string", "maxLength": 64, "nullable": True},
+                    "email": {"type": "string", "maxLength": 254, "nullable": True},
+                    "birthday": {"type": "string", "format": "date", "nullable": True},
+                    "relationship": {"type": "string", "enum": list(RELATIONSHIPS), "nullable": True},
+                    "notes": {"type": "string", "nullable": True},
+                },
+            },
+            "ActivityInput": {
+                "type": "object",
+                "required": ["kind", "summary"],
+                "properties": {
+                    "kind": {"type": "string", "enum": list(ACTIVITY_KINDS)},
+                    "summary": {"type": "string"},
+                    "at": {"type": "string", "format": "date-time"},
+                    "next_at": {"type": "string", "format": "date-time"},
+                    "next_step": {"type": "string"},
+                    "assignee": {"type": "string"},
+                },
+            },
+            "Activity": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "customer_id": {"type": "integer"},
+                    "kind": {"type": "string"},
+                    "summary": {"type": "string"},
+                    "at": {"type": "string"},
+                    "assignee": {"type": "string"},
+                    "created_by": {"type": "string"},
+                    "next_step": {"type": "string", "nullable": True},
+                    "next_at": {"type": "string", "nullable": True},
                 },
             },
         },

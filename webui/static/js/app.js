@@ -133,7 +133,7 @@
     var key = event.key;
     if (pendingG) {
       pendingG = false;
-      var nav = { t: "[data-shortcut-nav='t']", p: "[data-shortcut-nav='p']", n: ".bell" }[key];
+      var nav = { t: "[data-shortcut-nav='t']", p: "[data-shortcut-nav='p']", c: "[data-shortcut-nav='c']", n: ".bell" }[key];
       var link = nav && document.querySelector(nav);
       if (link) { event.preventDefault(); link.click(); }
       return;

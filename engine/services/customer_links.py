@@ -1,0 +1,42 @@
+"""Which customer a process instance is about, kept on the instance row (`customer_id`) so that a
+customer's timeline is one indexed read: the form's explicit `customer_id` when it names an
+existing customer, else the customer whose normalised name (engine.matching) the process's
+customer field holds. Looked up only when that field changes, so a step costs no query."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import matching, process_parts
+from store.models import MAX_ID, Customer, ProcessInstance
+
+
+def _explicit(data: dict[str, Any]) -> int | None:
+    value = data.get("customer_id")
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID else None
+
+
+def customer_for(session: Session, instance: ProcessInstance, data: dict[str, Any]) -> int | None:
+    """The customer id to store with the instance's new state (the action's own writes go out at
+    commit: no autoflush here)."""
+    with session.no_autoflush:
+        return _customer_for(session, instance, data)
+
+
+def _customer_for(session: Session, instance: ProcessInstance, data: dict[str, Any]) -> int | None:
+    explicit = _explicit(data)
+    if explicit is not None and (explicit == instance.customer_id or session.get(Customer, explicit) is not None):
+        return explicit
+    columns = process_parts.parts_of(instance.process_key).columns
+    name = columns(data)["customer"]
+    before = instance.data or {}
+    if before and name == columns(before)["customer"] and _explicit(before) == explicit:
+        return instance.customer_id  # nothing about the customer changed in this step
+    normalised = matching.company(name) if name else ""
+    if not normalised:
+        return instance.customer_id
+    found = session.scalar(select(Customer.id).where(Customer.name_norm == normalised).order_by(Customer.id).limit(1))
+    return found if found is not None else instance.customer_id

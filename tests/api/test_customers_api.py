@@ -1,0 +1,111 @@
+"""The customer file over the API: one authorization table for every demo user against a customer
+of sales1 (sales1 -> sales_dir -> gm), the duplicate answer, the timeline and bad input."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import pytest
+
+from processes.demo import USERS as DEMO_USERS
+from tests.conftest import Api
+from tests.data import COMPLAINT
+
+# Who is special to sales1's customer; every other demo user is an outsider to it.
+COLUMNS = ("admin", "gm", "sales_dir", "sales_asst", "sales1", "sales2", "outsider")
+OUTSIDERS = tuple(u for u in DEMO_USERS if u not in COLUMNS)
+MATRIX: dict[str, tuple[int, ...]] = {
+    "list": (200, 200, 200, 200, 200, 200, 200),
+    "create": (201, 201, 201, 201, 201, 201, 403),
+    "read": (200, 200, 200, 200, 200, 404, 404),
+    "change notes": (200, 403, 200, 200, 200, 404, 404),  # the gm is an indirect superior: views
+    "give to sales2": (200, 403, 200, 403, 403, 404, 404),
+    "add contact": (201, 403, 201, 201, 201, 404, 404),
+    "log activity": (201, 201, 201, 201, 201, 404, 404),
+}
+
+
+def _customer(api: Api) -> tuple[int, str]:
+    name = f"镇海{secrets.token_hex(3)}化工有限公司"
+    made = api.post("sales1", "/api/v1/customers", json={"name": name})
+    assert made.status_code == 201, made.get_json()
+    return int(made.get_json()["id"]), name
+
+
+def _call(api: Api, operation: str, user: str, customer: int, name: str) -> Any:
+    path = f"/api/v1/customers/{customer}"
+    calls = {
+        "list": lambda: api.get(user, f"/api/v1/customers?q={name}"),
+        "create": lambda: api.post(user, "/api/v1/customers", json={"name": f"{user}{secrets.token_hex(4)}贸易"}),
+        "read": lambda: api.get(user, path),
+        "change notes": lambda: api.call("PATCH", user, path, json={"notes": f"{user} 的备注"}),
+        "give to sales2": lambda: api.call("PATCH", user, path, json={"owner": "sales2"}),
+        "add contact": lambda: api.post(user, f"{path}/contacts", json={"name": "张三"}),
+        "log activity": lambda: api.post(user, f"{path}/activities", json={"kind": "call", "summary": "电话回访"}),
+    }
+    return calls[operation]()
+
+
+@pytest.mark.parametrize("operation", list(MATRIX))
+def test_customer_authorization_matrix(api: Api, operation: str) -> None:
+    expected = dict(zip(COLUMNS, MATRIX[operation], strict=True))
+    actual = {}
+    for user in (*COLUMNS[:-1], *OUTSIDERS):
+        customer, name = _customer(api)  # a fresh customer per call: no call depends on another's effect
+        response = _call(api, operation, user, customer, name)
+        actual[user] = response.status_code
+        if operation == "list":  # the list holds the customer exactly for those who may read it
+            readers = dict(zip(COLUMNS, MATRIX["read"], strict=True))
+            listed = [c["id"] for c in response.get_json()["items"]]
+            assert listed == ([customer] if readers.get(user, readers["outsider"]) == 200 else []), user
+    wanted = {user: expected.get(user, expected["outsider"]) for user in actual}
+    assert actual == wanted
+    assert len(actual) == len(DEMO_USERS)
+
+
+def test_a_duplicate_answers_409_with_the_existing_id(api: Api) -> None:
+    name = f"象山{secrets.token_hex(3)}水产有限公司"
+    first = api.post("sales1", "/api/v1/customers", json={"name": name}).get_json()
+    again = api.post("sales2", "/api/v1/customers", json={"name": f" {name} "})
+    assert again.status_code == 409
+    assert again.get_json()["error"] == "duplicate" and again.get_json()["existing_id"] == first["id"]
+
+
+def test_the_customer_shows_contacts_and_a_timeline_across_processes(api: Api) -> None:
+    name = f"鄞州{secrets.token_hex(3)}纺织有限公司"
+    customer = api.post("sales1", "/api/v1/customers", json={"name": name, "industry": "纺织"}).get_json()
+    complaint = api.post(
+        "cs_agent1", "/api/v1/process-instances", json={"process_key": "complaint_handling", "data": {**COMPLAINT, "customer": name}}
+    )
+    assert complaint.status_code == 201
+    assert (
+        api.post("sales1", f"/api/v1/customers/{customer['id']}/contacts", json={"name": "陈经理", "birthday": "1975-03-02"}).status_code
+        == 201
+    )
+    activity = api.post(
+        "sales1",
+        f"/api/v1/customers/{customer['id']}/activities",
+        json={"kind": "visit", "summary": "上门拜访", "next_at": "2099-01-05", "next_step": "寄样品"},
+    )
+    assert activity.status_code == 201 and activity.get_json()["next_at"].startswith("2099-01-05T01:00:00")  # 09:00 in Shanghai
+    body = api.get("sales1", f"/api/v1/customers/{customer['id']}").get_json()
+    assert [c["name"] for c in body["contacts"]] == ["陈经理"] and body["contacts"][0]["birthday"] == "1975-03-02"
+    assert [(e["kind"], e.get("instance_id")) for e in body["timeline"]] == [("activity", None), ("complaint", complaint.get_json()["id"])]
+    assert api.get("cs_agent1", f"/api/v1/customers/{customer['id']}").status_code == 200  # their complaint's customer
+    found = api.get("sales_dir", f"/api/v1/customers?q={name[:6]}&industry=纺织").get_json()
+    assert [c["id"] for c in found["items"]] == [customer["id"]] and found["total"] == 1
+
+
+def test_bad_input_is_refused_and_changes_nothing(api: Api) -> None:
+    assert api.post("sales1", "/api/v1/customers", json={"name": ""}).status_code == 422
+    assert api.post("sales1", "/api/v1/customers", json={"name": "x" * 301}).status_code == 422
+    assert api.post("sales1", "/api/v1/customers", data="[]", content_type="application/json").status_code == 400
+    customer, _name = _customer(api)
+    bad = api.call("PATCH", "sales1", f"/api/v1/customers/{customer}", json={"status": "vip", "grade": "Z"})
+    assert bad.status_code == 422 and set(bad.get_json()["fields"]) == {"status", "grade"}
+    assert api.get("sales1", f"/api/v1/customers/{customer}").get_json()["status"] == "potential"
+    assert api.get("sales1", "/api/v1/customers/2147483647").status_code == 404
+    assert api.get("sales1", "/api/v1/customers?limit=0").status_code == 400
+    late = api.post("sales1", f"/api/v1/customers/{customer}/activities", json={"kind": "call", "summary": "x", "next_at": "tomorrow"})
+    assert late.status_code == 422 and "next_at" in late.get_json()["fields"]

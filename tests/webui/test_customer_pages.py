@@ -1,0 +1,98 @@
+"""The customer pages through the Flask test client: the list and the customer page show exactly
+what the customer service shows the user (404 beyond it), the new-customer form refuses a duplicate
+with a link to the one on file, contacts and activities are added from the page, and a complaint
+starts from the customer with its name filled in."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable
+from datetime import timedelta
+
+from flask import Flask
+
+from engine.process_engine import ProcessEngine
+from tests.data import COMPLAINT
+from tests.flow import Flow
+from tests.webui.conftest import Page
+
+
+def _name() -> str:
+    return f"江北{secrets.token_hex(3)}进出口有限公司"
+
+
+def _created(page: Page, data: dict[str, str]) -> int:
+    response = page.post("/customers", data)
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    match = re.search(r"/customers/(\d+)$", response.headers["Location"])
+    assert match, response.headers["Location"]
+    return int(match.group(1))
+
+
+def test_a_salesperson_creates_a_customer_and_only_those_who_may_see_it_do(ui: Callable[[str], Page]) -> None:
+    name = _name()
+    customer = _created(ui("sales1"), {"name": name, "industry": "纺织", "status": "potential", "grade": "B", "phone": "0574-1234 5678"})
+    page = ui("sales1").text(f"/customers/{customer}")
+    assert name in page and "纺织" in page and "潜在客户" in page and "业务员一" in page
+    assert ui("sales2").get(f"/customers/{customer}").status_code == 404
+    assert ui("cs_agent1").get(f"/customers/{customer}").status_code == 404
+    assert name in ui("sales_dir").text(f"/customers?q={name[:8]}")
+    assert name not in ui("sales2").text(f"/customers?q={name[:8]}")
+    assert "新建客户" not in ui("cs_agent1").text("/customers")  # customer service does not add customers
+    assert ui("cs_agent1").post("/customers", {"name": _name()}).status_code == 403
+
+
+def test_a_duplicate_is_refused_with_a_link_to_the_customer_on_file(ui: Callable[[str], Page]) -> None:
+    name = _name()
+    first = _created(ui("sales1"), {"name": name})
+    again = ui("sales2").post("/customers", {"name": f" {name}　"})
+    assert again.status_code == 409
+    assert f'data-existing="{first}"' in again.get_data(as_text=True)
+    empty = ui("sales2").post("/customers", {"name": ""})
+    assert empty.status_code == 422 and "此项必填" in empty.get_data(as_text=True)
+    assert ui("sales2").post("/customers", {"name": _name()}, csrf=False).status_code == 400
+
+
+def test_contacts_and_activities_from_the_customer_page(ui: Callable[[str], Page], engine: ProcessEngine) -> None:
+    name = _name()
+    customer = _created(ui("sales1"), {"name": name})
+    assert ui("sales1").post(f"/customers/{customer}/contacts", {"name": "周总", "title": "总经理", "relationship": "key"}).status_code == 302
+    tomorrow = (engine.clock() + timedelta(days=2)).date().isoformat()
+    logged = ui("sales1").post(
+        f"/customers/{customer}/activities", {"kind": "visit", "summary": "拜访周总，谈明年合同", "next_step": "寄报价单", "next_at": tomorrow}
+    )
+    assert logged.status_code == 302
+    page = ui("sales1").text(f"/customers/{customer}")
+    assert "周总" in page and "关键联系人" in page
+    timeline = page[page.index('id="customer-timeline"') :]
+    assert "拜访周总，谈明年合同" in timeline and "拜访" in timeline
+    bad = ui("sales1").post(f"/customers/{customer}/activities", {"kind": "visit", "summary": ""}, htmx=True)
+    assert bad.status_code == 204 and "error" in bad.headers["HX-Trigger"]  # a toast says what is missing
+    assert ui("sales2").post(f"/customers/{customer}/activities", {"kind": "call", "summary": "x"}).status_code == 404
+
+
+def test_a_complaint_starts_from_the_customer_and_shows_in_its_timeline(ui: Callable[[str], Page], flow: Flow) -> None:
+    name = _name()
+    customer = _created(ui("sales1"), {"name": name})
+    instance = flow.start("cs_agent1", "complaint_handling", {**COMPLAINT, "customer": name})
+    page = ui("sales1").text(f"/customers/{customer}")
+    assert f'data-instance="{instance.id}"' in page and "投诉" in page
+    start = ui("cs_agent1").text(f"/customers/{customer}")  # their complaint's customer: visible to them
+    link = re.search(r'href="([^"]+)" data-start="complaint_handling"', start)
+    assert link
+    form = ui("cs_agent1").text(link.group(1).replace("&amp;", "&"))
+    assert f'value="{name}"' in form
+
+
+def test_edit_is_for_those_who_keep_the_file_and_the_owner_changes_by_superiors(ui: Callable[[str], Page], app: Flask) -> None:
+    customer = _created(ui("sales1"), {"name": _name()})
+    assert 'name="owner"' not in ui("sales1").text(f"/customers/{customer}/edit")  # not theirs to give away
+    assert 'name="owner"' in ui("sales_dir").text(f"/customers/{customer}/edit")
+    saved = ui("sales_dir").post(f"/customers/{customer}/edit", {"name": _name(), "owner": "sales2", "status": "trading"})
+    assert saved.status_code == 302
+    assert ui("sales2").get(f"/customers/{customer}").status_code == 200
+    assert ui("sales1").get(f"/customers/{customer}").status_code == 404
+    bad = ui("sales2").post(f"/customers/{customer}/edit", {"name": "", "status": "trading"})
+    assert bad.status_code == 422
+    assert ui("gm").get(f"/customers/{customer}/edit").status_code == 302  # the gm views; editing goes back to the page

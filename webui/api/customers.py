@@ -1,0 +1,102 @@
+"""The customer file over the API (docs/api.md "Customers and sales work"): list and search, one
+customer with its contacts and timeline, create (409 `duplicate` with `existing_id`), change,
+contacts and activities. A customer the caller may not see answers 404."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask.typing import ResponseReturnValue
+
+from engine.clock import iso
+from engine.services.customers import TEXT_FIELDS, CustomerFilter
+from store.models import Activity, Contact, Customer
+from webui.api import actor, bp, engine, int_arg, json_body
+
+ID = "<int(min=1, max=2147483647):customer_id>"
+
+
+def customer_summary(c: Customer) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "name": c.name,
+        "status": c.status,
+        "owner": c.owner,
+        "grade": c.grade,
+        "industry": c.industry,
+        "created_at": iso(c.created_at),
+        "last_touched_at": iso(c.last_touched_at),
+    }
+
+
+def customer_view(c: Customer) -> dict[str, Any]:
+    return {**customer_summary(c), **{f: getattr(c, f) for f in TEXT_FIELDS}, "lead_id": c.lead_id, "updated_at": iso(c.updated_at)}
+
+
+def contact_view(c: Contact) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "name": c.name,
+        "title": c.title,
+        "phone": c.phone,
+        "email": c.email,
+        "birthday": c.birthday.isoformat() if c.birthday else None,
+        "relationship": c.relationship,
+        "notes": c.notes,
+    }
+
+
+def activity_view(a: Activity) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "customer_id": a.customer_id,
+        "kind": a.kind,
+        "summary": a.summary,
+        "at": iso(a.at),
+        "assignee": a.assignee,
+        "created_by": a.created_by,
+        "next_step": a.next_step,
+        "next_at": iso(a.next_at),
+    }
+
+
+@bp.get("/customers")
+def list_customers() -> ResponseReturnValue:
+    eng = engine()
+    f = CustomerFilter.from_params(request.args)
+    per_page = int_arg("limit", 50, 1, 200)
+    with eng.db.sessions() as session:
+        rows, total, page = eng.customers.query(session, actor(), f, int_arg("page", 1, 1, 100_000), per_page)
+        return {"items": [customer_summary(c) for c in rows], "total": total, "page": page}
+
+
+@bp.post("/customers")
+def create_customer() -> ResponseReturnValue:
+    customer = engine().customers.create(actor(), json_body())
+    return customer_view(customer), 201
+
+
+@bp.get(f"/customers/{ID}")
+def get_customer(customer_id: int) -> ResponseReturnValue:
+    eng = engine()
+    with eng.db.sessions() as session:
+        customer = eng.customers.get(session, actor(), customer_id)
+        timeline = [{**e.as_dict(), "at": iso(e.at)} for e in eng.customers.timeline(session, customer)]
+        contacts = [contact_view(c) for c in eng.customers.contacts(session, customer.id)]
+        return {**customer_view(customer), "contacts": contacts, "timeline": timeline}
+
+
+@bp.patch(f"/customers/{ID}")
+def update_customer(customer_id: int) -> ResponseReturnValue:
+    return customer_view(engine().customers.update(actor(), customer_id, json_body()))
+
+
+@bp.post(f"/customers/{ID}/contacts")
+def add_contact(customer_id: int) -> ResponseReturnValue:
+    return contact_view(engine().customers.add_contact(actor(), customer_id, json_body())), 201
+
+
+@bp.post(f"/customers/{ID}/activities")
+def log_activity(customer_id: int) -> ResponseReturnValue:
+    return activity_view(engine().customers.log_activity(actor(), customer_id, json_body())), 201

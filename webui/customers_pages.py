@@ -1,0 +1,206 @@
+"""The customer file (/customers): the list with search, filters and paging; a customer's page with
+its file card, contacts, the timeline across processes and the activity log with next steps; new
+and edit forms. Visibility and rights come from engine.authorization (404 beyond them)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+
+from engine.errors import ValidationFailed
+from engine.services.customers import ACTIVITY_KINDS, GRADES, RELATIONSHIPS, SORTS, STATUSES, TEXT_FIELDS, CustomerFilter, Duplicate
+from webui import labels
+from webui.ui import actor, done, eng, page_arg, page_blueprint
+
+bp = page_blueprint("customers", __name__)
+ID = "<int(min=1, max=2147483647):customer_id>"
+EDITABLE = ("name", *TEXT_FIELDS, "status", "grade")
+
+
+def _form_values() -> dict[str, str]:
+    return {k: request.form.get(k, "") for k in EDITABLE if k in request.form}
+
+
+def _errors(exc: ValidationFailed) -> dict[str, str]:
+    return {k: labels.field_error(v) for k, v in exc.fields.items()}
+
+
+def list_url(f: CustomerFilter, page: int = 1) -> str:
+    params: dict[str, Any] = f.params()
+    if page > 1:
+        params["page"] = page
+    return url_for("customers.index") + ("?" + urlencode(params) if params else "")
+
+
+@bp.get("/customers")
+def index() -> ResponseReturnValue:
+    f = CustomerFilter.from_params(request.args)
+    engine = eng()
+    with engine.db.sessions() as session:
+        rows, total, page = engine.customers.query(session, actor(), f, page_arg())
+        owners = engine.customers.owners(session)
+    pages = max(1, -(-total // 25))
+    return render_template(
+        "customers/index.html",
+        f=f,
+        rows=rows,
+        total=total,
+        page=page,
+        pages=pages,
+        owners=owners,
+        statuses=STATUSES,
+        grades=GRADES,
+        sorts=SORTS,
+        list_url=list_url,
+        may_create=engine.authorization.may_create_customer(actor()),
+        now=engine.clock(),
+    )
+
+
+@bp.get("/customers/new")
+def new() -> ResponseReturnValue:
+    if not eng().authorization.may_create_customer(actor()):
+        return redirect(url_for("customers.index"))
+    return render_template("customers/edit.html", customer=None, values={"status": "potential"}, errors={}, fields=TEXT_FIELDS)
+
+
+@bp.post("/customers")
+def create() -> ResponseReturnValue:
+    values = _form_values()
+    try:
+        customer = eng().customers.create(actor(), values)
+    except Duplicate as exc:
+        existing = exc.extra["existing_id"]
+        page = render_template(
+            "customers/edit.html",
+            customer=None,
+            values=values,
+            errors={},
+            fields=TEXT_FIELDS,
+            duplicate=existing,
+            alert=_("This customer is in the file already."),
+        )
+        return page, 409
+    except ValidationFailed as exc:
+        page = render_template(
+            "customers/edit.html",
+            customer=None,
+            values=values,
+            errors=_errors(exc),
+            fields=TEXT_FIELDS,
+            alert=_("Please correct the marked fields."),
+        )
+        return page, 422
+    return done(_("Customer %(name)s created.", name=customer.name), url_for("customers.show", customer_id=customer.id), events=())
+
+
+@bp.get(f"/customers/{ID}")
+def show(customer_id: int) -> ResponseReturnValue:
+    engine = eng()
+    me = actor()
+    with engine.db.sessions() as session:
+        customer = engine.customers.get(session, me, customer_id)
+        contacts = engine.customers.contacts(session, customer.id)
+        timeline = engine.customers.timeline(session, customer)
+        may_edit = engine.authorization.may_edit_customer(session, me, customer)
+        reports = [u.username for u in engine.worklist.reports(session, me)]
+        startable = {d.key for d in engine.repository.list_latest(session) if engine.authorization.may_start(d, me)} & {
+            "complaint_handling",
+            "approval_chain",
+        }
+    return render_template(
+        "customers/show.html",
+        customer=customer,
+        contacts=contacts,
+        timeline=timeline,
+        may_edit=may_edit,
+        reports=reports,
+        startable=startable,
+        activity_kinds=ACTIVITY_KINDS,
+        relationships=RELATIONSHIPS,
+        errors={},
+        values={},
+        now=engine.clock(),
+    )
+
+
+@bp.get(f"/customers/{ID}/edit")
+def edit(customer_id: int) -> ResponseReturnValue:
+    engine = eng()
+    with engine.db.sessions() as session:
+        customer = engine.customers.get(session, actor(), customer_id)
+        if not engine.authorization.may_edit_customer(session, actor(), customer):
+            return redirect(url_for("customers.show", customer_id=customer_id))
+        values = {k: getattr(customer, k) or "" for k in EDITABLE}
+        owners = engine.customers.owners(session) if engine.authorization.may_reassign_customer(session, actor(), customer) else []
+    return render_template("customers/edit.html", customer=customer, values=values, errors={}, fields=TEXT_FIELDS, owners=owners)
+
+
+@bp.post(f"/customers/{ID}/edit")
+def update(customer_id: int) -> ResponseReturnValue:
+    values: dict[str, Any] = _form_values()
+    if request.form.get("owner"):
+        values["owner"] = request.form["owner"]
+    try:
+        eng().customers.update(actor(), customer_id, values)
+    except (Duplicate, ValidationFailed) as exc:
+        engine = eng()
+        with engine.db.sessions() as session:
+            customer = engine.customers.get(session, actor(), customer_id)
+        errors = _errors(exc) if isinstance(exc, ValidationFailed) else {}
+        alert = (
+            _("Another customer has this name, phone or email.") if isinstance(exc, Duplicate) else _("Please correct the marked fields.")
+        )
+        page = render_template(
+            "customers/edit.html",
+            customer=customer,
+            values=values,
+            errors=errors,
+            fields=TEXT_FIELDS,
+            duplicate=exc.extra.get("existing_id"),
+            alert=alert,
+        )
+        return page, exc.status
+    return done(_("Saved."), url_for("customers.show", customer_id=customer_id), events=())
+
+
+@bp.post(f"/customers/{ID}/contacts")
+def add_contact(customer_id: int) -> ResponseReturnValue:
+    data = {k: request.form.get(k, "") for k in ("name", "title", "phone", "email", "birthday", "relationship", "notes")}
+    back = url_for("customers.show", customer_id=customer_id) + "#contacts"
+    try:
+        eng().customers.add_contact(actor(), customer_id, data)
+    except ValidationFailed as exc:
+        return done(_("The contact was not added: %(detail)s", detail=_detail(exc)), back, "error", events=())
+    return done(_("Contact %(name)s added.", name=data["name"].strip()), back, events=())
+
+
+@bp.post(f"/customers/{ID}/activities")
+def log_activity(customer_id: int) -> ResponseReturnValue:
+    data = {k: request.form.get(k, "") for k in ("kind", "summary", "next_step", "next_at", "assignee")}
+    back = url_for("customers.show", customer_id=customer_id) + "#activity"
+    try:
+        eng().customers.log_activity(actor(), customer_id, {k: v for k, v in data.items() if v})
+    except ValidationFailed as exc:
+        return done(_("The activity was not saved: %(detail)s", detail=_detail(exc)), back, "error", events=())
+    if data["next_at"]:
+        return done(_("Activity saved; you will be reminded of the next step."), back, events=())
+    return done(_("Activity saved."), back, events=())
+
+
+def _detail(exc: ValidationFailed) -> str:
+    names = {
+        "kind": _("kind"),
+        "summary": _("summary"),
+        "next_at": _("next step's date"),
+        "next_step": _("next step"),
+        "assignee": _("for"),
+        "name": _("name"),
+        "birthday": _("birthday"),
+        "email": _("email"),
+    }
+    return "; ".join(f"{names.get(k, k)}: {labels.field_error(v)}" for k, v in exc.fields.items())
