@@ -227,7 +227,9 @@ class Authorization:
     def check_customer_owner(self, session: Session, actor: Actor, owner: str) -> None:
         """A new customer is the creator's, or (given by them) a report's; the sales director and
         admins give customers to anyone."""
-        if owner != actor.username and not (actor.is_admin or "sales_director" in actor.roles or self.is_superior_of(session, actor, owner)):
+        if owner != actor.username and not (
+            actor.is_admin or "sales_director" in actor.roles or self.is_superior_of(session, actor, owner)
+        ):
             raise ValidationFailed({"owner": "you may create customers for yourself or for people who report to you"})
 
     def check_activity_assignee(self, session: Session, actor: Actor, assignee: str) -> None:

@@ -194,6 +194,9 @@ class ProcessInstance(Base):
     # A plain column, no foreign key (customers -> leads -> instances would be a cycle); customers are
     # never deleted, a merge re-links.
     customer_id: Mapped[int | None] = mapped_column(Integer)
+    # The customer field's normalised name (engine.matching): a customer created later finds the
+    # instances that named it before it existed.
+    customer_norm: Mapped[str | None] = mapped_column(String(300), index=True)
 
     __mapper_args__ = {"version_id_col": row_version}
 

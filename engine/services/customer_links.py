@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine import matching, process_parts
@@ -19,24 +19,35 @@ def _explicit(data: dict[str, Any]) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID else None
 
 
-def customer_for(session: Session, instance: ProcessInstance, data: dict[str, Any]) -> int | None:
-    """The customer id to store with the instance's new state (the action's own writes go out at
-    commit: no autoflush here)."""
+def customer_for(session: Session, instance: ProcessInstance, data: dict[str, Any]) -> tuple[int | None, str | None]:
+    """The customer id and normalised customer name to store with the instance's new state (the
+    action's own writes go out at commit: no autoflush here)."""
     with session.no_autoflush:
         return _customer_for(session, instance, data)
 
 
-def _customer_for(session: Session, instance: ProcessInstance, data: dict[str, Any]) -> int | None:
-    explicit = _explicit(data)
-    if explicit is not None and (explicit == instance.customer_id or session.get(Customer, explicit) is not None):
-        return explicit
+def _customer_for(session: Session, instance: ProcessInstance, data: dict[str, Any]) -> tuple[int | None, str | None]:
     columns = process_parts.parts_of(instance.process_key).columns
     name = columns(data)["customer"]
     before = instance.data or {}
+    explicit = _explicit(data)
     if before and name == columns(before)["customer"] and _explicit(before) == explicit:
-        return instance.customer_id  # nothing about the customer changed in this step
-    normalised = matching.company(name) if name else ""
-    if not normalised:
-        return instance.customer_id
+        return instance.customer_id, instance.customer_norm  # nothing about the customer changed in this step
+    normalised = (matching.company(name) if name else "")[:300] or None
+    if explicit is not None and (explicit == instance.customer_id or session.get(Customer, explicit) is not None):
+        return explicit, normalised
+    if normalised is None:
+        return instance.customer_id, None
     found = session.scalar(select(Customer.id).where(Customer.name_norm == normalised).order_by(Customer.id).limit(1))
-    return found if found is not None else instance.customer_id
+    return (found if found is not None else instance.customer_id), normalised
+
+
+def link_earlier(session: Session, customer: Customer) -> int:
+    """A new (or renamed) customer takes the instances that named it before it was on file."""
+    result = session.execute(
+        update(ProcessInstance)
+        .where(ProcessInstance.customer_id.is_(None), ProcessInstance.customer_norm == customer.name_norm)
+        .values(customer_id=customer.id)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)

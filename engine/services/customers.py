@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, defer
 from engine import config, matching, process_parts
 from engine.clock import aware
 from engine.errors import Conflict, NotFound, ValidationFailed
+from engine.services import customer_links
 from engine.services.identity import Actor
 from store.models import MAX_ID, Activity, Contact, Customer, Job, Notification, Opportunity, ProcessInstance, User
 
@@ -120,10 +121,12 @@ class TimelineEntry:
     status: str | None = None
     by: str | None = None
     activity_kind: str | None = None
+    next_step: str | None = None
+    next_at: datetime | None = None
 
     def as_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {"at": self.at, "kind": self.kind, "summary": self.summary}
-        for key in ("instance_id", "status", "by", "activity_kind"):
+        for key in ("instance_id", "status", "by", "activity_kind", "next_step"):
             if getattr(self, key) is not None:
                 body[key] = getattr(self, key)
         return body
@@ -269,7 +272,17 @@ class CustomerService:
         for activity in session.scalars(
             select(Activity).where(Activity.customer_id == customer.id).order_by(Activity.at.desc(), Activity.id.desc()).limit(limit)
         ):
-            entries.append(TimelineEntry(activity.at, "activity", activity.summary, by=activity.assignee, activity_kind=activity.kind))
+            entries.append(
+                TimelineEntry(
+                    activity.at,
+                    "activity",
+                    activity.summary,
+                    by=activity.assignee,
+                    activity_kind=activity.kind,
+                    next_step=activity.next_step,
+                    next_at=activity.next_at,
+                )
+            )
         for opportunity in session.scalars(
             select(Opportunity).where(Opportunity.customer_id == customer.id).order_by(Opportunity.created_at.desc()).limit(limit)
         ):
@@ -355,6 +368,7 @@ class CustomerService:
             )
             session.add(customer)
             session.flush()
+            customer_links.link_earlier(session, customer)
             self._history.record(
                 session, actor.username, "customer_create", data={"customer_id": customer.id, "name": customer.name, "owner": owner}
             )
@@ -381,6 +395,8 @@ class CustomerService:
                 customer.name_norm = matching.company(customer.name)
                 customer.phone_norm = matching.phone(customer.phone)
                 customer.email_norm = matching.email(customer.email)
+                session.flush()
+                customer_links.link_earlier(session, customer)
             if changed:
                 customer.updated_at = self._clock()
                 self._history.record(session, actor.username, "customer_update", data={"customer_id": customer.id, **changed})

@@ -242,10 +242,12 @@ class RuntimeService:
         if len(state) > MAX_STATE_BYTES:
             raise ProcessError("the instance state grew beyond its size limit")
         completed = workflow.is_completed()
+        customer_id, customer_norm = customer_links.customer_for(session, instance, data)
         write_state(
             session,
             instance,
-            customer_id=customer_links.customer_for(session, instance, data),
+            customer_id=customer_id,
+            customer_norm=customer_norm,
             state=state,
             serializer_version=serializer.SERIALIZER_VERSION,
             data=data,
@@ -490,6 +492,7 @@ _WRITE_STATE = (
         status=bindparam("status"),
         ended_at=bindparam("ended_at"),
         customer_id=bindparam("customer_id"),
+        customer_norm=bindparam("customer_norm"),
         row_version=bindparam("row_version"),
     )
 )

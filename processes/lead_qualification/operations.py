@@ -10,6 +10,7 @@ from sqlalchemy import or_, select
 
 from engine import matching
 from engine.operations import current, operation
+from engine.services import customer_links
 from store.models import Customer, Lead, Opportunity
 
 GRADE_RULES = ((200_000, "A"), (50_000, "B"))
@@ -90,6 +91,7 @@ def create_customer(data: dict[str, Any], params: dict[str, Any]) -> dict[str, A
     )
     ctx.session.add(customer)
     ctx.session.flush()
+    customer_links.link_earlier(ctx.session, customer)  # complaints that named the company before
     opportunity = Opportunity(
         customer_id=customer.id,
         title=str(data.get("need") or data.get("company") or ""),

@@ -57,10 +57,13 @@ def test_a_duplicate_is_refused_with_a_link_to_the_customer_on_file(ui: Callable
 def test_contacts_and_activities_from_the_customer_page(ui: Callable[[str], Page], engine: ProcessEngine) -> None:
     name = _name()
     customer = _created(ui("sales1"), {"name": name})
-    assert ui("sales1").post(f"/customers/{customer}/contacts", {"name": "周总", "title": "总经理", "relationship": "key"}).status_code == 302
+    assert (
+        ui("sales1").post(f"/customers/{customer}/contacts", {"name": "周总", "title": "总经理", "relationship": "key"}).status_code == 302
+    )
     tomorrow = (engine.clock() + timedelta(days=2)).date().isoformat()
     logged = ui("sales1").post(
-        f"/customers/{customer}/activities", {"kind": "visit", "summary": "拜访周总，谈明年合同", "next_step": "寄报价单", "next_at": tomorrow}
+        f"/customers/{customer}/activities",
+        {"kind": "visit", "summary": "拜访周总，谈明年合同", "next_step": "寄报价单", "next_at": tomorrow},
     )
     assert logged.status_code == 302
     page = ui("sales1").text(f"/customers/{customer}")

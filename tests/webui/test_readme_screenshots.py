@@ -73,6 +73,41 @@ def _seed(app: Flask) -> None:
         "propose_resolution",
         {"resolution_type": "replacement", "amount": 12000, "plan": "补发同批号合格面料 3000 米，并对本批货折价 12,000 元"},
     )
+    # The customer file of the complaint's customer: a sales owner, contacts, activities.
+    with engine.db.sessions() as session:
+        sales = {u: engine.identity.actor(session, u) for u in ("sales1", "sales_dir")}
+    haili = engine.customers.create(
+        sales["sales1"],
+        {
+            "name": "宁波海联贸易有限公司",
+            "short_name": "海联贸易",
+            "industry": "纺织品进出口",
+            "phone": "0574-87001234",
+            "address": "宁波市北仑区新碶街道明州路 88 号",
+            "market": "欧盟、东南亚",
+            "trade_terms": "有进出口经营权；国内通关自理，国外清关委托代理；海运 FOB 宁波",
+            "grade": "A",
+            "status": "trading",
+        },
+    )
+    engine.customers.add_contact(
+        sales["sales1"],
+        haili.id,
+        {"name": "王建国", "title": "采购经理", "phone": "138 0000 1234", "relationship": "key", "birthday": "1978-05-17"},
+    )
+    engine.customers.add_contact(sales["sales1"], haili.id, {"name": "李娜", "title": "单证员", "email": "lina@haili.example"})
+    engine.customers.log_activity(sales["sales1"], haili.id, {"kind": "call", "summary": "电话确认三月出运计划：两个 40 尺柜"})
+    engine.customers.log_activity(
+        sales["sales_dir"],
+        haili.id,
+        {
+            "kind": "visit",
+            "summary": "年度拜访：讨论 2027 年海运合同续签",
+            "assignee": "sales1",
+            "next_step": "寄送 2027 年报价单",
+            "next_at": (engine.clock() + timedelta(days=5)).date().isoformat(),
+        },
+    )
     for title, kind, amount, user in (
         ("宁波门店三月水电费", "store_expense", 3200, "store_staff"),
         ("2027 年度海运合同", "contract", 150000, "sales1"),
@@ -122,3 +157,10 @@ def test_readme_screenshots(chromium: Any, showcase: str) -> None:
     leader.decide("approve", "同意换货加折价方案，请质量部 5 个工作日内落实")
     assert _shot(page, "approval").stat().st_size > 20_000
     leader.close()
+
+    salesperson = Session(chromium, showcase, "sales1")
+    page = salesperson.goto("/customers?q=海联")
+    page.locator("#customers a", has_text="宁波海联贸易有限公司").click()
+    expect(page.locator("#customer-timeline li")).to_have_count(3)  # two activities and the complaint
+    assert _shot(page, "customer").stat().st_size > 20_000
+    salesperson.close()

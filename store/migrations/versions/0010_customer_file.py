@@ -69,6 +69,8 @@ def upgrade() -> None:
     )
     op.create_index("ix_activities_customer_at", "activities", ["customer_id", "at"])
     op.add_column("process_instances", sa.Column("customer_id", sa.Integer(), nullable=True))
+    op.add_column("process_instances", sa.Column("customer_norm", sa.String(length=300), nullable=True))
+    op.create_index("ix_process_instances_customer_norm", "process_instances", ["customer_norm"])
     op.create_index("ix_instances_customer_started", "process_instances", ["customer_id", "started_at"])
     op.add_column("notifications", sa.Column("customer_id", sa.Integer(), nullable=True))
 
@@ -76,6 +78,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_column("notifications", "customer_id")
     op.drop_index("ix_instances_customer_started", table_name="process_instances")
+    op.drop_index("ix_process_instances_customer_norm", table_name="process_instances")
+    op.drop_column("process_instances", "customer_norm")
     op.drop_column("process_instances", "customer_id")
     op.drop_index("ix_activities_customer_at", table_name="activities")
     op.drop_table("activities")

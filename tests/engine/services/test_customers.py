@@ -193,3 +193,16 @@ def test_the_list_filters_by_owner_status_grade_industry_text_and_untouched_days
     with flow.engine.db.transaction() as session:  # a is 40 days old and untouched
         session.get(Customer, a.id).created_at = datetime.now(UTC) - timedelta(days=40)  # type: ignore[union-attr]
     assert ids("sales_dir", untouched_days="30") == [a.id]
+
+
+def test_a_customer_filed_later_takes_the_complaints_that_named_it_before(flow: Flow) -> None:
+    name = _name()
+    before = flow.start("cs_agent1", "complaint_handling", {**COMPLAINT, "customer": name})
+    assert flow.instance(before.id).customer_id is None  # nobody of that name on file yet
+    customer = flow.engine.customers.create(flow.actor("sales1"), {"name": name.replace("有限公司", "（有限公司）")})
+    assert flow.instance(before.id).customer_id == customer.id
+    renamed = flow.engine.customers.create(flow.actor("sales1"), {"name": _name()})
+    other = flow.start("cs_agent1", "complaint_handling", {**COMPLAINT, "customer": "改名前的公司"})
+    flow.engine.customers.update(flow.actor("sales1"), renamed.id, {"name": "改名前的公司"})
+    assert flow.instance(other.id).customer_id == renamed.id
+    assert flow.instance(before.id).customer_id == customer.id  # a rename takes only what had no customer
