@@ -23,10 +23,10 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from bench import engine_bench, floor, http_bench, sandbox, timers, worklist
+from bench import customers, engine_bench, floor, http_bench, sandbox, timers, worklist
 from bench.common import ROOT, Databases, pg_probe, pg_url, postgres_version, prepare, rnd
 
-PARTS = ("floor", "engine", "http", "worklist", "growth", "timers", "sandbox")
+PARTS = ("floor", "engine", "http", "worklist", "customers", "growth", "timers", "sandbox")
 KEYS = (
     "floor_complete_per_s",
     "floor_serialized_complete_per_s",
@@ -36,6 +36,8 @@ KEYS = (
     "http_complete_per_s",
     "http_p95_ms",
     "worklist_p95_ms_1m",
+    "customers_list_p95_ms",
+    "customers_page_p95_ms",
     "step_cost_ratio_1000_vs_10",
     "timer_jobs_per_s_4proc",
 )
@@ -52,6 +54,7 @@ class Sizes:
     worklist_repeat: int
     growth_rounds: int
     timer_jobs: int
+    customers: tuple[int, int] = (100_000, 1_000_000)  # customers, activities (timeline entries)
 
     def scaled(self, factor: float) -> Sizes:
         def s(n: int, low: int = 2) -> int:
@@ -67,17 +70,20 @@ class Sizes:
             s(self.worklist_repeat, 5),
             s(self.growth_rounds, 30),
             s(self.timer_jobs, 20),
+            (max(2000, int(self.customers[0] * factor)), max(5000, int(self.customers[1] * factor))),
         )
 
 
 FULL = Sizes(1000, 200, 100, 50, 50, (10_000, 1_000_000), 50, 1000, 10_000)
-QUICK = Sizes(200, 30, 10, 15, 4, (10_000, 50_000), 10, 60, 150)
+QUICK = Sizes(200, 30, 10, 15, 4, (10_000, 50_000), 10, 60, 150, (10_000, 50_000))
 
 TARGETS = {
     "engine_pg_vs_floor >= 0.5": ("engine_pg_vs_serialized_floor", lambda v: v >= 0.5),
     "http_complete_per_s >= 300": ("http_complete_per_s", lambda v: v >= 300),
     "http_p95_ms <= 50": ("http_p95_ms", lambda v: v <= 50),
     "worklist_p95_ms_1m <= 20": ("worklist_p95_ms_1m", lambda v: v <= 20),
+    "customers_list_p95_ms <= 50": ("customers_list_p95_ms", lambda v: v <= 50),
+    "customers_page_p95_ms <= 50": ("customers_page_p95_ms", lambda v: v <= 50),
     "step_cost_ratio_1000_vs_10 <= 1.5": ("step_cost_ratio_1000_vs_10", lambda v: v <= 1.5),
     "timer_jobs_per_s_4proc >= 500": ("timer_jobs_per_s_4proc", lambda v: v >= 500),
 }
@@ -208,6 +214,20 @@ class Run:
         self.flat["worklist_p95_ms_1m"] = large["p95_ms"]
         self.flat["worklist_large_rows"] = large["task_rows"]
 
+    def customers(self) -> None:
+        url = pg_url(self.databases.create("customers"))
+        engine = prepare(url)
+        try:
+            count, activities = self.sizes.customers
+            result = customers.measure(engine, url, count, activities, self.sizes.worklist_repeat)
+        finally:
+            engine.db.dispose()
+        self.details["customers"] = result
+        self.flat["customers_rows"] = result["customers"]
+        self.flat["customers_activities"] = result["activities"]
+        self.flat["customers_list_p95_ms"] = result["list_p95_ms"]
+        self.flat["customers_page_p95_ms"] = result["page_p95_ms"]
+
     def growth(self) -> None:
         url = self.pg_engine_url()
         result = engine_bench.growth(url, self.sizes.growth_rounds)
@@ -253,6 +273,7 @@ class Run:
                 self.part("engine.pg", lambda: self.engine("pg"))
                 self.part("http", self.http)
                 self.part("worklist", self.worklist)
+                self.part("customers", self.customers)
                 self.part("growth", self.growth)
                 self.part("timers", self.timers)
         finally:
@@ -293,6 +314,14 @@ def report(flat: dict[str, Any], details: dict[str, Any]) -> str:
         ("HTTP gunicorn -w 4, 8 clients: completions/s (p50/p95 ms)", _rate_lat(flat, "http", "")),
         ("SQL statements per HTTP completion", flat.get("http_queries_per_complete")),
         ("Waits for the database per HTTP completion", flat.get("http_waits_per_complete")),
+        (
+            f"Customer list p95 ms at {flat.get('customers_rows')} customers (first page, search, untouched)",
+            flat.get("customers_list_p95_ms"),
+        ),
+        (
+            f"Customer page p95 ms with a 500-entry timeline ({flat.get('customers_activities')} activities)",
+            flat.get("customers_page_p95_ms"),
+        ),
         ("Worklist p50/p95 ms at 10k task rows", f"{flat.get('worklist_p50_ms_10k')} / {flat.get('worklist_p95_ms_10k')}"),
         (
             f"Worklist p50/p95 ms at {flat.get('worklist_large_rows')} task rows",

@@ -397,7 +397,13 @@ class Customer(Base):
     """
 
     __tablename__ = "customers"
-    __table_args__ = (Index("ix_customers_owner_status", "owner", "status"),)
+    __table_args__ = (
+        Index("ix_customers_owner_status", "owner", "status"),
+        # "Untouched for N days" and the longest-untouched order (engine.services.customers.last_touched).
+        Index("ix_customers_touched", text("coalesce(last_touched_at, created_at)")),
+        # Substring search over the normalised name: trigrams on PostgreSQL, a plain index on SQLite.
+        Index("ix_customers_name_trgm", "name_norm", postgresql_using="gin", postgresql_ops={"name_norm": "gin_trgm_ops"}),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(300))

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, false, func, or_, select
 from sqlalchemy.orm import Session, defer
 
 from engine import config, matching, process_parts
@@ -57,6 +57,10 @@ TIMELINE_KINDS = {
     "approval_chain": "approval",
     "receivable_collection": "receivable",
 }
+
+
+# When a customer was last touched: its latest activity, else its creation (indexed, migration 0010).
+last_touched = func.coalesce(Customer.last_touched_at, Customer.created_at)
 
 
 class Duplicate(Conflict):
@@ -196,17 +200,12 @@ class CustomerService:
     def _statement(self, session: Session, actor: Actor, f: CustomerFilter) -> Select[tuple[Customer]]:
         stmt = select(Customer).where(self._authorization.customers_clause(session, actor))
         if f.q:
-            needle = f.q.lower()
+            # The normalised name (a trigram index on PostgreSQL, migration 0010), or the phone.
             norm = matching.company(f.q)
-            clauses: list[ColumnElement[bool]] = [
-                func.lower(Customer.name).contains(needle, autoescape=True),
-                func.lower(func.coalesce(Customer.short_name, "")).contains(needle, autoescape=True),
-            ]
-            if norm:
-                clauses.append(Customer.name_norm.contains(norm, autoescape=True))
-            if (phone := matching.phone(f.q)) is not None:
+            clauses: list[ColumnElement[bool]] = [Customer.name_norm.contains(norm, autoescape=True)] if norm else []
+            if (phone := matching.phone(f.q)) is not None and len(phone) >= 5:
                 clauses.append(Customer.phone_norm == phone)
-            stmt = stmt.where(or_(*clauses))
+            stmt = stmt.where(or_(*clauses) if clauses else false())
         if f.owner:
             stmt = stmt.where(Customer.owner == f.owner)
         if f.status:
@@ -217,7 +216,7 @@ class CustomerService:
             stmt = stmt.where(Customer.industry == f.industry)
         if f.untouched_days:
             since = self._clock() - timedelta(days=f.untouched_days)
-            stmt = stmt.where(func.coalesce(Customer.last_touched_at, Customer.created_at) < since)
+            stmt = stmt.where(last_touched < since)
         return stmt
 
     def query(
@@ -228,12 +227,11 @@ class CustomerService:
         total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         pages = max(1, -(-total // per_page))
         page = max(1, min(page, pages))
-        touched = func.coalesce(Customer.last_touched_at, Customer.created_at)
         order = {
             "name": [Customer.name_norm],
             "-created": [Customer.created_at.desc()],
-            "touched": [touched],
-            "-touched": [touched.desc()],
+            "touched": [last_touched],
+            "-touched": [last_touched.desc()],
         }[f.sort]
         rows = session.scalars(stmt.order_by(*order, Customer.id).limit(per_page).offset((page - 1) * per_page))
         return list(rows), total, page
@@ -269,20 +267,15 @@ class CustomerService:
                     by=instance.started_by,
                 )
             )
-        for activity in session.scalars(
-            select(Activity).where(Activity.customer_id == customer.id).order_by(Activity.at.desc(), Activity.id.desc()).limit(limit)
-        ):
-            entries.append(
-                TimelineEntry(
-                    activity.at,
-                    "activity",
-                    activity.summary,
-                    by=activity.assignee,
-                    activity_kind=activity.kind,
-                    next_step=activity.next_step,
-                    next_at=activity.next_at,
-                )
-            )
+        # Plain rows, not ORM objects: a 500-entry timeline is read in a few milliseconds.
+        activities = session.execute(
+            select(Activity.at, Activity.summary, Activity.assignee, Activity.kind, Activity.next_step, Activity.next_at)
+            .where(Activity.customer_id == customer.id)
+            .order_by(Activity.at.desc(), Activity.id.desc())
+            .limit(limit)
+        )
+        for at, summary, assignee, kind, next_step, next_at in activities:
+            entries.append(TimelineEntry(at, "activity", summary, by=assignee, activity_kind=kind, next_step=next_step, next_at=next_at))
         for opportunity in session.scalars(
             select(Opportunity).where(Opportunity.customer_id == customer.id).order_by(Opportunity.created_at.desc()).limit(limit)
         ):

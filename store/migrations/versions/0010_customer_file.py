@@ -40,6 +40,12 @@ def upgrade() -> None:
     op.create_index("ix_customers_industry", "customers", ["industry"])
     op.create_index("ix_customers_last_touched_at", "customers", ["last_touched_at"])
     op.create_index("ix_customers_owner_status", "customers", ["owner", "status"])
+    op.create_index("ix_customers_touched", "customers", [sa.text("coalesce(last_touched_at, created_at)")])
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")  # trusted since PostgreSQL 13: the database owner may
+        op.create_index("ix_customers_name_trgm", "customers", ["name_norm"], postgresql_using="gin", postgresql_ops={"name_norm": "gin_trgm_ops"})
+    else:
+        op.create_index("ix_customers_name_trgm", "customers", ["name_norm"])
     op.create_table(
         "contacts",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -85,6 +91,8 @@ def downgrade() -> None:
     op.drop_table("activities")
     op.drop_index("ix_contacts_customer_id", table_name="contacts")
     op.drop_table("contacts")
+    op.drop_index("ix_customers_name_trgm", table_name="customers")
+    op.drop_index("ix_customers_touched", table_name="customers")
     op.drop_index("ix_customers_owner_status", table_name="customers")
     op.drop_index("ix_customers_last_touched_at", table_name="customers")
     op.drop_index("ix_customers_industry", table_name="customers")
