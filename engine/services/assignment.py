@@ -14,7 +14,7 @@ requester's own approval step to their superior.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -57,14 +57,15 @@ def _when(text: str | None, data: dict[str, Any], now: datetime, working: bool) 
         return None
     value: Any = expressions.evaluate(text, data, EXPRESSION_FUNCTIONS) if expressions.is_expression(text) else text
     if isinstance(value, datetime):
-        return value
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
     if not isinstance(value, str) or not value.strip():
         return None
     value = value.strip()
     if value.startswith("P"):
         return calendar.add_duration(now, value, working)
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=now.tzinfo)
+    # Stored as UTC (SQLite keeps no zone: 09:00+08:00 written as such would read back as 09:00 UTC).
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=now.tzinfo)).astimezone(UTC)
 
 
 def _lane_role(session: Session, lane: str | None) -> str | None:

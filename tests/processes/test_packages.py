@@ -14,7 +14,7 @@ from engine import operations, process_parts
 from engine.bpmn import validation
 from processes.demo import shipped_files
 
-SHIPPED = ("approval_chain", "complaint_handling", "lead_qualification")
+SHIPPED = ("approval_chain", "complaint_handling", "lead_qualification", "receivable_collection")
 
 
 def test_every_shipped_process_is_a_package_holding_its_own_files() -> None:
@@ -36,7 +36,9 @@ def test_every_operation_a_shipped_diagram_calls_is_registered() -> None:
         for f in parts.files:
             for topic in re.findall(r'camunda:topic="([^"]+)"', f.read_text(encoding="utf-8")):
                 assert topic in operations.OPERATIONS, (parts.key, topic)
-    assert {"crm.check_lead", "crm.merge_lead", "crm.create_customer", "crm.propose_department"} <= set(operations.OPERATIONS)
+    assert {"crm.check_lead", "crm.merge_lead", "crm.create_customer", "crm.propose_department", "crm.plan_receivable"} <= set(
+        operations.OPERATIONS
+    )
 
 
 def test_every_card_names_fields_a_form_of_the_process_asks_or_an_operation_computes() -> None:

@@ -281,3 +281,13 @@ def test_readme_screenshot_of_the_designer(admin: Session) -> None:
     README_SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(README_SHOTS / "designer.png"))
     assert (README_SHOTS / "designer.png").stat().st_size > 20_000
+
+
+def test_every_shipped_process_opens_in_the_designer_without_problems(admin: Session) -> None:
+    from engine import process_parts
+
+    for parts in process_parts.registered():
+        page = open_designer(admin, f"/designer/{parts.key}")  # ready, 0 errors, the watermark
+        shapes = page.locator(".djs-element.djs-shape").count()
+        assert shapes > 10, (parts.key, shapes)
+    shot(page, "08-receivable-collection")

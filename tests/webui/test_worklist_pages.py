@@ -243,3 +243,22 @@ def test_an_escalated_task_shows_in_the_team_tab_with_why(flow: Flow, ui: Callab
     assert "已上报给您" in row and f"客户投诉（{tag}客户0）已超过24小时未判断是否成立，请督办。" in row
     assert "客服主管" in row  # nobody holds it yet: the role it waits in
     assert ui("vp_service").get(f"/tasks/{assess.id}").status_code == 200
+
+
+def test_the_sales_assistant_finds_the_overdue_receivables(flow: Flow, ui: Callable[[str], Page], engine: ProcessEngine) -> None:
+    tag = secrets.token_hex(3)
+    today = local_day_bounds(datetime.now(UTC))[0].date()
+    soon = flow.start(  # due yesterday at 09:00 Shanghai time: overdue at any hour of today
+        "sales_asst",
+        "receivable_collection",
+        {"customer": f"{tag}甲", "contract_no": f"{tag}-1", "amount": 100, "due_date": (today - timedelta(days=1)).isoformat()},
+    )
+    later = flow.start(
+        "sales_asst",
+        "receivable_collection",
+        {"customer": f"{tag}乙", "contract_no": f"{tag}-2", "amount": 100, "due_date": (today + timedelta(days=40)).isoformat()},
+    )
+    overdue = rows(ui("sales_asst").text(f"/tasks?tab=available&due=overdue&q={tag}"))
+    assert overdue == [flow.task(soon.id, "record_payment").id]
+    everything = rows(ui("sales_asst").text(f"/tasks?tab=available&q={tag}&process=receivable_collection"))
+    assert set(everything) == {flow.task(soon.id, "record_payment").id, flow.task(later.id, "record_payment").id}
