@@ -15,6 +15,7 @@ from engine.config import MailSettings, Settings
 from engine.operations import ActionContext
 from engine.services.admin import AdminService
 from engine.services.customers import CustomerService
+from engine.services.handover import HandoverService
 from engine.services.history import HistoryService
 from engine.services.identity import IdentityService
 from engine.services.inbox import InboxService
@@ -78,6 +79,7 @@ class ProcessEngine:
         self.inbox = InboxService(db=db)
         self.customers = CustomerService(authorization=self.authorization, clock=clock, db=db, history=self.history, identity=self.identity)
         self.jobs.handle("activity_reminder", self.customers.remind)
+        self.handover = HandoverService(authorization=self.authorization, clock=clock, db=db, history=self.history, runtime=self.runtime)
 
     def context(self, session: Session, actor: str | None, instance: ProcessInstance | None = None) -> ActionContext:
         """What invoked operations and notifications of one action need to know."""

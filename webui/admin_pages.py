@@ -161,12 +161,38 @@ def _user_page(username: str, status: int = 200, **extra: Any) -> ResponseReturn
     if user is None:
         abort(404)
     extra.setdefault("errors", {})
+    extra.setdefault("holdings", eng().handover.holdings(actor(), username))
     return render_template("admin/user.html", **view, user=user, **extra), status
 
 
 @bp.get("/admin/users/<username>")
 def user(username: str) -> ResponseReturnValue:
+    to = request.args.get("handover_to")
+    if to:  # the dry run: what would move, before anything does
+        try:
+            return _user_page(username, preview=eng().handover.dry_run(actor(), username, to))
+        except ValidationFailed as exc:
+            return _user_page(username, 422, handover_errors=_field_errors(exc))
     return _user_page(username)
+
+
+@bp.post("/admin/users/<username>/handover")
+def hand_over(username: str) -> ResponseReturnValue:
+    try:
+        plan = eng().handover.hand_over(actor(), username, request.form.get("to", ""))
+    except ValidationFailed as exc:
+        return _user_page(username, 422, handover_errors=_field_errors(exc))
+    counts = plan.counts()
+    flash(
+        _(
+            "Handed over to %(to)s: %(customers)d customers, %(leads)d leads, %(opportunities)d opportunities, "
+            "%(receivables)d receivables, %(tasks)d tasks, %(instances)d running processes.",
+            to=plan.to,
+            **counts,
+        ),
+        "success",
+    )
+    return redirect(url_for("admin.user", username=username))
 
 
 @bp.post("/admin/users/<username>")

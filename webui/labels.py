@@ -64,6 +64,7 @@ AUDIT_ACTIONS = {
     "admin.department.update": (_l("Changed the department %(subject)s"), "code"),
     "admin.draft.save": (_l("Saved a draft of %(subject)s"), "key"),
     "deploy": (_l("Deployed %(subject)s"), "key"),
+    "admin.user.handover": (_l("Handed over the work of %(subject)s"), "username"),
     "customer_create": (_l("Created the customer %(subject)s"), "name"),
     "customer_update": (_l("Changed the customer %(subject)s"), "customer_id"),
     "contact_create": (_l("Added the contact %(subject)s"), "name"),
@@ -89,6 +90,13 @@ AUDIT_FIELDS = {
     "customer_id": _l("customer"),
     "kind": _l("kind"),
     "assignee": _l("assignee"),
+    "to": _l("to"),
+    "customers": _l("customers"),
+    "leads": _l("leads"),
+    "opportunities": _l("opportunities"),
+    "receivables": _l("receivables"),
+    "tasks": _l("tasks"),
+    "instances": _l("running processes"),
 }
 
 CUSTOMER_STATUSES = {
@@ -143,6 +151,7 @@ NOTIFICATION_KINDS = {
     "info": _l("Information"),
     "login_throttled": _l("Security"),
     "activity": _l("Activity for you"),
+    "handover": _l("Work handed over to you"),
 }
 
 STATUSES = {

@@ -20,6 +20,7 @@ def _name(prefix: str) -> str:
         ("POST", "/api/v1/admin/users"),
         ("PATCH", "/api/v1/admin/users/sales1"),
         ("POST", "/api/v1/admin/users/sales1/password"),
+        ("POST", "/api/v1/admin/users/sales1/handover"),
         ("GET", "/api/v1/admin/roles"),
         ("POST", "/api/v1/admin/roles"),
         ("GET", "/api/v1/admin/departments"),
@@ -140,3 +141,20 @@ def test_drafts_are_saved_not_deployed(api: Api) -> None:
         api.call("PUT", "admin", f"/api/v1/process-definitions/{key}/draft", data=b"\xff\xfe", content_type="application/xml").status_code
         == 422
     )
+
+
+def test_a_handover_is_listed_first_then_done_through_the_api(api: Api) -> None:
+    name = _name("leaving")
+    assert api.post("admin", "/api/v1/admin/users", json={"username": name, "password": "demo pass", "roles": ["sales"]}).status_code == 201
+    made = api.post("admin", "/api/v1/customers", json={"name": f"{name}的客户", "owner": name})
+    assert made.status_code == 201
+    path = f"/api/v1/admin/users/{name}/handover"
+    dry = api.post("admin", path, json={"to": "sales2"})
+    assert dry.status_code == 200 and dry.get_json()["dry_run"] is True and dry.get_json()["customers"] == 1
+    assert api.get("sales2", f"/api/v1/customers/{made.get_json()['id']}").status_code == 404  # nothing moved yet
+    done = api.post("admin", path, json={"to": "sales2", "dry_run": False})
+    assert done.status_code == 200 and done.get_json()["items"]["customers"][0]["id"] == made.get_json()["id"]
+    assert api.get("sales2", f"/api/v1/customers/{made.get_json()['id']}").status_code == 200
+    assert api.post("admin", path, json={"to": name}).status_code == 422
+    assert api.post("admin", path, json={"to": "sales2", "dry_run": "no"}).status_code == 422
+    assert api.post("admin", "/api/v1/admin/users/nobody_at_all/handover", json={"to": "sales2"}).status_code == 404

@@ -53,6 +53,7 @@ ACTIONS = [
     "/admin/users/cs_agent1",
     "/admin/users/cs_agent1/active",
     "/admin/users/cs_agent1/password",
+    "/admin/users/cs_agent1/handover",
     "/admin/roles",
     "/admin/departments",
     "/admin/departments/customer_service",
@@ -356,3 +357,27 @@ def test_user_role_and_department_changes_are_validated_and_audited(
     ):
         assert f'data-action="{action}"' in audit, action
     assert password not in audit and "secret-pass-1" not in audit
+
+
+def test_an_admin_hands_a_leavers_work_over_after_seeing_the_list(ui: Callable[[str], Page], engine: ProcessEngine, flow: Flow) -> None:
+    admin = ui("admin")
+    name = _key("leaver")
+    assert (
+        admin.post(
+            "/admin/users", {"username": name, "password": "demo pass", "display_name": "要离职的业务员", "roles": "sales"}
+        ).status_code
+        == 302
+    )
+    customer = engine.customers.create(flow.actor("admin"), {"name": f"{name}客户", "owner": name})
+    page = admin.text(f"/admin/users/{name}")
+    assert "data-holds-work" in page and "1 个客户" in page  # what they own, before anyone disables them
+    preview = admin.text(f"/admin/users/{name}?handover_to=sales2")
+    assert "data-handover-preview" in preview and f"{name}客户" in preview and "data-confirm-handover" in preview
+    with engine.db.sessions() as session:
+        assert engine.customers.get(session, flow.actor("admin"), customer.id).owner == name  # the list moved nothing
+    assert admin.post(f"/admin/users/{name}/handover", {"to": name}).status_code == 422
+    done = admin.post(f"/admin/users/{name}/handover", {"to": "sales2"})
+    assert done.status_code == 302
+    with engine.db.sessions() as session:
+        assert engine.customers.get(session, flow.actor("sales2"), customer.id).owner == "sales2"
+    assert "data-holds-work" not in admin.text(f"/admin/users/{name}")

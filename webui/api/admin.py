@@ -8,6 +8,7 @@ from flask import request
 from flask.typing import ResponseReturnValue
 
 from engine.clock import iso
+from engine.errors import ValidationFailed
 from engine.services.admin import user_view
 from store.models import Department
 from webui.api import actor, bp, engine, int_arg, json_body
@@ -48,6 +49,23 @@ def reset_password(username: str) -> ResponseReturnValue:
     body = json_body() if request.content_length else {}
     password = engine().admin.reset_password(actor(), username, body.get("password"))
     return {"username": username, "password": password if body.get("password") is None else None}
+
+
+@bp.post("/admin/users/<username>/handover")
+def hand_over(username: str) -> ResponseReturnValue:
+    """Everything the user owns and holds, to `to`: with `dry_run` (the default) only listed."""
+    body = json_body()
+    dry_run = body.get("dry_run", True)
+    if not isinstance(dry_run, bool):
+        raise ValidationFailed({"dry_run": "must be true or false"})
+    service = engine().handover
+    plan = service.dry_run(actor(), username, body.get("to")) if dry_run else service.hand_over(actor(), username, body.get("to"))
+    return {"username": plan.username, "to": plan.to, "dry_run": dry_run, **plan.counts(), "items": _items(plan)}
+
+
+def _items(plan: Any) -> dict[str, list[dict[str, Any]]]:
+    keys = ("customers", "leads", "opportunities", "receivables", "tasks", "instances")
+    return {k: [{"id": i, "label": label} for i, label in getattr(plan, k)] for k in keys}
 
 
 @bp.get("/admin/roles")

@@ -395,6 +395,35 @@ SPEC: dict[str, Any] = {
                 "responses": {"200": _json({"type": "object"}), **_errors(401, 404)},
             }
         },
+        "/admin/users/{username}/handover": {
+            "post": {
+                "summary": "Hand everything a user owns and holds to a successor (admins); dry_run (default true) only lists it",
+                "parameters": [{"name": "username", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["to"],
+                                "properties": {"to": {"type": "string"}, "dry_run": {"type": "boolean", "default": True}},
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                k: {"type": "integer"} for k in ("customers", "leads", "opportunities", "receivables", "tasks", "instances")
+                            },
+                        }
+                    ),
+                    **_errors(400, 401, 403, 404, 422),
+                },
+            }
+        },
         "/customers": {
             "get": {
                 "summary": "The customers the caller may see (owner, superiors, sales assistants and director, gm, admins)",
