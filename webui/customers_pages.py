@@ -7,18 +7,23 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import redirect, render_template, request, url_for
+from flask import Response, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
+from engine import config
+from engine.clock import aware
 from engine.errors import ValidationFailed
 from engine.services.customers import ACTIVITY_KINDS, GRADES, RELATIONSHIPS, SORTS, STATUSES, TEXT_FIELDS, CustomerFilter, Duplicate
 from webui import labels
+from webui.spreadsheets import workbook
 from webui.ui import actor, done, eng, page_arg, page_blueprint
 
 bp = page_blueprint("customers", __name__)
 ID = "<int(min=1, max=2147483647):customer_id>"
 EDITABLE = ("name", *TEXT_FIELDS, "status", "grade")
+EXPORT_LIMIT = 10_000
+EXPORT_FIELDS = ("name", "short_name", "status", "grade", "owner", "industry", "phone", "email", "address", "market", "last_touched_at")
 
 
 def _form_values() -> dict[str, str]:
@@ -59,6 +64,48 @@ def index() -> ResponseReturnValue:
         may_create=engine.authorization.may_create_customer(actor()),
         now=engine.clock(),
     )
+
+
+@bp.get("/customers/suggest")
+def suggest() -> ResponseReturnValue:
+    """Up to 10 customers the user may see whose name matches what was typed (form autocomplete)."""
+    f = CustomerFilter.from_params({"q": request.args.get("q", "")})
+    if not f.q:
+        return jsonify({"items": []})
+    with eng().db.sessions() as session:
+        rows, _total, _page = eng().customers.query(session, actor(), f, 1, 10)
+    return jsonify({"items": [{"id": c.id, "name": c.name} for c in rows]})
+
+
+@bp.get("/customers/export.xlsx")
+def export() -> ResponseReturnValue:
+    """The filtered list as a spreadsheet (the customers the user may see, at most 10,000 rows)."""
+    f = CustomerFilter.from_params(request.args)
+    engine = eng()
+    with engine.db.sessions() as session:
+        rows, total, _page = engine.customers.query(session, actor(), f, 1, EXPORT_LIMIT)
+        names = engine.identity.display_names(session)
+    headers = [str(labels.CUSTOMER_FIELDS[k]) for k in EXPORT_FIELDS[:-1]] + [_("Last touched")]
+    body = workbook(
+        _("Customers"),
+        headers,
+        [[_export_value(c, k, names) for k in EXPORT_FIELDS] for c in rows],
+    )
+    response = Response(body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response.headers["Content-Disposition"] = "attachment; filename=customers.xlsx"
+    response.headers["X-Total-Count"] = str(total)
+    return response
+
+
+def _export_value(customer: Any, key: str, names: dict[str, str]) -> Any:
+    if key == "owner":
+        return names.get(customer.owner or "", customer.owner)
+    if key == "status":
+        return labels.customer_status(customer.status)
+    if key == "last_touched_at":
+        touched = aware(customer.last_touched_at)
+        return touched.astimezone(config.current().timezone) if touched else None
+    return getattr(customer, key)
 
 
 @bp.get("/customers/new")

@@ -56,6 +56,13 @@ def test_a_visit_with_a_next_step_reminds_the_salesperson_on_its_day(chromium: A
     note.locator("button[type=submit]").click()
     expect(page.locator("h1")).to_contain_text(name)
 
+    agent = Session(chromium, live_server, "cs_agent1")  # registering a complaint: the name is suggested
+    form = agent.goto("/processes/complaint_handling/start")
+    form.locator("#f-customer").press_sequentially(name[:8], delay=30)
+    expect(form.locator("#suggest-customer option")).to_have_count(1)
+    assert form.locator("#suggest-customer option").first.get_attribute("value") == name
+    agent.close()
+
     page.set_viewport_size({"width": 390, "height": 844})
     page.reload()
     width = page.evaluate("document.documentElement.scrollWidth")

@@ -99,3 +99,36 @@ def test_edit_is_for_those_who_keep_the_file_and_the_owner_changes_by_superiors(
     bad = ui("sales2").post(f"/customers/{customer}/edit", {"name": "", "status": "trading"})
     assert bad.status_code == 422
     assert ui("gm").get(f"/customers/{customer}/edit").status_code == 302  # the gm views; editing goes back to the page
+
+
+def test_forms_suggest_only_the_customers_the_user_may_see(ui: Callable[[str], Page]) -> None:
+    name = _name()
+    _created(ui("sales1"), {"name": name})
+    found = ui("sales1").get(f"/customers/suggest?q={name[:8]}").get_json()
+    assert [c["name"] for c in found["items"]] == [name]
+    assert ui("sales2").get(f"/customers/suggest?q={name[:8]}").get_json()["items"] == []
+    assert ui("sales1").get("/customers/suggest?q=").get_json()["items"] == []
+    form = ui("cs_agent1").text("/processes/complaint_handling/start")
+    assert 'list="suggest-customer"' in form and "data-customer-suggest" in form
+
+
+def test_the_filtered_list_exports_to_excel(ui: Callable[[str], Page]) -> None:
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    tag = secrets.token_hex(3)
+    mine = _created(ui("sales1"), {"name": f"{tag}出口公司", "industry": '=HYPERLINK("http://x")', "grade": "A"})
+    _created(ui("sales2"), {"name": f"{tag}别人的公司"})
+    response = ui("sales1").get(f"/customers/export.xlsx?q={tag}")
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"] == "attachment; filename=customers.xlsx"
+    assert response.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    sheet = load_workbook(BytesIO(response.data)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][0] == "客户全称" and rows[0][2] == "状态"
+    assert [r[0] for r in rows[1:]] == [f"{tag}出口公司"]  # sales2's customer is not theirs to export
+    assert rows[1][2] == "潜在客户" and rows[1][4] == "业务员一"
+    cell = sheet.cell(row=2, column=6)
+    assert cell.value == '=HYPERLINK("http://x")' and cell.data_type == "s"  # text, never a formula
+    assert mine > 0

@@ -26,6 +26,33 @@
     if (item) item.remove();
   });
 
+  // --- customer suggestions -----------------------------------------------------------------
+  // A form's customer field offers the customers on file as the user types (datalist).
+  document.querySelectorAll("input[data-customer-suggest]").forEach(function (input) {
+    var list = document.getElementById(input.getAttribute("list"));
+    var timer = null;
+    var asked = "";
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      var text = input.value.trim();
+      if (text.length < 2 || text === asked || !list) return;
+      timer = setTimeout(function () {
+        asked = text;
+        fetch(input.dataset.customerSuggest + "?q=" + encodeURIComponent(text), { credentials: "same-origin", headers: { Accept: "application/json" } })
+          .then(function (r) { return r.ok ? r.json() : { items: [] }; })
+          .then(function (body) {
+            list.innerHTML = "";
+            (body.items || []).forEach(function (c) {
+              var option = document.createElement("option");
+              option.value = c.name;
+              list.appendChild(option);
+            });
+          })
+          .catch(function () {});
+      }, 250);
+    });
+  });
+
   // --- bulk selection -----------------------------------------------------------------------
   function selected() {
     return Array.prototype.slice.call(document.querySelectorAll('#worklist input[name="task"]:checked'));
