@@ -25,7 +25,18 @@ from engine.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from engine.services import task_counts
 from engine.services.assignment import may_leave_out
 from engine.services.identity import Actor
-from store.models import Customer, ProcessDefinition, ProcessInstance, Role, Task, TaskCandidate, TaskEscalation, User, UserRole
+from store.models import (
+    Customer,
+    Opportunity,
+    ProcessDefinition,
+    ProcessInstance,
+    Role,
+    Task,
+    TaskCandidate,
+    TaskEscalation,
+    User,
+    UserRole,
+)
 
 if TYPE_CHECKING:
     from engine.services.identity import IdentityService
@@ -224,6 +235,34 @@ class Authorization:
             raise Forbidden("only the owner, their superior, the sales assistants, the sales director or an admin may change this customer")
         if owner_changes and not self.may_reassign_customer(session, actor, customer):
             raise Forbidden("only the owner's superiors, the sales director or an admin may give this customer to someone else")
+
+    def opportunities_clause(self, session: Session, actor: Actor) -> ColumnElement[bool]:
+        """Opportunities as customers: their owner, the owner's superiors, the sales assistants and
+        director, the gm and admins."""
+        if actor.is_admin or actor.roles & CUSTOMER_WIDE_ROLES:
+            return true()
+        return Opportunity.owner.in_(sorted({actor.username} | self._identity.subordinates(session, actor.username)))
+
+    def check_edit_opportunity(self, session: Session, actor: Actor, opportunity: Opportunity) -> None:
+        """Stage, value, expected close: the owner, their direct superior, the sales assistants and
+        director, admins."""
+        allowed = actor.is_admin or actor.roles & {"sales_director", "sales_assistant"} or opportunity.owner == actor.username
+        if not allowed and not self.is_superior_of(session, actor, opportunity.owner, direct_only=True):
+            raise Forbidden("only the owner, their superior, the sales assistants or director or an admin may change this opportunity")
+
+    def may_hand_out_opportunities(self, session: Session, actor: Actor) -> bool:
+        """Whether the pipeline offers "give to" at all: the director, admins, anyone with reports."""
+        return (
+            actor.is_admin
+            or "sales_director" in actor.roles
+            or bool(self._identity.subordinates(session, actor.username, direct_only=True))
+        )
+
+    def check_reassign_opportunity(self, session: Session, actor: Actor, opportunity: Opportunity) -> None:
+        """Given to someone else by the sales director (seed 001: long-untouched opportunities) or
+        the owner's superiors."""
+        if not (actor.is_admin or "sales_director" in actor.roles or self.is_superior_of(session, actor, opportunity.owner)):
+            raise Forbidden("only the sales director, the owner's superiors or an admin may give this opportunity to someone else")
 
     def check_customer_owner(self, session: Session, actor: Actor, owner: str) -> None:
         """A new customer is the creator's, or (given by them) a report's; the sales director and

@@ -21,6 +21,7 @@ from engine.services.identity import IdentityService
 from engine.services.inbox import InboxService
 from engine.services.management import JobService, JobSettings
 from engine.services.migration import MigrationService
+from engine.services.opportunities import OpportunityService
 from engine.services.repository import RepositoryService
 from engine.services.runtime import RuntimeService
 from engine.services.tasks import TaskService
@@ -79,6 +80,7 @@ class ProcessEngine:
         self.inbox = InboxService(db=db)
         self.customers = CustomerService(authorization=self.authorization, clock=clock, db=db, history=self.history, identity=self.identity)
         self.jobs.handle("activity_reminder", self.customers.remind)
+        self.opportunities = OpportunityService(authorization=self.authorization, clock=clock, db=db, history=self.history)
         self.handover = HandoverService(authorization=self.authorization, clock=clock, db=db, history=self.history, runtime=self.runtime)
 
     def context(self, session: Session, actor: str | None, instance: ProcessInstance | None = None) -> ActionContext:

@@ -469,16 +469,22 @@ class Activity(Base):
 
 
 class Opportunity(Base):
+    """A sales opportunity (销售机会, seeds 000 and 001): a qualified lead becomes one. Any stage
+    change or activity on its customer touches it; 30 days untouched, the sales director is told."""
+
     __tablename__ = "opportunities"
+    __table_args__ = (Index("ix_opportunities_owner_stage", "owner", "stage"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     title: Mapped[str] = mapped_column(String(300))
     estimated_value: Mapped[money | None]
     grade: Mapped[str | None] = mapped_column(String(1))
     owner: Mapped[username | None]
-    stage: Mapped[str] = mapped_column(String(32), default="qualified")
+    stage: Mapped[str] = mapped_column(String(32), default="qualified")  # qualified | proposal | negotiation | won | lost
     created_at: Mapped[utc_datetime]
+    expected_close: Mapped[date | None] = mapped_column(Date)
+    last_touched_at: Mapped[utc_datetime | None]
 
 
 # Tables owned by the worklist UI live in their own module; importing it here keeps

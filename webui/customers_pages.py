@@ -15,6 +15,7 @@ from engine import config
 from engine.clock import aware
 from engine.errors import ValidationFailed
 from engine.services.customers import ACTIVITY_KINDS, GRADES, RELATIONSHIPS, SORTS, STATUSES, TEXT_FIELDS, CustomerFilter, Duplicate
+from engine.services.opportunities import STAGES
 from webui import labels
 from webui.spreadsheets import workbook
 from webui.ui import actor, done, eng, page_arg, page_blueprint
@@ -249,5 +250,51 @@ def _detail(exc: ValidationFailed) -> str:
         "name": _("name"),
         "birthday": _("birthday"),
         "email": _("email"),
+        "stage": _("stage"),
+        "username": _("person"),
     }
     return "; ".join(f"{names.get(k, k)}: {labels.field_error(v)}" for k, v in exc.fields.items())
+
+
+# --- opportunities: the pipeline ------------------------------------------------------------------
+
+OPPORTUNITY_ID = "<int(min=1, max=2147483647):opportunity_id>"
+
+
+@bp.get("/opportunities")
+def pipeline() -> ResponseReturnValue:
+    """The pipeline board: one column per stage; the owner's own, their team's, or (director) all."""
+    engine = eng()
+    me = actor()
+    owner = request.args.get("owner") or None
+    untouched = request.args.get("untouched") == "1"
+    with engine.db.sessions() as session:
+        board = engine.opportunities.board(session, me, owner)
+        owners = engine.customers.owners(session)
+        may_assign = engine.authorization.may_hand_out_opportunities(session, me)
+    if untouched:
+        board = {stage: [c for c in cards if c.flagged] for stage, cards in board.items()}
+    return render_template(
+        "customers/pipeline.html", board=board, owners=owners, owner=owner, untouched=untouched, may_assign=may_assign, stages=STAGES
+    )
+
+
+@bp.post(f"/opportunities/{OPPORTUNITY_ID}/stage")
+def set_stage(opportunity_id: int) -> ResponseReturnValue:
+    back = url_for("customers.pipeline", owner=request.args.get("owner") or None)
+    try:
+        eng().opportunities.update(actor(), opportunity_id, {"stage": request.form.get("stage", "")})
+    except ValidationFailed as exc:
+        return done(_detail(exc), back, "error", events=())
+    return done(_("Stage saved."), back, events=())
+
+
+@bp.post(f"/opportunities/{OPPORTUNITY_ID}/assign")
+def assign_opportunity(opportunity_id: int) -> ResponseReturnValue:
+    back = url_for("customers.pipeline", owner=request.args.get("owner") or None)
+    username = request.form.get("username", "")
+    try:
+        eng().opportunities.assign(actor(), opportunity_id, username)
+    except ValidationFailed as exc:
+        return done(_detail(exc), back, "error", events=())
+    return done(_("Given to %(user)s, who has been told.", user=username), back, events=())

@@ -69,6 +69,8 @@ AUDIT_ACTIONS = {
     "customer_update": (_l("Changed the customer %(subject)s"), "customer_id"),
     "contact_create": (_l("Added the contact %(subject)s"), "name"),
     "activity_create": (_l("Logged an activity on customer %(subject)s"), "customer_id"),
+    "opportunity_update": (_l("Changed the opportunity %(subject)s"), "opportunity_id"),
+    "opportunity_assign": (_l("Gave the opportunity %(subject)s to someone else"), "opportunity_id"),
 }
 AUDIT_FIELDS = {
     "display_name": _l("name"),
@@ -122,6 +124,13 @@ TIMELINE_KINDS = {
     "other": _l("Process"),
 }
 RELATIONSHIPS = {"key": _l("Key contact"), "good": _l("Good"), "normal": _l("Normal")}
+STAGES = {
+    "qualified": _l("Qualified"),
+    "proposal": _l("Proposal"),
+    "negotiation": _l("Negotiation"),
+    "won": _l("Won"),
+    "lost": _l("Lost deal"),
+}
 CUSTOMER_FIELDS = {
     "name": _l("Full name"),
     "short_name": _l("Short name"),
@@ -257,6 +266,10 @@ def customer_status(status: str | None) -> str:
 
 def activity_kind(kind: str | None) -> str:
     return str(ACTIVITY_KINDS.get(kind or "", kind or ""))
+
+
+def stage_label(stage: str | None) -> str:
+    return str(STAGES.get(stage or "", stage or ""))
 
 
 def timeline_kind(kind: str | None) -> str:

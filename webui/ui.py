@@ -268,6 +268,7 @@ def register_template_helpers(app: Flask) -> None:
         "customer_status": labels.customer_status,
         "activity_kind": labels.activity_kind,
         "timeline_kind": labels.timeline_kind,
+        "stage_label": labels.stage_label,
         "unread_count": unread_count,
         "iso": iso,
     }

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Select, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, false, func, or_, select, update
 from sqlalchemy.orm import Session, defer
 
 from engine import config, matching, process_parts
@@ -18,6 +18,7 @@ from engine.clock import aware
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.services import customer_links
 from engine.services.identity import Actor
+from engine.services.opportunities import OPEN_STAGES
 from store.models import MAX_ID, Activity, Contact, Customer, Job, Notification, Opportunity, ProcessInstance, User
 
 if TYPE_CHECKING:
@@ -470,6 +471,12 @@ class CustomerService:
             session.flush()
             if customer.last_touched_at is None or at > aware(customer.last_touched_at):  # type: ignore[operator]
                 customer.last_touched_at = at
+            session.execute(  # an activity on the customer touches its open opportunities too
+                update(Opportunity)
+                .where(Opportunity.customer_id == customer.id, Opportunity.stage.in_(OPEN_STAGES))
+                .values(last_touched_at=now)
+                .execution_options(synchronize_session=False)
+            )
             if next_at is not None:
                 session.add(
                     Job(kind="activity_reminder", due_at=next_at, run_at=next_at, payload={"activity_id": activity.id}, created_at=now)

@@ -99,6 +99,7 @@ def create_customer(data: dict[str, Any], params: dict[str, Any]) -> dict[str, A
         grade=data.get("grade"),
         owner=owner,
         created_at=ctx.now,
+        last_touched_at=ctx.now,
     )
     ctx.session.add(opportunity)
     lead = ctx.session.get(Lead, data.get("lead_id")) if data.get("lead_id") else None

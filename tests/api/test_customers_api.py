@@ -11,6 +11,7 @@ import pytest
 from processes.demo import USERS as DEMO_USERS
 from tests.conftest import Api
 from tests.data import COMPLAINT
+from tests.flow import Flow
 
 # Who is special to sales1's customer; every other demo user is an outsider to it.
 COLUMNS = ("admin", "gm", "sales_dir", "sales_asst", "sales1", "sales2", "outsider")
@@ -109,3 +110,22 @@ def test_bad_input_is_refused_and_changes_nothing(api: Api) -> None:
     assert api.get("sales1", "/api/v1/customers?limit=0").status_code == 400
     late = api.post("sales1", f"/api/v1/customers/{customer}/activities", json={"kind": "call", "summary": "x", "next_at": "tomorrow"})
     assert late.status_code == 422 and "next_at" in late.get_json()["fields"]
+
+
+def test_opportunities_over_the_api(api: Api, flow: Flow) -> None:
+    from tests.data import lead
+
+    instance = flow.start("sales1", "lead_qualification", lead(estimated_value=300_000))
+    flow.complete("sales1", instance.id, "verify_lead", {"outcome": "qualified", "grade": "A"})
+    flow.complete("sales_dir", instance.id, "director_review", {"decision": "approve"})
+    opportunity = flow.instance(instance.id).data["opportunity_id"]
+    mine = {o["id"]: o for o in api.get("sales1", "/api/v1/opportunities?owner=sales1").get_json()["items"]}
+    assert opportunity in mine and mine[opportunity]["untouched_days"] == 0 and mine[opportunity]["flagged"] is False
+    assert opportunity not in {o["id"] for o in api.get("sales2", "/api/v1/opportunities").get_json()["items"]}
+    path = f"/api/v1/opportunities/{opportunity}"
+    assert api.call("PATCH", "sales2", path, json={"stage": "won"}).status_code == 404
+    assert api.call("PATCH", "sales1", path, json={"stage": "sideways"}).status_code == 422
+    assert api.call("PATCH", "sales1", path, json={"stage": "negotiation", "estimated_value": 250000}).get_json()["stage"] == "negotiation"
+    assert api.post("sales1", f"{path}/assign", json={"username": "sales2"}).status_code == 403
+    assert api.post("sales_dir", f"{path}/assign", json={"username": "sales2"}).get_json()["owner"] == "sales2"
+    assert api.get("sales1", "/api/v1/opportunities?untouched_days=-1").status_code == 400

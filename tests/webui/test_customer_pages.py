@@ -132,3 +132,23 @@ def test_the_filtered_list_exports_to_excel(ui: Callable[[str], Page]) -> None:
     cell = sheet.cell(row=2, column=6)
     assert cell.value == '=HYPERLINK("http://x")' and cell.data_type == "s"  # text, never a formula
     assert mine > 0
+
+
+def test_the_pipeline_board_moves_stages_and_the_director_gives_work_away(ui: Callable[[str], Page], flow: Flow) -> None:
+    from tests.data import lead
+
+    data = lead(estimated_value=120_000)
+    instance = flow.start("sales1", "lead_qualification", data)
+    flow.complete("sales1", instance.id, "verify_lead", {"outcome": "qualified", "grade": "A"})
+    flow.complete("sales_dir", instance.id, "director_review", {"decision": "approve"})
+    opportunity = flow.instance(instance.id).data["opportunity_id"]
+    board = ui("sales1").text("/opportunities?owner=sales1")
+    column = board[board.index('data-stage="qualified"') : board.index('data-stage="proposal"')]
+    assert f'data-opportunity="{opportunity}"' in column and data["company"] in column
+    assert "转交给" not in board  # a salesperson without reports gives nothing away
+    assert ui("sales1").post(f"/opportunities/{opportunity}/stage", {"stage": "proposal"}).status_code == 302
+    board = ui("sales1").text("/opportunities")
+    assert f'data-opportunity="{opportunity}"' in board[board.index('data-stage="proposal"') : board.index('data-stage="negotiation"')]
+    assert ui("sales2").post(f"/opportunities/{opportunity}/stage", {"stage": "won"}).status_code == 404
+    assert ui("sales_dir").post(f"/opportunities/{opportunity}/assign", {"username": "sales2"}).status_code == 302
+    assert f'data-opportunity="{opportunity}"' in ui("sales2").text("/opportunities")

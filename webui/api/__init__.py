@@ -133,6 +133,7 @@ from webui.api import (  # noqa: E402,F401
     messages,
     notifications,
     openapi,
+    opportunities,
     tasks,
     versions,
 )

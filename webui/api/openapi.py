@@ -9,6 +9,7 @@ from flask.typing import ResponseReturnValue
 from engine.services.customers import ACTIVITY_KINDS, GRADES, RELATIONSHIPS, STATUSES
 from engine.services.customers import SORTS as CUSTOMER_SORTS
 from engine.services.customers import TEXT_FIELDS as CUSTOMER_TEXT_FIELDS
+from engine.services.opportunities import STAGES as OPPORTUNITY_STAGES
 from webui.api import bp
 
 
@@ -50,6 +51,12 @@ _CUSTOMER = {
     "grade": {"type": "string", "enum": list(GRADES), "nullable": True},
     "owner": {"type": "string", "nullable": True},
     **{field: {"type": "string", "maxLength": limit, "nullable": True} for field, limit in CUSTOMER_TEXT_FIELDS.items()},
+}
+_OPPORTUNITY_ID = {
+    "name": "opportunity_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647},
 }
 _CUSTOMER_ID = {"name": "customer_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647}}
 _KEY = {"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -487,6 +494,57 @@ SPEC: dict[str, Any] = {
                 "responses": {"201": _json(_ref("Activity")), **_errors(400, 401, 403, 404, 422)},
             }
         },
+        "/opportunities": {
+            "get": {
+                "summary": "The opportunities the caller may see, longest untouched first (flagged after 30 days)",
+                "parameters": [
+                    {"name": "owner", "in": "query", "schema": {"type": "string"}},
+                    {"name": "stage", "in": "query", "schema": {"type": "string", "enum": list(OPPORTUNITY_STAGES)}},
+                    {"name": "untouched_days", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 3650}},
+                ],
+                "responses": {
+                    "200": _json({"type": "object", "properties": {"items": {"type": "array", "items": _ref("Opportunity")}}}),
+                    **_errors(400, 401),
+                },
+            }
+        },
+        "/opportunities/{opportunity_id}": {
+            "patch": {
+                "summary": "Change the stage, value or expected close date (touches it)",
+                "parameters": [_OPPORTUNITY_ID],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "stage": {"type": "string", "enum": list(OPPORTUNITY_STAGES)},
+                                    "estimated_value": {"type": "number", "minimum": 0, "nullable": True},
+                                    "expected_close": {"type": "string", "format": "date", "nullable": True},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {"200": _json(_ref("Opportunity")), **_errors(400, 401, 403, 404, 422)},
+            }
+        },
+        "/opportunities/{opportunity_id}/assign": {
+            "post": {
+                "summary": "Give the opportunity to another salesperson (the sales director, the owner's superiors)",
+                "parameters": [_OPPORTUNITY_ID],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {"type": "object", "required": ["username"], "properties": {"username": {"type": "string"}}}
+                        }
+                    },
+                },
+                "responses": {"200": _json(_ref("Opportunity")), **_errors(400, 401, 403, 404, 422)},
+            }
+        },
         "/incidents": {
             "get": {
                 "summary": "Jobs that failed every attempt (admins)",
@@ -746,6 +804,22 @@ SPEC: dict[str, Any] = {
                             },
                         },
                     },
+                },
+            },
+            "Opportunity": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "customer_id": {"type": "integer"},
+                    "customer": {"type": "string"},
+                    "title": {"type": "string"},
+                    "stage": {"type": "string", "enum": list(OPPORTUNITY_STAGES)},
+                    "estimated_value": {"type": "number", "nullable": True},
+                    "expected_close": {"type": "string", "nullable": True},
+                    "owner": {"type": "string", "nullable": True},
+                    "last_touched_at": {"type": "string"},
+                    "untouched_days": {"type": "integer"},
+                    "flagged": {"type": "boolean"},
                 },
             },
             "Contact": {

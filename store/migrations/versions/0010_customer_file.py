@@ -1,4 +1,4 @@
-"""the customer file: customer fields, contacts, activities, and the customer an instance is about
+"""the customer file: customer fields, contacts, activities, opportunities' dates, and the customer an instance is about
 
 Revision ID: 0010_customer_file
 Revises: 0009_task_escalations
@@ -79,9 +79,17 @@ def upgrade() -> None:
     op.create_index("ix_process_instances_customer_norm", "process_instances", ["customer_norm"])
     op.create_index("ix_instances_customer_started", "process_instances", ["customer_id", "started_at"])
     op.add_column("notifications", sa.Column("customer_id", sa.Integer(), nullable=True))
+    op.add_column("opportunities", sa.Column("expected_close", sa.Date(), nullable=True))
+    op.add_column("opportunities", sa.Column("last_touched_at", sa.DateTime(timezone=True), nullable=True))
+    op.create_index("ix_opportunities_owner_stage", "opportunities", ["owner", "stage"])
+    op.create_index("ix_opportunities_customer_id", "opportunities", ["customer_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_opportunities_customer_id", table_name="opportunities")
+    op.drop_index("ix_opportunities_owner_stage", table_name="opportunities")
+    op.drop_column("opportunities", "last_touched_at")
+    op.drop_column("opportunities", "expected_close")
     op.drop_column("notifications", "customer_id")
     op.drop_index("ix_instances_customer_started", table_name="process_instances")
     op.drop_index("ix_process_instances_customer_norm", table_name="process_instances")
