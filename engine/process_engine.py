@@ -18,6 +18,7 @@ from engine.services.customers import CustomerService
 from engine.services.handover import HandoverService
 from engine.services.history import HistoryService
 from engine.services.identity import IdentityService
+from engine.services.imports import ImportService
 from engine.services.inbox import InboxService
 from engine.services.management import JobService, JobSettings
 from engine.services.migration import MigrationService
@@ -81,6 +82,9 @@ class ProcessEngine:
         self.customers = CustomerService(authorization=self.authorization, clock=clock, db=db, history=self.history, identity=self.identity)
         self.jobs.handle("activity_reminder", self.customers.remind)
         self.opportunities = OpportunityService(authorization=self.authorization, clock=clock, db=db, history=self.history)
+        self.imports = ImportService(
+            authorization=self.authorization, db=db, identity=self.identity, repository=self.repository, runtime=self.runtime
+        )
         self.handover = HandoverService(authorization=self.authorization, clock=clock, db=db, history=self.history, runtime=self.runtime)
 
     def context(self, session: Session, actor: str | None, instance: ProcessInstance | None = None) -> ActionContext:

@@ -109,19 +109,23 @@ class RuntimeService:
 
     def start(self, actor: Actor, process_key: str, data: Any, business_key: str | None = None) -> ProcessInstance:
         with self._db.transaction() as session:
-            definition = self._repository.latest(session, process_key)
-            self._authorization.require_start(definition, actor)
-            meta = definition.start_meta or {}
-            values = forms.validate(meta.get("form") or [], data if data is not None else {})
-            if business_key is not None and (not isinstance(business_key, str) or len(business_key) > 200):
-                raise ValidationFailed({"business_key": "must be text of at most 200 characters"})
-            initial = dict(values)
-            if meta.get("initiator"):
-                initial[meta["initiator"]] = actor.username
-            instance, workflow = self._create(session, definition, initial, actor.username, business_key)
-            self._history.record(session, actor.username, "start", instance_id=instance.id, data=values)
-            self.advance(session, instance, workflow, actor.username, NEW_INSTANCE)
-            return instance
+            return self.start_in(session, actor, process_key, data, business_key)
+
+    def start_in(self, session: Session, actor: Actor, process_key: str, data: Any, business_key: str | None = None) -> ProcessInstance:
+        """Start inside the caller's transaction (an import starts all its rows or none)."""
+        definition = self._repository.latest(session, process_key)
+        self._authorization.require_start(definition, actor)
+        meta = definition.start_meta or {}
+        values = forms.validate(meta.get("form") or [], data if data is not None else {})
+        if business_key is not None and (not isinstance(business_key, str) or len(business_key) > 200):
+            raise ValidationFailed({"business_key": "must be text of at most 200 characters"})
+        initial = dict(values)
+        if meta.get("initiator"):
+            initial[meta["initiator"]] = actor.username
+        instance, workflow = self._create(session, definition, initial, actor.username, business_key)
+        self._history.record(session, actor.username, "start", instance_id=instance.id, data=values)
+        self.advance(session, instance, workflow, actor.username, NEW_INSTANCE)
+        return instance
 
     def _create(
         self, session: Session, definition: ProcessDefinition, data: dict[str, Any], started_by: str | None, business_key: str | None

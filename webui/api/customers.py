@@ -10,7 +10,9 @@ from flask import request
 from flask.typing import ResponseReturnValue
 
 from engine.clock import iso
+from engine.errors import ValidationFailed
 from engine.services.customers import TEXT_FIELDS, CustomerFilter
+from engine.services.imports import MAX_BYTES
 from store.models import Activity, Contact, Customer
 from webui.api import actor, bp, engine, int_arg, json_body
 
@@ -100,3 +102,16 @@ def add_contact(customer_id: int) -> ResponseReturnValue:
 @bp.post(f"/customers/{ID}/activities")
 def log_activity(customer_id: int) -> ResponseReturnValue:
     return activity_view(engine().customers.log_activity(actor(), customer_id, json_body())), 201
+
+
+@bp.post("/imports/leads")
+def import_leads() -> ResponseReturnValue:
+    """An XLSX or CSV of leads (multipart `file`, a header row): each good row starts a
+    lead_qualification; `dry_run=true` (form field or query) only reports what would happen."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise ValidationFailed({"file": "is required (multipart form field 'file')"})
+    dry_run = (request.form.get("dry_run") or request.args.get("dry_run") or "false").lower() in ("1", "true", "yes")
+    content = upload.read(MAX_BYTES + 1)
+    report = engine().imports.leads(actor(), upload.filename, content, dry_run)
+    return report.as_dict()

@@ -494,6 +494,33 @@ SPEC: dict[str, Any] = {
                 "responses": {"201": _json(_ref("Activity")), **_errors(400, 401, 403, 404, 422)},
             }
         },
+        "/imports/leads": {
+            "post": {
+                "summary": "Import leads from an XLSX or CSV file with a header row; each good row starts a lead_qualification",
+                "parameters": [{"name": "dry_run", "in": "query", "schema": {"type": "boolean", "default": False}}],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "multipart/form-data": {
+                            "schema": {"type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary"}}}
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "created": {"type": "integer"},
+                                "duplicates": {"type": "array", "items": {"type": "object"}},
+                                "errors": {"type": "array", "items": {"type": "object"}},
+                            },
+                        }
+                    ),
+                    **_errors(400, 401, 403, 413, 422),
+                },
+            }
+        },
         "/opportunities": {
             "get": {
                 "summary": "The opportunities the caller may see, longest untouched first (flagged after 30 days)",
