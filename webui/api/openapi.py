@@ -502,7 +502,11 @@ SPEC: dict[str, Any] = {
                     "required": True,
                     "content": {
                         "multipart/form-data": {
-                            "schema": {"type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary"}}}
+                            "schema": {
+                                "type": "object",
+                                "required": ["file"],
+                                "properties": {"file": {"type": "string", "format": "binary"}},
+                            }
                         }
                     },
                 },
