@@ -314,13 +314,9 @@ class CustomerService:
         return values, errors
 
     def _duplicate(self, session: Session, values: Mapping[str, Any], own_id: int | None) -> int | None:
-        matches: list[ColumnElement[bool]] = []
-        if values.get("name"):
-            matches.append(Customer.name_norm == matching.company(values["name"]))
-        if phone := matching.phone(values.get("phone")):
-            matches.append(Customer.phone_norm == phone)
-        if email := matching.email(values.get("email")):
-            matches.append(Customer.email_norm == email)
+        matches = matching.same_party(
+            Customer.name_norm, Customer.phone_norm, Customer.email_norm, values.get("name"), values.get("phone"), values.get("email")
+        )
         if not matches:
             return None
         stmt = select(Customer.id).where(or_(*matches))

@@ -239,22 +239,12 @@ class ImportService:
         for key in keys:
             if key in seen:
                 return {"of_row": seen[key]}
-        company, phone, email = (
-            matching.company(str(values.get("company") or "")),
-            matching.phone(values.get("phone")),
-            matching.email(values.get("email")),
-        )
-        lead_match = (
-            [Lead.company_norm == company] + ([Lead.phone_norm == phone] if phone else []) + ([Lead.email_norm == email] if email else [])
-        )
+        company, phone, email = values.get("company"), values.get("phone"), values.get("email")
+        lead_match = matching.same_party(Lead.company_norm, Lead.phone_norm, Lead.email_norm, company, phone, email)
         existing = session.scalar(select(Lead.id).where(or_(*lead_match), Lead.status != "merged").limit(1))
         if existing is not None:
             return {"existing_lead": existing}
-        customer_match = (
-            [Customer.name_norm == company]
-            + ([Customer.phone_norm == phone] if phone else [])
-            + ([Customer.email_norm == email] if email else [])
-        )
+        customer_match = matching.same_party(Customer.name_norm, Customer.phone_norm, Customer.email_norm, company, phone, email)
         customer = session.scalar(select(Customer.id).where(or_(*customer_match)).limit(1))
         if customer is not None:
             return {"existing_customer": customer}

@@ -23,22 +23,18 @@ def check_lead(data: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
     company = matching.company(str(data.get("company") or ""))
     phone = matching.phone(data.get("phone"))
     email = matching.email(data.get("email"))
-    matches = [Lead.company_norm == company] if company else []
-    if phone:
-        matches.append(Lead.phone_norm == phone)
-    if email:
-        matches.append(Lead.email_norm == email)
+    matches = matching.same_party(
+        Lead.company_norm, Lead.phone_norm, Lead.email_norm, data.get("company"), data.get("phone"), data.get("email")
+    )
     own_id = data.get("lead_id")
     duplicate = None
     if matches:
         duplicate = ctx.session.scalar(
             select(Lead.id).where(or_(*matches), Lead.status != "merged", Lead.id != (own_id or -1)).order_by(Lead.id).limit(1)
         )
-    customer_matches = [Customer.name_norm == company] if company else []
-    if phone:
-        customer_matches.append(Customer.phone_norm == phone)
-    if email:
-        customer_matches.append(Customer.email_norm == email)
+    customer_matches = matching.same_party(
+        Customer.name_norm, Customer.phone_norm, Customer.email_norm, data.get("company"), data.get("phone"), data.get("email")
+    )
     existing_customer = ctx.session.scalar(select(Customer.id).where(or_(*customer_matches)).limit(1)) if customer_matches else None
     lead = Lead(
         instance_id=ctx.instance.id if ctx.instance else None,
