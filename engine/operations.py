@@ -181,20 +181,23 @@ def op_notify(data: dict[str, Any], params: dict[str, Any]) -> None:
     kind = str(params.get("kind") or "info")
     message = str(params.get("message") or kind).format_map(_Missing({k: v for k, v in data.items() if isinstance(v, (str, int, float))}))
     recipients = _recipients(ctx.session, ctx.instance, str(params.get("to") or "initiator"))
-    about = _deadline_task(ctx)
+    about, event = _deadline_task(ctx)
     notify(recipients, kind, message, about.id if about else None)
     if about is not None and kind == "escalation":
-        escalate(ctx, about, recipients, message, event=(scripting.boundary_origin() or ("", ""))[1])
+        escalate(ctx, about, recipients, message, event=event)
 
 
-def _deadline_task(ctx: ActionContext) -> Task | None:
-    """The open task whose deadline (a boundary timer) led to this notification, if any."""
+def _deadline_task(ctx: ActionContext) -> tuple[Task | None, str | None]:
+    """The open task whose deadline (a boundary timer) led to this notification, and that
+    boundary event's id; (None, None) off a deadline's path."""
     origin = scripting.boundary_origin()
     if origin is None or ctx.instance is None:
-        return None
+        return None, None
     with ctx.session.no_autoflush:  # the action's own changes go out at commit (engine.runtime.advance)
         task = ctx.session.get(Task, origin[0])
-    return task if task is not None and task.status == "open" and task.instance_id == ctx.instance.id else None
+    if task is None or task.status != "open" or task.instance_id != ctx.instance.id:
+        return None, None
+    return task, origin[1]
 
 
 def escalate(ctx: ActionContext, task: Task, usernames: list[str], reason: str, event: str | None = None) -> None:

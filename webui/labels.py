@@ -192,7 +192,7 @@ FIELD_ERRORS: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"^must be a whole number$"), lambda m: _("Enter a whole number.")),
     (re.compile(r"^must be (a|a finite) number$"), lambda m: _("Enter a number.")),
     (re.compile(r"^must be at least ([\d.]+) characters$"), lambda m: _("Enter at least %(n)s characters.", n=m.group(1))),
-    (re.compile(r"^must be at most ([\d.]+) characters$"), lambda m: _("Enter at most %(n)s characters.", n=m.group(1))),
+    (re.compile(r"^must be (?:text of )?at most ([\d.]+) characters$"), lambda m: _("Enter at most %(n)s characters.", n=m.group(1))),
     (re.compile(r"^must be at least (-?[\d.]+)$"), lambda m: _("Must be at least %(n)s.", n=m.group(1))),
     (re.compile(r"^must be at most (-?[\d.]+)$"), lambda m: _("Must be at most %(n)s.", n=m.group(1))),
     (re.compile(r"^has the wrong format$"), lambda m: _("The format is not right.")),

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from engine.bpmn import forms, validation
 from engine.errors import Conflict, NotFound, ValidationFailed
+from engine.services import fields
 from engine.services.identity import Actor, hash_password
 from store.models import DefinitionDraft, Department, HistoryEvent, Role, User
 
@@ -32,18 +33,6 @@ NAME = re.compile(r"^[a-z][a-z0-9_.-]{1,63}$")
 LOCALES = ("zh_CN", "en")
 MIN_PASSWORD = 8
 MAX_DRAFT_BYTES = 5 * 1024 * 1024
-
-
-def _text(data: dict[str, Any], key: str, errors: dict[str, str], *, required: bool = False, limit: int = 200) -> str | None:
-    value = data.get(key)
-    if value is None or value == "":
-        if required:
-            errors[key] = "is required"
-        return None
-    if not isinstance(value, str) or not forms.is_storable_text(value) or len(value) > limit:
-        errors[key] = f"must be text of at most {limit} characters"
-        return None
-    return value.strip()
 
 
 def user_view(user: User) -> dict[str, Any]:
@@ -93,7 +82,7 @@ class AdminService:
         changed: dict[str, Any] = {}
         for key, limit in (("display_name", 200), ("email", 254)):
             if key in data:
-                value = _text(data, key, errors, limit=limit)
+                value = fields.text(data, key, errors, limit=limit)
                 if key == "email" and value and "@" not in value:
                     errors["email"] = "must be an email address"
                 elif key not in errors:
@@ -156,7 +145,7 @@ class AdminService:
         if not isinstance(data, dict):
             raise ValidationFailed({"data": "must be an object"})
         errors: dict[str, str] = {}
-        username = _text(data, "username", errors, required=True, limit=64)
+        username = fields.text(data, "username", errors, required=True, limit=64)
         if username and not NAME.match(username):
             errors["username"] = "use 2-64 lower-case letters, digits, '.', '-' or '_', starting with a letter"
         password = data.get("password")
@@ -226,10 +215,10 @@ class AdminService:
         self._require_admin(actor)
         errors: dict[str, str] = {}
         data = data if isinstance(data, dict) else {}
-        name = _text(data, "name", errors, required=True, limit=64)
+        name = fields.text(data, "name", errors, required=True, limit=64)
         if name and not NAME.match(name):
             errors["name"] = "use 2-64 lower-case letters, digits, '.', '-' or '_', starting with a letter"
-        label = _text(data, "label", errors, limit=200) or ""
+        label = fields.text(data, "label", errors, limit=200) or ""
         if errors:
             raise ValidationFailed(errors)
         with self._db.transaction() as session:
@@ -253,8 +242,8 @@ class AdminService:
         errors: dict[str, str] = {}
         if not NAME.match(code or ""):
             errors["code"] = "use 2-64 lower-case letters, digits, '.', '-' or '_', starting with a letter"
-        name = _text(data, "name", errors, required=create)
-        name_en = _text(data, "name_en", errors)
+        name = fields.text(data, "name", errors, required=create)
+        name_en = fields.text(data, "name_en", errors)
         with self._db.transaction() as session:
             department = session.scalar(select(Department).where(Department.code == code))
             if create and department is not None:

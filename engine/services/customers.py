@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, defer
 from engine import config, matching, process_parts
 from engine.clock import aware
 from engine.errors import Conflict, NotFound, ValidationFailed
-from engine.services import customer_links
+from engine.services import customer_links, fields
 from engine.services.identity import Actor
 from engine.services.opportunities import OPEN_STAGES
 from store.models import MAX_ID, Activity, Contact, Customer, Job, Notification, Opportunity, ProcessInstance, User
@@ -137,20 +137,6 @@ class TimelineEntry:
         return body
 
 
-def _text(data: Mapping[str, Any], name: str, limit: int, errors: dict[str, str]) -> str | None:
-    value = data.get(name)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        errors[name] = "must be text"
-        return None
-    value = value.strip()
-    if len(value) > limit:
-        errors[name] = f"must be at most {limit} characters"
-        return None
-    return value or None
-
-
 def _choice(data: Mapping[str, Any], name: str, allowed: tuple[str, ...], errors: dict[str, str]) -> str | None:
     value = data.get(name)
     if value is None or value == "":
@@ -177,7 +163,11 @@ def _when(value: Any, name: str, errors: dict[str, str]) -> datetime | None:
         parsed = parsed.replace(hour=9)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=config.current().timezone)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # year 9999 and an offset
+        errors[name] = "must be an ISO date or date-time"
+        return None
 
 
 class CustomerService:
@@ -296,7 +286,7 @@ class CustomerService:
         errors: dict[str, str] = {}
         values: dict[str, Any] = {}
         if creating or "name" in data:
-            name = _text(data, "name", 300, errors)
+            name = fields.text(data, "name", errors, limit=300)
             if not name and "name" not in errors:
                 errors["name"] = "is required"
             elif name and not matching.company(name):
@@ -304,7 +294,7 @@ class CustomerService:
             values["name"] = name
         for field, limit in TEXT_FIELDS.items():
             if field in data:
-                values[field] = _text(data, field, limit, errors)
+                values[field] = fields.text(data, field, errors, limit=limit) or None
         if "status" in data:
             values["status"] = _choice(data, "status", STATUSES, errors) or "potential"
         if "grade" in data:
@@ -394,10 +384,10 @@ class CustomerService:
 
     def add_contact(self, actor: Actor, customer_id: int, data: Mapping[str, Any]) -> Contact:
         errors: dict[str, str] = {}
-        name = _text(data, "name", 100, errors)
+        name = fields.text(data, "name", errors, limit=100)
         if not name and "name" not in errors:
             errors["name"] = "is required"
-        values = {field: _text(data, field, limit, errors) for field, limit in CONTACT_FIELDS.items()}
+        values = {field: fields.text(data, field, errors, limit=limit) or None for field, limit in CONTACT_FIELDS.items()}
         relationship = _choice(data, "relationship", RELATIONSHIPS, errors)
         birthday = None
         if data.get("birthday"):
@@ -431,10 +421,10 @@ class CustomerService:
         kind = _choice(data, "kind", ACTIVITY_KINDS, errors)
         if kind is None and "kind" not in errors:
             errors["kind"] = "is required"
-        summary = _text(data, "summary", MAX_TEXT, errors)
+        summary = fields.text(data, "summary", errors, limit=MAX_TEXT)
         if not summary and "summary" not in errors:
             errors["summary"] = "is required"
-        next_step = _text(data, "next_step", MAX_TEXT, errors)
+        next_step = fields.text(data, "next_step", errors, limit=MAX_TEXT) or None
         now = self._clock()
         at = _when(data.get("at"), "at", errors) or now
         next_at = _when(data.get("next_at"), "next_at", errors)

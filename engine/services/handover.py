@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, defer
 
 from engine import operations
@@ -69,13 +69,16 @@ class HandoverService:
         self._runtime = runtime
 
     def _owned_instances(self, session: Session, username: str) -> list[ProcessInstance]:
-        """Running instances whose owner variables name the person (read in batches, data only)."""
-        found: list[ProcessInstance] = []
-        stmt = select(ProcessInstance).options(defer(ProcessInstance.state)).where(ProcessInstance.status == "running")
-        for instance in session.scalars(stmt.order_by(ProcessInstance.id).execution_options(yield_per=500)):
-            if any((instance.data or {}).get(name) == username for name in OWNER_VARIABLES):
-                found.append(instance)
-        return found
+        """Running instances whose owner variables name the person, filtered by the database (the
+        user page asks on every view: no instance data is read into the app to look)."""
+        names = or_(*(ProcessInstance.data[name].as_string() == username for name in OWNER_VARIABLES))
+        stmt = (
+            select(ProcessInstance)
+            .options(defer(ProcessInstance.state))
+            .where(ProcessInstance.status == "running", names)
+            .order_by(ProcessInstance.id)
+        )
+        return list(session.scalars(stmt))
 
     def plan(self, session: Session, username: str, to: str) -> HandoverPlan:
         """Everything that would move; nothing is changed."""

@@ -90,16 +90,18 @@ def _xlsx_rows(content: bytes) -> list[list[str]]:
             if sum(i.file_size for i in archive.infolist()) > 20 * MAX_BYTES:
                 raise TooLarge("the spreadsheet unpacks to more than 100 MB")
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        try:
+            rows: list[list[str]] = []
+            for row in book.worksheets[0].iter_rows(values_only=True):
+                if len(rows) > MAX_ROWS:
+                    raise ValidationFailed({"file": f"has more than {MAX_ROWS} rows"})
+                rows.append([_text(v) for v in row])
+        finally:
+            book.close()
     except EngineError:
         raise
-    except Exception as exc:
+    except Exception as exc:  # whatever a broken or hostile workbook makes openpyxl raise, while opening or reading
         raise ValidationFailed({"file": "is not a readable Excel file (.xlsx)"}) from exc
-    rows: list[list[str]] = []
-    for row in book.worksheets[0].iter_rows(values_only=True):
-        if len(rows) > MAX_ROWS:
-            raise ValidationFailed({"file": f"has more than {MAX_ROWS} rows"})
-        rows.append([_text(v) for v in row])
-    book.close()
     return rows
 
 

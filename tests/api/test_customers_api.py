@@ -110,6 +110,10 @@ def test_bad_input_is_refused_and_changes_nothing(api: Api) -> None:
     assert api.get("sales1", "/api/v1/customers?limit=0").status_code == 400
     late = api.post("sales1", f"/api/v1/customers/{customer}/activities", json={"kind": "call", "summary": "x", "next_at": "tomorrow"})
     assert late.status_code == 422 and "next_at" in late.get_json()["fields"]
+    edge = api.post(
+        "sales1", f"/api/v1/customers/{customer}/activities", json={"kind": "call", "summary": "x", "at": "9999-12-31T23:59:59-08:00"}
+    )
+    assert edge.status_code == 422 and "at" in edge.get_json()["fields"]  # past the last representable instant in UTC
 
 
 def test_opportunities_over_the_api(api: Api, flow: Flow) -> None:
