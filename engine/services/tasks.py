@@ -17,7 +17,7 @@ from uuid import UUID
 
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import ColumnElement, and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, exists, false, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -80,9 +80,20 @@ class TaskService:
             )
         if scope == "team":  # the reports' tasks, and any task escalated to the actor (to chase)
             reports = self._identity.subordinates(session, actor.username)
+            held = Task.assignee.in_(sorted(reports)) if reports else false()
+            if not self.has_escalations(session, actor):  # the usual case: the plain, indexed clause
+                return held
             escalated = exists().where(TaskEscalation.task_id == Task.id, TaskEscalation.username == actor.username)
-            return or_(Task.assignee.in_(sorted(reports)), escalated) if reports else escalated
+            return or_(held, escalated) if reports else escalated
         raise ValueError(f"not a worklist scope: {scope}")
+
+    def has_escalations(self, session: Session, actor: Actor) -> bool:
+        """Whether any open task is escalated to the actor; asked once per session (a page asks
+        for its tabs, its count and its rows)."""
+        memo = session.info.setdefault("crmflow_escalated", {})
+        if actor.username not in memo:
+            memo[actor.username] = bool(self.escalations(session, actor, limit=1))
+        return bool(memo[actor.username])
 
     def scope_count(self, session: Session, actor: Actor, scope: str) -> int:
         """How many open tasks an unfiltered scope holds, from the open-task tables (engine.task_counts)."""
@@ -91,6 +102,8 @@ class TaskService:
         if scope == "mine":
             return task_counts.assigned_count(session, [actor.username])
         reports = self._identity.subordinates(session, actor.username)
+        if not self.has_escalations(session, actor):
+            return task_counts.assigned_count(session, reports)
         escalated = select(func.count()).select_from(TaskEscalation).join(Task, Task.id == TaskEscalation.task_id)
         escalated = escalated.where(TaskEscalation.username == actor.username, Task.status == "open")
         if reports:  # those the reports hold are counted already

@@ -151,7 +151,7 @@ class WorklistService:
         """The tabs this user has: 'team' only for those with people reporting to them or with
         open tasks escalated to them."""
         has_team = bool(self._identity.subordinates(session, actor.username, direct_only=True))
-        has_team = has_team or bool(self._tasks.escalations(session, actor, limit=1))
+        has_team = has_team or self._tasks.has_escalations(session, actor)
         return [t for t in TABS if t != "team" or has_team]
 
     def escalations(self, session: Session, actor: Actor, page: Page) -> dict[str, Any]:
