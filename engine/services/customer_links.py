@@ -31,8 +31,10 @@ def _customer_for(session: Session, instance: ProcessInstance, data: dict[str, A
     name = columns(data)["customer"]
     before = instance.data or {}
     explicit = _explicit(data)
-    if before and name == columns(before)["customer"] and _explicit(before) == explicit:
+    unchanged = before and name == columns(before)["customer"] and _explicit(before) == explicit
+    if unchanged and (instance.customer_norm is not None or not name):
         return instance.customer_id, instance.customer_norm  # nothing about the customer changed in this step
+    # (an instance from before migration 0010 has no normalised name yet: looked up once, on its next step)
     normalised = (matching.company(name) if name else "")[:300] or None
     if explicit is not None and (explicit == instance.customer_id or session.get(Customer, explicit) is not None):
         return explicit, normalised

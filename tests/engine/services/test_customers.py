@@ -206,3 +206,17 @@ def test_a_customer_filed_later_takes_the_complaints_that_named_it_before(flow: 
     flow.engine.customers.update(flow.actor("sales1"), renamed.id, {"name": "改名前的公司"})
     assert flow.instance(other.id).customer_id == renamed.id
     assert flow.instance(before.id).customer_id == customer.id  # a rename takes only what had no customer
+
+
+def test_an_instance_from_before_the_customer_file_is_linked_on_its_next_step(flow: Flow) -> None:
+    from sqlalchemy import update
+
+    from store.models import ProcessInstance
+
+    name = _name()
+    customer = flow.engine.customers.create(flow.actor("sales1"), {"name": name})
+    instance = flow.start("cs_agent1", "complaint_handling", {**COMPLAINT, "customer": name})
+    with flow.engine.db.transaction() as session:  # as migration 0010 left a running instance: no link, no name
+        session.execute(update(ProcessInstance).where(ProcessInstance.id == instance.id).values(customer_id=None, customer_norm=None))
+    flow.complete("cs_sup", instance.id, "assess", {"valid": False})
+    assert flow.instance(instance.id).customer_id == customer.id
