@@ -1,5 +1,6 @@
 """The customer file at size: p50/p95 of the customer list (first page, default order and a text
-search) and of one customer's page (the customer, contacts and a 500-entry timeline) on PostgreSQL.
+search), of one customer's page (the customer, contacts and a 500-entry timeline) and of the
+receivables board (its buckets' counts and amounts, and the week's rows) on PostgreSQL.
 
 Rows are COPYed in: customers owned by the salespeople (sales1 and sales2 hold most, the rest by
 other sales staff of a synthetic team), activities spread over them, and one customer with more
@@ -27,6 +28,7 @@ OWNERS = ("sales1", "sales2", "sales_asst")
 PREFIXES = ("宁波", "上海", "杭州", "苏州", "义乌", "温州", "嘉兴", "绍兴", "台州", "舟山")
 TRADES = ("海联贸易", "远航物流", "国际货运", "精密机械", "小商品", "鞋业", "纺织", "化工", "电器", "水产")
 BIG_TIMELINE = 600
+RECEIVABLES = 200  # open installments started through the engine, due over the coming 60 days
 CUSTOMER_COLUMNS = "id, name, name_norm, status, owner, industry, grade, created_at, last_touched_at"
 ACTIVITY_COLUMNS = "customer_id, kind, summary, at, created_by, assignee, created_at"
 
@@ -120,7 +122,24 @@ def measure(engine: ProcessEngine, url: str, customers: int, activities: int, re
 
     queries["page:sales_dir"] = _time(page, repeat)
     queries["page:cs_agent1"] = _time(lambda: page("cs_agent1"), repeat)
-    list_keys = [k for k in queries if not k.startswith("page:")]
+
+    with engine.db.sessions() as session:
+        assistant = engine.identity.actor(session, "sales_asst")
+    today = engine.identity.today()
+    for i in range(RECEIVABLES):
+        due = (today + timedelta(days=i % 60 - 5)).isoformat()
+        data = {"customer": f"应收{i:04d}有限公司", "contract_no": f"HT-{i}", "amount": 1000 + i, "due_date": due, "owner": OWNERS[i % 2]}
+        engine.runtime.start(assistant, "receivable_collection", data)
+
+    def board(username: str, due: str) -> None:
+        with engine.db.sessions() as session:
+            engine.receivables.board(session, actors[username], due)
+
+    actors["sales_asst"] = assistant
+    queries["receivables:sales_asst:week"] = _time(lambda: board("sales_asst", "week"), repeat)
+    queries["receivables:sales_asst:all"] = _time(lambda: board("sales_asst", "all"), repeat)
+    queries["receivables:sales1:all"] = _time(lambda: board("sales1", "all"), repeat)
+    list_keys = [k for k in queries if not k.startswith(("page:", "receivables:"))]
     return {
         "customers": customers,
         "activities": activities,
@@ -128,5 +147,6 @@ def measure(engine: ProcessEngine, url: str, customers: int, activities: int, re
         "queries": queries,
         "list_p95_ms": max(queries[k]["p95_ms"] or 0 for k in list_keys),
         "page_p95_ms": max(queries[k]["p95_ms"] or 0 for k in ("page:sales_dir", "page:cs_agent1")),
+        "receivables_p95_ms": max(queries[k]["p95_ms"] or 0 for k in queries if k.startswith("receivables:")),
         "slowest": max(queries, key=lambda k: queries[k]["p95_ms"] or 0),
     }

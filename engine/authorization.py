@@ -10,7 +10,9 @@ handed (assigned, delegated) only to people who may perform it. Four-eyes: nobod
 that excludes them (the requester of an approval, who proposed the resolution an instruction
 decides; `tasks.excluded_users`), not by claim, completion, assignment, delegation or as a
 superior. A message is delivered only by whom its catch event names (`messageFrom`). Admins may do
-everything else but are still named in the history.
+everything else but are still named in the history. Out of office (代理): while someone is
+away, their substitute has their rights on the open work assigned or offered to them (view, claim,
+unclaim, complete), never their rights as a superior, and the history says whom they acted for.
 """
 
 from __future__ import annotations
@@ -152,11 +154,16 @@ class Authorization:
         return or_(ProcessInstance.started_by.in_(people), touched, offered)
 
     def may_view_instance(self, session: Session, actor: Actor, instance: ProcessInstance) -> bool:
+        """As visible_instances_clause; and, out of office, the instances of the open tasks the actor
+        stands in for."""
         if actor.is_admin:
             return True
-        return bool(
-            session.scalar(select(exists().where(ProcessInstance.id == instance.id, self.visible_instances_clause(session, actor))))
-        )
+        if session.scalar(select(exists().where(ProcessInstance.id == instance.id, self.visible_instances_clause(session, actor)))):
+            return True
+        if not self._identity.principals(session, actor.username):
+            return False
+        open_tasks = session.scalars(select(Task).where(Task.instance_id == instance.id, Task.status == "open"))
+        return any(self.stands_in_for(session, actor, task) for task in open_tasks)
 
     @staticmethod
     def may_deliver(actor: Actor, instance: ProcessInstance, senders: list[str]) -> bool:
@@ -206,6 +213,15 @@ class Authorization:
         if not self.may_create_customer(actor):
             raise Forbidden("only sales staff, the sales assistants and director, the gm or an admin create customers")
 
+    @staticmethod
+    def may_merge_customers(actor: Actor) -> bool:
+        """Two records of one company become one: admins and the sales director (DOMAIN.md)."""
+        return actor.is_admin or "sales_director" in actor.roles
+
+    def require_merge_customers(self, actor: Actor) -> None:
+        if not self.may_merge_customers(actor):
+            raise Forbidden("only the sales director or an admin may merge customers")
+
     def may_view_customer(self, session: Session, actor: Actor, customer: Customer) -> bool:
         if actor.is_admin or actor.roles & CUSTOMER_WIDE_ROLES or customer.owner == actor.username:
             return True
@@ -243,6 +259,19 @@ class Authorization:
             return true()
         return Opportunity.owner.in_(sorted({actor.username} | self._identity.subordinates(session, actor.username)))
 
+    @staticmethod
+    def may_see_receivables(actor: Actor) -> bool:
+        """The receivables board is for the sales side (everyone else sees none on it)."""
+        return actor.is_admin or bool(actor.roles & (CUSTOMER_WIDE_ROLES | {"sales"}))
+
+    def receivables_clause(self, session: Session, actor: Actor, owner: ColumnElement[Any]) -> ColumnElement[bool]:
+        """Receivables as customers: the sales assistants who record the payments, the sales
+        director, the gm and admins see all; a salesperson theirs (`owner`: the instance's owner
+        variable) and their reports'."""
+        if actor.is_admin or actor.roles & CUSTOMER_WIDE_ROLES:
+            return true()
+        return owner.in_(sorted({actor.username} | self._identity.subordinates(session, actor.username)))
+
     def check_edit_opportunity(self, session: Session, actor: Actor, opportunity: Opportunity) -> None:
         """Stage, value, expected close: the owner, their direct superior, the sales assistants and
         director, admins."""
@@ -277,6 +306,32 @@ class Authorization:
         if assignee != actor.username and not actor.is_admin and not self.is_superior_of(session, actor, assignee):
             raise Forbidden("you may assign an activity only to someone who reports to you")
 
+    # --- out of office (代理) --------------------------------------------------------------------
+
+    def stands_in_for(self, session: Session, actor: Actor, task: Any) -> str | None:
+        """The absent person whose open work this task is and whom the actor substitutes today: it
+        is assigned to them, or offered to them and unclaimed. Four-eyes holds for both: nobody
+        acts for the requester, nor on what they themselves may not do."""
+        if task.status != "open" or self.is_excluded(task, actor.username):
+            return None
+        for principal in self._identity.principals(session, actor.username):
+            if self.is_excluded(task, principal.username):
+                continue
+            if task.assignee == principal.username:
+                return principal.username
+            if task.assignee is None and self.is_candidate(session, principal, task):
+                return principal.username
+        return None
+
+    @staticmethod
+    def may_name_substitute_for(actor: Actor, username: str, is_superior: bool) -> bool:
+        """A person names their own substitute; so may their superiors and admins."""
+        return actor.username == username or actor.is_admin or is_superior
+
+    def check_name_substitute(self, session: Session, actor: Actor, username: str) -> None:
+        if not self.may_name_substitute_for(actor, username, self.is_superior_of(session, actor, username)):
+            raise Forbidden("only the person, their superiors or an admin may name their substitute")
+
     # --- tasks ----------------------------------------------------------------------------------
 
     def may_view_task(self, session: Session, actor: Actor, task: Any) -> bool:
@@ -287,25 +342,40 @@ class Authorization:
         reports = self._identity.subordinates(session, actor.username)
         if reports & {task.assignee, task.completed_by, task.started_by}:
             return True
-        return session.get(TaskEscalation, (task.id, actor.username)) is not None  # told to chase it
+        if session.get(TaskEscalation, (task.id, actor.username)) is not None:  # told to chase it
+            return True
+        return self.stands_in_for(session, actor, task) is not None
 
-    def check_claim(self, session: Session, actor: Actor, task: Task) -> None:
+    def check_claim(self, session: Session, actor: Actor, task: Task) -> str | None:
+        """Refuses, or allows; the absent person the actor claims it for, when it is their work."""
         self._refuse_excluded(task, actor)
         if task.assignee is not None:
             raise Conflict(f"task {task.id} is already claimed by {task.assignee}")
-        if not self.is_candidate(session, actor, task):
+        if self.is_candidate(session, actor, task):
+            return None
+        principal = self.stands_in_for(session, actor, task)
+        if principal is None:
             raise Forbidden("you are not a candidate for this task")
+        return principal
 
     def acts_for_assignee(self, session: Session, actor: Actor, task: Any) -> bool:
         """The assignee's direct superior has their rights on the task; an indirect one only views."""
         return bool(task.assignee) and self.is_superior_of(session, actor, task.assignee, direct_only=True)
 
-    def may_unclaim(self, session: Session, actor: Actor, task: Task) -> bool:
+    def _may_unclaim_own(self, session: Session, actor: Actor, task: Task) -> bool:
         return task.assignee == actor.username or actor.is_admin or self.acts_for_assignee(session, actor, task)
 
-    def check_unclaim(self, session: Session, actor: Actor, task: Task) -> None:
-        if not self.may_unclaim(session, actor, task):
+    def may_unclaim(self, session: Session, actor: Actor, task: Task) -> bool:
+        return self._may_unclaim_own(session, actor, task) or self.stands_in_for(session, actor, task) is not None
+
+    def check_unclaim(self, session: Session, actor: Actor, task: Task) -> str | None:
+        """Refuses, or allows; the absent assignee the actor acts for, when it is theirs."""
+        if self._may_unclaim_own(session, actor, task):
+            return None
+        principal = self.stands_in_for(session, actor, task)
+        if principal is None:
             raise Forbidden("only the assignee, their direct superior or an admin may unclaim this task")
+        return principal
 
     def performers(self, session: Session, task: Task) -> list[User]:
         """Active people who may perform the task: those it is offered to, by role or by name. Work
@@ -378,19 +448,26 @@ class Authorization:
         if username not in {u.username for u in self.delegates(session, actor, task)}:
             raise ValidationFailed({"username": "is not a colleague this task is offered to"})
 
-    def may_complete(self, session: Session, actor: Actor, task: Any) -> bool:
+    def _may_complete_own(self, session: Session, actor: Actor, task: Any) -> bool:
         if self.is_excluded(task, actor.username):
             return False
         if task.assignee is None:
             return self.is_candidate(session, actor, task)
         return task.assignee == actor.username or self.acts_for_assignee(session, actor, task)
 
-    def check_complete(self, session: Session, actor: Actor, task: Any) -> None:
+    def may_complete(self, session: Session, actor: Actor, task: Any) -> bool:
+        return self._may_complete_own(session, actor, task) or self.stands_in_for(session, actor, task) is not None
+
+    def check_complete(self, session: Session, actor: Actor, task: Any) -> str | None:
         """An unassigned task is for its candidates (the completer claims it); an assigned one for
-        its assignee and their direct superiors. A candidate who finds it taken lost a race: 409."""
+        its assignee and their direct superiors. A candidate who finds it taken lost a race: 409.
+        Returns the absent person the actor completes it for, when it is their work."""
         self._refuse_excluded(task, actor)
-        if self.may_complete(session, actor, task):
-            return
+        if self._may_complete_own(session, actor, task):
+            return None
+        principal = self.stands_in_for(session, actor, task)
+        if principal is not None:
+            return principal
         if task.assignee is None:
             raise Forbidden("you are not a candidate for this task; claim it first")
         if self.is_candidate(session, actor, task):
@@ -401,7 +478,9 @@ class Authorization:
         if task.status != "open":
             return TaskActions(claim=False, unclaim=False, complete=False, reassign=False, delegate=False)
         return TaskActions(
-            claim=task.assignee is None and self.is_candidate(session, actor, task) and not self.is_excluded(task, actor.username),
+            claim=task.assignee is None
+            and not self.is_excluded(task, actor.username)
+            and (self.is_candidate(session, actor, task) or self.stands_in_for(session, actor, task) is not None),
             unclaim=task.assignee is not None and self.may_unclaim(session, actor, task),
             complete=self.may_complete(session, actor, task),
             reassign=self.may_reassign(session, actor, task),

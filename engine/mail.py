@@ -20,6 +20,7 @@ SUBJECTS = {
     "rejected": ("【驳回】{name}", "[Rejected] {name}"),
     "approved": ("【已通过】{name}", "[Approved] {name}"),
     "info": ("【通知】{name}", "[Notice] {name}"),
+    "substitute": ("【代理】您将代理同事的工作：{name}", "[Substitute] You stand in for a colleague: {name}"),
 }
 BODIES = (
     "{display_name}，您好：\n\n{message}\n\n流程：{process}（编号 {instance_id}）\n查看：{link}\n\n—— CRMFlow 自动发送，请勿直接回复",

@@ -14,6 +14,7 @@ from engine.clock import utcnow
 from engine.config import MailSettings, Settings
 from engine.operations import ActionContext
 from engine.services.admin import AdminService
+from engine.services.customer_merge import CustomerMergeService
 from engine.services.customers import CustomerService
 from engine.services.handover import HandoverService
 from engine.services.history import HistoryService
@@ -23,8 +24,11 @@ from engine.services.inbox import InboxService
 from engine.services.management import JobService, JobSettings
 from engine.services.migration import MigrationService
 from engine.services.opportunities import OpportunityService
+from engine.services.receivables import ReceivableService
 from engine.services.repository import RepositoryService
 from engine.services.runtime import RuntimeService
+from engine.services.substitutes import SubstituteService
+from engine.services.sweeps import SWEEP_KIND, SweepService
 from engine.services.tasks import TaskService
 from engine.services.worklist import WorklistService
 from store.db import Database
@@ -81,11 +85,23 @@ class ProcessEngine:
         self.inbox = InboxService(db=db)
         self.customers = CustomerService(authorization=self.authorization, clock=clock, db=db, history=self.history, identity=self.identity)
         self.jobs.handle("activity_reminder", self.customers.remind)
+        self.merges = CustomerMergeService(authorization=self.authorization, clock=clock, db=db, history=self.history)
+        self.sweeps = SweepService(clock=clock, settings=self.settings)
+        self.jobs.handle(SWEEP_KIND, self.sweeps.run)
         self.opportunities = OpportunityService(authorization=self.authorization, clock=clock, db=db, history=self.history)
         self.imports = ImportService(
-            authorization=self.authorization, db=db, identity=self.identity, repository=self.repository, runtime=self.runtime
+            authorization=self.authorization,
+            customers=self.customers,
+            db=db,
+            identity=self.identity,
+            repository=self.repository,
+            runtime=self.runtime,
         )
         self.handover = HandoverService(authorization=self.authorization, clock=clock, db=db, history=self.history, runtime=self.runtime)
+        self.receivables = ReceivableService(authorization=self.authorization, clock=clock, settings=self.settings)
+        self.substitutes = SubstituteService(
+            authorization=self.authorization, clock=clock, context=self.context, db=db, history=self.history, identity=self.identity
+        )
 
     def context(self, session: Session, actor: str | None, instance: ProcessInstance | None = None) -> ActionContext:
         """What invoked operations and notifications of one action need to know."""

@@ -355,6 +355,22 @@ class HistoryEvent(Base):
     task_key: Mapped[str | None] = mapped_column(String(128))
     comment: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    on_behalf_of: Mapped[username | None]  # a substitute's action: whose work it was (代理, "A for B")
+
+
+class Substitute(Base):
+    """Out of office (代理人): while `username` is away (dates inclusive, in the working time zone)
+    `substitute` sees and may act on the work offered or assigned to them; it ends by itself."""
+
+    __tablename__ = "substitutes"
+    __table_args__ = (Index("ix_substitutes_substitute_ends", "substitute", "ends_on"),)
+
+    username: Mapped[username] = mapped_column(primary_key=True)  # one arrangement per absent person
+    substitute: Mapped[username]
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    set_by: Mapped[username]
+    set_at: Mapped[utc_datetime]
 
 
 class Notification(Base):
@@ -387,6 +403,7 @@ class Lead(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")
     merged_into: Mapped[int | None] = mapped_column(ForeignKey("leads.id"))
     created_at: Mapped[utc_datetime]
+    flagged_at: Mapped[utc_datetime | None]  # told its owner and the director it went untouched (engine.services.sweeps)
 
 
 class Customer(Base):
@@ -485,6 +502,7 @@ class Opportunity(Base):
     created_at: Mapped[utc_datetime]
     expected_close: Mapped[date | None] = mapped_column(Date)
     last_touched_at: Mapped[utc_datetime | None]
+    flagged_at: Mapped[utc_datetime | None]  # told its owner and the director it went untouched (engine.services.sweeps)
 
 
 # Tables owned by the worklist UI live in their own module; importing it here keeps

@@ -147,5 +147,26 @@ def api(client: FlaskClient, api_tokens: dict[str, dict[str, str]], database_url
 
 
 @pytest.fixture
+def new_user(engine: ProcessEngine, actors: Callable[[str], Actor]) -> Iterator[Callable[..., str]]:
+    """new_user('mgr', ['region_manager'], superior='ops_mgr') -> a user of the test's own (password
+    'demo pass'), disabled when the test ends: a role's pool, its reminders and its notices reach
+    only active users, so the other tests never meet them."""
+    made: list[str] = []
+
+    def make(prefix: str, roles: list[str], superior: str | None = None, display_name: str | None = None) -> str:
+        name = f"{prefix}_{secrets.token_hex(3)}"
+        data: dict[str, Any] = {"username": name, "password": "demo pass", "display_name": display_name or name, "roles": roles}
+        if superior:
+            data["superior"] = superior
+        engine.admin.create_user(actors("admin"), data)
+        made.append(name)
+        return name
+
+    yield make
+    for name in made:
+        engine.admin.update_user(actors("admin"), name, {"active": False})
+
+
+@pytest.fixture
 def flow(engine: ProcessEngine, actors: Callable[[str], Actor]) -> Flow:
     return Flow(engine, actors)

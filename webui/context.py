@@ -126,7 +126,9 @@ def decisions(history: list[HistoryEvent], catalogue: dict[str, dict[str, Any]],
         found.append(
             Decision(
                 at=local_time(event.at),
-                user=person(event.user),
+                user=_("%(user)s for %(name)s", user=person(event.user), name=person(event.on_behalf_of))
+                if event.on_behalf_of
+                else person(event.user),
                 task=labels.task_name(event.task_key, process_names.get(event.task_key or "")),
                 decision=labels.option_label(value, catalogue.get("decision", {}).get("options", {}).get(value)),
                 decision_id=value,

@@ -159,9 +159,12 @@ def show(customer_id: int) -> ResponseReturnValue:
         startable = {d.key for d in engine.repository.list_latest(session) if engine.authorization.may_start(d, me)} & {
             "complaint_handling",
             "approval_chain",
+            "receivable_collection",
         }
+        may_merge = engine.authorization.may_merge_customers(me)
     return render_template(
         "customers/show.html",
+        may_merge=may_merge,
         customer=customer,
         contacts=contacts,
         timeline=timeline,
@@ -174,6 +177,39 @@ def show(customer_id: int) -> ResponseReturnValue:
         values={},
         now=engine.clock(),
     )
+
+
+@bp.get(f"/customers/{ID}/merge")
+def merge_preview(customer_id: int) -> ResponseReturnValue:
+    """Choose the duplicate (by name, from the file), then see what the merge would move."""
+    engine = eng()
+    me = actor()
+    engine.authorization.require_merge_customers(me)
+    raw = request.args.get("duplicate_id", "")
+    text = (request.args.get("q") or "")[:100].strip()
+    plan, choices, error = None, [], None
+    with engine.db.sessions() as session:
+        customer = engine.customers.get(session, me, customer_id)
+        if raw:
+            try:
+                plan = engine.merges.preview(session, me, customer_id, int(raw) if raw.isdigit() else raw)
+            except ValidationFailed as exc:
+                error = _detail(exc)
+        elif text:
+            rows, _total, _page = engine.customers.query(session, me, CustomerFilter.from_params({"q": text}), 1, 20)
+            choices = [c for c in rows if c.id != customer_id]
+    return render_template("customers/merge.html", customer=customer, plan=plan, choices=choices, q=text, error=error)
+
+
+@bp.post(f"/customers/{ID}/merge")
+def merge(customer_id: int) -> ResponseReturnValue:
+    raw = request.form.get("duplicate_id", "")
+    try:
+        plan = eng().merges.merge(actor(), customer_id, int(raw) if raw.isdigit() else raw)
+    except ValidationFailed as exc:
+        return done(_detail(exc), url_for("customers.merge_preview", customer_id=customer_id), "error", events=())
+    message = _("%(name)s was merged into this customer; everything that was on it is here now.", name=plan.duplicate.name)
+    return done(message, url_for("customers.show", customer_id=customer_id), events=())
 
 
 @bp.get(f"/customers/{ID}/edit")
@@ -252,6 +288,7 @@ def _detail(exc: ValidationFailed) -> str:
         "email": _("email"),
         "stage": _("stage"),
         "username": _("person"),
+        "duplicate_id": _("duplicate"),
     }
     return "; ".join(f"{names.get(k, k)}: {labels.field_error(v)}" for k, v in exc.fields.items())
 

@@ -71,6 +71,9 @@ AUDIT_ACTIONS = {
     "activity_create": (_l("Logged an activity on customer %(subject)s"), "customer_id"),
     "opportunity_update": (_l("Changed the opportunity %(subject)s"), "opportunity_id"),
     "opportunity_assign": (_l("Gave the opportunity %(subject)s to someone else"), "opportunity_id"),
+    "customer_merge": (_l("Merged a duplicate into customer %(subject)s"), "customer_id"),
+    "substitute.set": (_l("Named a substitute for %(subject)s"), "username"),
+    "substitute.clear": (_l("Ended the substitute arrangement of %(subject)s"), "username"),
 }
 AUDIT_FIELDS = {
     "display_name": _l("name"),
@@ -84,6 +87,14 @@ AUDIT_FIELDS = {
     "name": _l("name"),
     "manager": _l("manager"),
     "parent": _l("parent"),
+    "substitute": _l("substitute"),
+    "duplicate_id": _l("duplicate"),
+    "duplicate_name": _l("duplicate's name"),
+    "contacts": _l("contacts"),
+    "activities": _l("activities"),
+    "notices": _l("notices"),
+    "from": _l("from"),
+    "until": _l("until"),
     "version": _l("version"),
     "bytes": _l("size (bytes)"),
     "owner": _l("owner"),
@@ -161,6 +172,9 @@ NOTIFICATION_KINDS = {
     "login_throttled": _l("Security"),
     "activity": _l("Activity for you"),
     "handover": _l("Work handed over to you"),
+    "substitute": _l("You stand in for a colleague"),
+    "untouched": _l("Untouched for a month"),
+    "birthday": _l("Birthday"),
 }
 
 STATUSES = {

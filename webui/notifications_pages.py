@@ -50,6 +50,8 @@ def open_one(notification_id: int) -> ResponseReturnValue:
             return redirect(url_for("instances.show", instance_id=note.instance_id))
         if note.customer_id:
             return redirect(url_for("customers.show", customer_id=note.customer_id))
+        if note.kind == "untouched":  # the director's summary: the untouched ones, to give to someone else
+            return redirect(url_for("customers.pipeline", untouched=1))
     return redirect(url_for("notifications.index"))
 
 

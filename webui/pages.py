@@ -12,13 +12,16 @@ assets = Blueprint("assets", __name__, static_folder="static", static_url_path="
 
 def register_pages(app: Flask) -> None:
     from webui import (
+        account_pages,
         admin_pages,
         auth,
         customers_pages,
         designer_pages,
+        imports_pages,
         instances_pages,
         notifications_pages,
         processes_pages,
+        receivables_pages,
         task_pages,
         worklist,
     )
@@ -27,11 +30,14 @@ def register_pages(app: Flask) -> None:
     app.register_blueprint(assets)
     pages = (
         auth,
+        account_pages,
         worklist,
         task_pages,
         processes_pages,
         instances_pages,
         customers_pages,
+        imports_pages,
+        receivables_pages,
         notifications_pages,
         designer_pages,
         admin_pages,

@@ -249,6 +249,11 @@ def form_value(value: Any) -> str:
     return str(value)
 
 
+def may_see_receivables() -> bool:
+    """Whether the header offers the receivables board (engine.authorization decides)."""
+    return current_user.is_authenticated and eng().authorization.may_see_receivables(actor())
+
+
 def register_template_helpers(app: Flask) -> None:
     helpers: dict[str, Callable[..., Any]] = {
         "local_time": local_time,
@@ -261,6 +266,7 @@ def register_template_helpers(app: Flask) -> None:
         "task_name": labels.task_name,
         "option_label": labels.option_label,
         "field_label": labels.field_label,
+        "field_error": labels.field_error,
         "action_label": labels.action_label,
         "notification_kind": labels.notification_kind,
         "status_label": labels.status_label,
@@ -270,6 +276,7 @@ def register_template_helpers(app: Flask) -> None:
         "timeline_kind": labels.timeline_kind,
         "stage_label": labels.stage_label,
         "unread_count": unread_count,
+        "may_see_receivables": may_see_receivables,
         "iso": iso,
     }
     app.jinja_env.globals.update(helpers)

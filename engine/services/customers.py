@@ -322,37 +322,42 @@ class CustomerService:
     def create(self, actor: Actor, data: Mapping[str, Any]) -> Customer:
         """A customer by hand; the owner is the creator unless given (then only by those who may
         hand customers out). A normalised duplicate is refused with the existing customer's id."""
+        with self._db.transaction() as session:
+            return self.create_in(session, actor, data)
+
+    def create_in(self, session: Session, actor: Actor, data: Mapping[str, Any]) -> Customer:
+        """`create` inside the caller's transaction (an import creates many in one); refuses
+        before it writes anything."""
         self._authorization.require_create_customer(actor)
         values, errors = self._fields(data, creating=True)
         if errors:
             raise ValidationFailed(errors)
         now = self._clock()
-        with self._db.transaction() as session:
-            owner = actor.username
-            if data.get("owner") not in (None, "", actor.username):
-                owner = self._owner(session, data.get("owner"))
-                self._authorization.check_customer_owner(session, actor, owner)
-            existing = self._duplicate(session, values, None)
-            if existing is not None:
-                raise Duplicate(f"this customer exists already (customer {existing})", existing_id=existing)
-            customer = Customer(
-                **{k: v for k, v in values.items() if k != "status"},
-                status=values.get("status") or "potential",
-                name_norm=matching.company(values["name"]),
-                phone_norm=matching.phone(values.get("phone")),
-                email_norm=matching.email(values.get("email")),
-                owner=owner,
-                created_by=actor.username,
-                created_at=now,
-                updated_at=now,
-            )
-            session.add(customer)
-            session.flush()
-            customer_links.link_earlier(session, customer)
-            self._history.record(
-                session, actor.username, "customer_create", data={"customer_id": customer.id, "name": customer.name, "owner": owner}
-            )
-            return customer
+        owner = actor.username
+        if data.get("owner") not in (None, "", actor.username):
+            owner = self._owner(session, data.get("owner"))
+            self._authorization.check_customer_owner(session, actor, owner)
+        existing = self._duplicate(session, values, None)
+        if existing is not None:
+            raise Duplicate(f"this customer exists already (customer {existing})", existing_id=existing)
+        customer = Customer(
+            **{k: v for k, v in values.items() if k != "status"},
+            status=values.get("status") or "potential",
+            name_norm=matching.company(values["name"]),
+            phone_norm=matching.phone(values.get("phone")),
+            email_norm=matching.email(values.get("email")),
+            owner=owner,
+            created_by=actor.username,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(customer)
+        session.flush()
+        customer_links.link_earlier(session, customer)
+        self._history.record(
+            session, actor.username, "customer_create", data={"customer_id": customer.id, "name": customer.name, "owner": owner}
+        )
+        return customer
 
     def update(self, actor: Actor, customer_id: int, data: Mapping[str, Any]) -> Customer:
         values, errors = self._fields(data, creating=False)

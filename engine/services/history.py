@@ -30,6 +30,7 @@ class HistoryService:
         task_key: str | None = None,
         comment: str | None = None,
         data: dict[str, Any] | None = None,
+        on_behalf_of: str | None = None,
     ) -> None:
         """Queued as a table-level insert (store.writes): nothing reads the line back as an object,
         and the ORM's insert (an object, a flush, RETURNING id) costs about twice as much."""
@@ -45,6 +46,7 @@ class HistoryService:
                 "task_key": task_key,
                 "comment": comment,
                 "data": data or {},
+                "on_behalf_of": on_behalf_of,
             },
         )
 

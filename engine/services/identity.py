@@ -9,7 +9,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from engine.clock import aware
 from engine.errors import NotFound, TooManyAttempts
 from store.db import is_sqlite
-from store.models import LoginAttempt, LoginSession, Notification, Role, User, UserRole
+from store.models import LoginAttempt, LoginSession, Notification, Role, Substitute, User, UserRole
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -94,6 +94,7 @@ _TOKEN_ACTOR = (
 class IdentityService:
     def __init__(self, *, clock: Callable[[], datetime], settings: Settings) -> None:
         self._clock = clock
+        self._zone = settings.timezone
         self._tokens: OrderedDict[str, tuple[float, Actor, datetime]] = OrderedDict()
         self._token_lock = threading.Lock()
         # per username, from anywhere: stops guessing one account; per address: stops spraying many
@@ -289,6 +290,38 @@ class IdentityService:
             memo[key] = set(session.scalars(query, {"username": username})) - {username}
         return set(memo[key])
 
+    def today(self) -> date:
+        """Today in the organisation's time zone (a substitute's dates are local dates)."""
+        return self._clock().astimezone(self._zone).date()
+
+    def principals(self, session: Session, username: str) -> tuple[Actor, ...]:
+        """Whom `username` stands in for today (out of office, 代理): the active users whose
+        substitute they are for a date range covering today. Asked only when the person's own
+        rights do not already allow an action; remembered for the rest of the session."""
+        memo = session.info.setdefault("crmflow_principals", {})
+        if username not in memo:
+            roles: dict[tuple[int, str], set[str]] = {}
+            for row in session.execute(_PRINCIPALS, {"substitute": username, "today": self.today()}):
+                found = roles.setdefault((row.id, row.username), set())
+                if row.name is not None:
+                    found.add(row.name)
+            memo[username] = tuple(Actor(uid, name, frozenset(r)) for (uid, name), r in sorted(roles.items(), key=lambda i: i[0][1]))
+        return memo[username]
+
+
+_PRINCIPALS = (
+    select(User.id, User.username, Role.name)
+    .join(Substitute, Substitute.username == User.username)
+    .outerjoin(UserRole, UserRole.user_id == User.id)
+    .outerjoin(Role, Role.id == UserRole.role_id)
+    .where(
+        Substitute.substitute == bindparam("substitute"),
+        Substitute.starts_on <= bindparam("today"),
+        Substitute.ends_on >= bindparam("today"),
+        User.active.is_(True),
+    )
+)
+
 
 def _reports() -> tuple[Any, Any]:
     boss = select(User.id).where(User.username == bindparam("username")).scalar_subquery()
@@ -304,9 +337,13 @@ _DIRECT_REPORTS, _ALL_REPORTS = _reports()
 
 @event.listens_for(Session, "after_flush")
 def _forget_reporting_lines(session: Session, _context: Any) -> None:
-    """A user written in this session may have a new superior: ask the database again."""
-    if any(isinstance(obj, User) for obj in (*session.new, *session.dirty, *session.deleted)):
+    """A user written in this session may have a new superior (or roles, or a substitute): ask
+    the database again."""
+    written = (*session.new, *session.dirty, *session.deleted)
+    if any(isinstance(obj, User) for obj in written):
         session.info.pop("crmflow_subordinates", None)
+    if any(isinstance(obj, (User, Substitute, UserRole)) for obj in written):
+        session.info.pop("crmflow_principals", None)
 
 
 def _token_hash(token: str) -> str:

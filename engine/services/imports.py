@@ -1,9 +1,10 @@
-"""Importing leads from Excel or CSV (seed 000: staff keep leads in spreadsheets): the header row is
-mapped to the lead form's fields (by id, Chinese or English label), each row is checked as the
-start form would check it, duplicates (the normalised company, phone or email of engine.matching,
-within the file and against the leads and customers on file) are reported, not imported. A preview
-changes nothing; the import starts one lead_qualification per good row in one transaction, so a
-failure imports nothing."""
+"""Importing leads and customers from Excel or CSV (seed 000: staff keep them in spreadsheets): the
+header row is mapped to the fields (leads: the lead form's, by id, Chinese or English label;
+customers: the customer file's, by id or the usual Chinese headers), or as the person mapped the
+columns on the preview; each row is checked as the start form or the customer form would check
+it; duplicates (the normalised company, phone or email of engine.matching, within the file and
+against the leads and customers on file) are reported, not imported. A preview changes nothing;
+the import writes every good row in one transaction, so a failure imports nothing."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from sqlalchemy import or_, select
 
 from engine import matching
 from engine.bpmn import forms
-from engine.errors import EngineError, TooLarge, ValidationFailed
+from engine.errors import EngineError, Forbidden, TooLarge, ValidationFailed
+from engine.services.customers import Duplicate
 from engine.services.identity import Actor
 from store.models import Customer, Lead, User
 
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from engine.authorization import Authorization
+    from engine.services.customers import CustomerService
     from engine.services.identity import IdentityService
     from engine.services.repository import RepositoryService
     from engine.services.runtime import RuntimeService
@@ -35,12 +38,34 @@ MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 5000
 MAX_CELL = 2000
 OWNER_HEADERS = {"owner", "负责人", "业务员"}
+# The customer file's columns and the headers staff use for them (the rest of CUSTOMER_FIELDS by id).
+CUSTOMER_HEADERS = {
+    "name": ("客户名称", "公司名称", "名称", "公司", "customer", "company"),
+    "short_name": ("简称",),
+    "address": ("地址", "公司地址"),
+    "phone": ("电话", "联系电话", "公司电话"),
+    "email": ("邮箱", "电子邮件", "e-mail"),
+    "website": ("网址", "网站"),
+    "industry": ("行业", "所属行业"),
+    "nature": ("企业性质", "性质"),
+    "market": ("市场", "国家", "国家/市场"),
+    "trade_terms": ("进出口权", "贸易条款"),
+    "size": ("规模", "企业规模"),
+    "credit": ("信用", "信用状况"),
+    "grade": ("价值等级", "等级"),
+    "status": ("状态", "客户状态"),
+    "notes": ("备注",),
+}
+CUSTOMER_VALUES = {
+    "status": {"潜在客户": "potential", "潜在": "potential", "交易客户": "trading", "交易": "trading", "休眠": "dormant", "流失": "lost"}
+}
 
 
 @dataclass
 class ImportReport:
     dry_run: bool
     rows: int = 0
+    headers: list[str] = field(default_factory=list)  # the file's header row, in its order
     mapping: dict[str, str] = field(default_factory=dict)  # header -> field id ("owner" for the owner column)
     unmapped: list[str] = field(default_factory=list)
     created: list[int] = field(default_factory=list)  # instance ids (a preview: the rows that would be)
@@ -122,18 +147,42 @@ def _csv_rows(content: bytes) -> list[list[str]]:
     return rows
 
 
-def _header_map(headers: list[str], fields: list[dict[str, Any]]) -> tuple[dict[int, str], dict[str, str], list[str]]:
+def _form_names(fields: list[dict[str, Any]]) -> dict[str, str]:
+    """A lead form's field by its id, label or English label (lower case)."""
     names: dict[str, str] = {}
     for f in fields:
         for name in (f["id"], f.get("label"), (f.get("properties") or {}).get("label_en")):
             if name:
                 names[str(name).strip().lower()] = f["id"]
+    return names
+
+
+def _customer_names() -> dict[str, str]:
+    names = {target: target for target in CUSTOMER_HEADERS}
+    for target, headers in CUSTOMER_HEADERS.items():
+        names.update({h.lower(): target for h in headers})
+    return names
+
+
+def _header_map(
+    headers: list[str], names: dict[str, str], chosen: dict[str, str] | None = None
+) -> tuple[dict[int, str], dict[str, str], list[str]]:
+    """Column number -> field; `chosen` (header -> field, "" to leave a column out) is the mapping
+    the person set on the preview, checked against the fields there are."""
+    targets = set(names.values()) | {"owner"}
+    if chosen is not None:
+        wrong = sorted(f for f in chosen.values() if f and f not in targets)
+        if wrong:
+            raise ValidationFailed({"mapping": f"no such field: {', '.join(wrong)}"})
     columns: dict[int, str] = {}
     mapping: dict[str, str] = {}
     unmapped: list[str] = []
     for i, header in enumerate(headers):
         key = header.strip().lower()
-        target = "owner" if key in OWNER_HEADERS else names.get(key)
+        if chosen is not None and header in chosen:
+            target: str | None = chosen[header] or None
+        else:
+            target = "owner" if key in OWNER_HEADERS else names.get(key)
         if target and target not in columns.values():
             columns[i] = target
             mapping[header] = target
@@ -159,18 +208,22 @@ class ImportService:
         self,
         *,
         authorization: Authorization,
+        customers: CustomerService,
         db: Database,
         identity: IdentityService,
         repository: RepositoryService,
         runtime: RuntimeService,
     ) -> None:
         self._authorization = authorization
+        self._customers = customers
         self._db = db
         self._identity = identity
         self._repository = repository
         self._runtime = runtime
 
-    def leads(self, actor: Actor, filename: str, content: bytes, dry_run: bool = True) -> ImportReport:
+    def leads(
+        self, actor: Actor, filename: str, content: bytes, dry_run: bool = True, mapping: dict[str, str] | None = None
+    ) -> ImportReport:
         table = read_table(filename, content)
         if not table or not any(table[0]):
             raise ValidationFailed({"file": "has no header row"})
@@ -179,10 +232,10 @@ class ImportService:
             definition = self._repository.latest(session, PROCESS)
             self._authorization.require_start(definition, actor)
             fields = (definition.start_meta or {}).get("form") or []
-            columns, mapping, unmapped = _header_map(table[0], fields)
+            columns, mapped, unmapped = _header_map(table[0], _form_names(fields), mapping)
             if "company" not in columns.values():
                 raise ValidationFailed({"file": "needs a column for the company (company / 公司名称)"})
-            report = ImportReport(dry_run, rows=len(table) - 1, mapping=mapping, unmapped=unmapped)
+            report = ImportReport(dry_run, rows=len(table) - 1, headers=table[0], mapping=mapped, unmapped=unmapped)
             options = _option_ids(fields)
             seen: dict[str, int] = {}
             starters: dict[str, Actor] = {}
@@ -217,6 +270,56 @@ class ImportService:
                 else:
                     report.created.append(self._runtime.start_in(session, starter, PROCESS, cleaned).id)
             return report
+
+    def customers(
+        self, actor: Actor, filename: str, content: bytes, dry_run: bool = True, mapping: dict[str, str] | None = None
+    ) -> ImportReport:
+        """Customers into the file, each row as the customer form (owner: the importer unless the
+        row names one they may give customers to); `created` holds the new customer ids."""
+        self._authorization.require_create_customer(actor)
+        table = read_table(filename, content)
+        if not table or not any(table[0]):
+            raise ValidationFailed({"file": "has no header row"})
+        columns, mapped, unmapped = _header_map(table[0], _customer_names(), mapping)
+        if "name" not in columns.values():
+            raise ValidationFailed({"file": "needs a column for the customer's name (name / 客户名称)"})
+        report = ImportReport(dry_run, rows=len(table) - 1, headers=table[0], mapping=mapped, unmapped=unmapped)
+        scope = self._db.sessions() if dry_run else self._db.transaction()  # a preview is rolled back
+        with scope as session:
+            for number, row in enumerate(table[1:], start=2):
+                if not any(row):
+                    report.rows -= 1
+                    continue
+                values: dict[str, Any] = {}
+                for i, target in columns.items():
+                    cell = (row[i] if i < len(row) else "")[:MAX_CELL]
+                    if cell:
+                        values[target] = CUSTOMER_VALUES.get(target, {}).get(cell, cell)
+                if isinstance(values.get("grade"), str):
+                    values["grade"] = values["grade"].upper()
+                if isinstance(values.get("status"), str):
+                    values["status"] = values["status"].lower()
+                try:  # a refused row is refused before anything of it is written
+                    customer = self._customers.create_in(session, actor, values)
+                except Duplicate as exc:
+                    report.duplicates.append(
+                        {"row": number, "company": values.get("name"), "existing_customer": exc.extra.get("existing_id")}
+                    )
+                    continue
+                except (ValidationFailed, Forbidden) as exc:
+                    problems = exc.fields if isinstance(exc, ValidationFailed) else {"owner": exc.message}
+                    report.errors.append(
+                        {"row": number, "message": "; ".join(f"{k}: {v}" for k, v in problems.items()), "fields": problems}
+                    )
+                    continue
+                report.created.append(number if dry_run else customer.id)
+            return report
+
+    def lead_fields(self, session: Session, actor: Actor) -> list[dict[str, Any]]:
+        """The lead form's fields, which a lead import's columns map to."""
+        definition = self._repository.latest(session, PROCESS)
+        self._authorization.require_start(definition, actor)
+        return list((definition.start_meta or {}).get("form") or [])
 
     def _starter(self, session: Session, actor: Actor, owner: str, cache: dict[str, Actor]) -> Actor:
         if owner == actor.username:

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from engine.services.runtime import RuntimeService
     from store.db import Database
 
-SCOPES = ("mine", "available", "team", "all")
+SCOPES = ("mine", "available", "team", "substitute", "all")
 T = TypeVar("T")
 
 
@@ -85,7 +85,20 @@ class TaskService:
                 return held
             escalated = exists().where(TaskEscalation.task_id == Task.id, TaskEscalation.username == actor.username)
             return or_(held, escalated) if reports else escalated
+        if scope == "substitute":  # out of office: the open work of those the actor stands in for
+            return self.substitute_clause(session, actor)
         raise ValueError(f"not a worklist scope: {scope}")
+
+    def substitute_clause(self, session: Session, actor: Actor) -> ColumnElement[bool]:
+        """Open tasks assigned to the people the actor substitutes today, or offered to them and
+        unclaimed (engine.authorization.stands_in_for decides each action)."""
+        principals = self._identity.principals(session, actor.username)
+        if not principals:
+            return false()
+        offered = [
+            exists().where(TaskCandidate.task_id == Task.id, ~TaskCandidate.claimed, task_counts.candidate_clause(p)) for p in principals
+        ]
+        return or_(Task.assignee.in_([p.username for p in principals]), and_(Task.assignee.is_(None), or_(*offered)))
 
     def has_escalations(self, session: Session, actor: Actor) -> bool:
         """Whether any open task is escalated to the actor; asked once per session (a page asks
@@ -101,6 +114,9 @@ class TaskService:
             return task_counts.available_count(session, actor)
         if scope == "mine":
             return task_counts.assigned_count(session, [actor.username])
+        if scope == "substitute":
+            stmt = select(func.count()).select_from(Task).where(Task.status == "open", self.substitute_clause(session, actor))
+            return session.scalar(stmt) or 0
         reports = self._identity.subordinates(session, actor.username)
         if not self.has_escalations(session, actor):
             return task_counts.assigned_count(session, reports)
@@ -236,7 +252,9 @@ class TaskService:
             self._check_open(session, actor, task)
             yield session, task, instance
 
-    def _set_assignee(self, session: Session, actor: Actor, task: Task, action: str, username: str | None) -> None:
+    def _set_assignee(
+        self, session: Session, actor: Actor, task: Task, action: str, username: str | None, on_behalf_of: str | None = None
+    ) -> None:
         previous = task.assignee
         task.assignee = username
         task.claimed_at = self._clock() if username else None
@@ -248,22 +266,23 @@ class TaskService:
             task_id=task.id,
             task_key=task.task_key,
             data={"from": previous, "to": username},
+            on_behalf_of=on_behalf_of,
         )
 
     def claim(self, actor: Actor, task_id: str) -> Task:
         with self._acting_on(actor, task_id) as (session, task, _instance):
             if task.assignee == actor.username:
                 return task
-            self._authorization.check_claim(session, actor, task)
-            self._set_assignee(session, actor, task, "claim", actor.username)
+            principal = self._authorization.check_claim(session, actor, task)
+            self._set_assignee(session, actor, task, "claim", actor.username, principal)
             return task
 
     def unclaim(self, actor: Actor, task_id: str) -> Task:
         with self._acting_on(actor, task_id) as (session, task, _instance):
             if task.assignee is None:
                 return task
-            self._authorization.check_unclaim(session, actor, task)
-            self._set_assignee(session, actor, task, "unclaim", None)
+            principal = self._authorization.check_unclaim(session, actor, task)
+            self._set_assignee(session, actor, task, "unclaim", None, principal)
             return task
 
     def assign(self, actor: Actor, task_id: str, username: Any) -> Task:
@@ -310,7 +329,7 @@ class TaskService:
         if instance is None or task is None:
             raise NotFound(f"no task {task_id}")
         self._check_open(session, actor, task)
-        self._authorization.check_complete(session, actor, task)
+        principal = self._authorization.check_complete(session, actor, task)
         assignee, claimed_at = task.assignee, task.claimed_at
         if task.assignee is None:  # a candidate completing an unclaimed task claims it
             assignee, claimed_at = actor.username, self._clock()
@@ -361,6 +380,7 @@ class TaskService:
             task_key=task.task_key,
             comment=comment,
             data=values,
+            on_behalf_of=principal,
         )
         self._runtime.advance(session, instance, workflow, actor.username, before.closing(task.id))
         if instance.status == "error":

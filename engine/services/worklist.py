@@ -33,8 +33,8 @@ if TYPE_CHECKING:
     from engine.services.tasks import TaskService
     from store.db import Database
 
-TABS = ("mine", "available", "team", "started", "done")
-OPEN_TABS = ("mine", "available", "team")  # the TaskService scopes of the same names
+TABS = ("mine", "available", "team", "substitute", "started", "done")
+OPEN_TABS = ("mine", "available", "team", "substitute")  # the TaskService scopes of the same names
 DUE_FILTERS = ("overdue", "today", "week")
 PRIORITIES = ("high", "normal", "low")
 SORTS = ("due", "-due", "created", "-created", "priority", "-priority")
@@ -149,10 +149,15 @@ class WorklistService:
 
     def tabs(self, session: Session, actor: Actor) -> list[str]:
         """The tabs this user has: 'team' only for those with people reporting to them or with
-        open tasks escalated to them."""
+        open tasks escalated to them; 'substitute' only while they stand in for someone away."""
         has_team = bool(self._identity.subordinates(session, actor.username, direct_only=True))
         has_team = has_team or self._tasks.has_escalations(session, actor)
-        return [t for t in TABS if t != "team" or has_team]
+        stands_in = bool(self._identity.principals(session, actor.username))
+        return [t for t in TABS if (t != "team" or has_team) and (t != "substitute" or stands_in)]
+
+    def principals(self, session: Session, actor: Actor) -> list[str]:
+        """Whom the actor stands in for today (the substitute tab names them)."""
+        return [p.username for p in self._identity.principals(session, actor.username)]
 
     def escalations(self, session: Session, actor: Actor, page: Page) -> dict[str, Any]:
         """Why the tasks of a team page were escalated to the actor, by task id."""

@@ -133,3 +133,22 @@ def test_opportunities_over_the_api(api: Api, flow: Flow) -> None:
     assert api.post("sales1", f"{path}/assign", json={"username": "sales2"}).status_code == 403
     assert api.post("sales_dir", f"{path}/assign", json={"username": "sales2"}).get_json()["owner"] == "sales2"
     assert api.get("sales1", "/api/v1/opportunities?untouched_days=-1").status_code == 400
+
+
+def test_merging_a_duplicate_over_the_api(api: Api) -> None:
+    tag = secrets.token_hex(3)
+    keep = api.post("sales1", "/api/v1/customers", json={"name": f"宁波{tag}联合物流有限公司"}).get_json()
+    twin = api.post("sales1", "/api/v1/customers", json={"name": f"联合{tag}物流（宁波）", "industry": "物流"}).get_json()
+    api.post("sales1", f"/api/v1/customers/{twin['id']}/contacts", json={"name": "孙经理"})
+    path = f"/api/v1/customers/{keep['id']}/merge"
+    assert api.post("sales1", path, json={"duplicate_id": twin["id"]}).status_code == 403
+    preview = api.post("sales_dir", path, json={"duplicate_id": twin["id"]}).get_json()
+    assert preview["dry_run"] is True and preview["moves"]["contacts"] == 1 and "industry" in preview["fills"]
+    assert api.get("sales1", f"/api/v1/customers/{twin['id']}").status_code == 200  # nothing moved yet
+    assert api.post("sales_dir", path, json={"duplicate_id": twin["id"], "dry_run": "no"}).status_code == 422
+    assert api.post("sales_dir", path, json={"duplicate_id": keep["id"], "dry_run": False}).status_code == 422
+    done = api.post("sales_dir", path, json={"duplicate_id": twin["id"], "dry_run": False}).get_json()
+    assert done["dry_run"] is False
+    assert api.get("sales1", f"/api/v1/customers/{twin['id']}").status_code == 404
+    kept = api.get("sales1", f"/api/v1/customers/{keep['id']}").get_json()
+    assert [c["name"] for c in kept["contacts"]] == ["孙经理"]

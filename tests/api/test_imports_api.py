@@ -105,3 +105,54 @@ def test_csv_in_gb18030_and_what_is_refused(api: Api, engine: ProcessEngine) -> 
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("xl/worksheets/sheet1.xml", b"0" * (120 * 1024 * 1024))
     assert _post(api, "sales1", "bomb.xlsx", bomb.getvalue()).status_code == 413
+
+
+def test_customers_with_duplicates_bad_rows_and_a_mapping_chosen_by_hand(api: Api, engine: ProcessEngine) -> None:
+    tag = secrets.token_hex(3)
+    on_file = api.post("sales1", "/api/v1/customers", json={"name": f"慈溪{tag}家电有限公司"})
+    assert on_file.status_code == 201
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["客户名称", "电话", "行业", "状态", "负责人", "价值等级"])
+    sheet.append([f"余姚{tag}模具厂", f"0574-6{int(tag, 16) % 10**7:07d}", "模具", "交易客户", "", "a"])
+    sheet.append([f"慈溪{tag}家电有限公司", "", "", "", "", ""])  # on file already
+    sheet.append([f"余姚{tag}模具厂", "", "", "", "", ""])  # the same as row 2
+    sheet.append([f"北仑{tag}港务", "", "", "正在谈", "", ""])  # not a status
+    sheet.append([f"镇海{tag}石化", "", "", "", "sales2", ""])  # sales1 may not give a customer to a colleague
+    sheet.append([f"江东{tag}商贸", "", "", "", "", ""])
+    out = io.BytesIO()
+    book.save(out)
+
+    def send(user: str, dry_run: bool, **extra: Any) -> Any:
+        return api.post(
+            user,
+            f"/api/v1/imports/customers?dry_run={'true' if dry_run else 'false'}",
+            data={"file": (io.BytesIO(out.getvalue()), "客户.xlsx"), **extra},
+        )
+
+    preview = send("sales1", True).get_json()
+    assert preview["created"] == 2 and preview["rows"] == 6, preview
+    assert sorted(d["row"] for d in preview["duplicates"]) == [3, 4]
+    assert sorted(e["row"] for e in preview["errors"]) == [5, 6]
+    listed = api.get("sales1", f"/api/v1/customers?q={tag}").get_json()
+    assert listed["total"] == 1  # a preview writes nothing
+
+    done = send("sales1", False).get_json()
+    assert done["created"] == 2
+    found = {c["name"]: c for c in api.get("sales1", f"/api/v1/customers?q={tag}").get_json()["items"]}
+    made = found[f"余姚{tag}模具厂"]
+    assert made["owner"] == "sales1" and made["status"] == "trading"
+    assert api.get("sales1", f"/api/v1/customers/{made['id']}").get_json().get("industry") in ("模具", None)
+
+    csv_text = f"Firma,Telefon\n宁海{tag}文具厂,0574-5{int(tag, 16) % 10**7:07d}\n".encode()
+    by_hand = api.post(
+        "sales1",
+        "/api/v1/imports/customers",
+        data={"file": (io.BytesIO(csv_text), "c.csv"), "mapping": '{"Firma": "name", "Telefon": "phone"}'},
+    ).get_json()
+    assert by_hand["created"] == 1 and by_hand["mapping"] == {"Firma": "name", "Telefon": "phone"}
+    wrong = api.post(
+        "sales1", "/api/v1/imports/customers", data={"file": (io.BytesIO(csv_text), "c.csv"), "mapping": '{"Firma": "salary"}'}
+    )
+    assert wrong.status_code == 422
+    assert api.post("cs_agent1", "/api/v1/imports/customers", data={"file": (io.BytesIO(csv_text), "c.csv")}).status_code == 403

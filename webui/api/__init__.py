@@ -134,6 +134,7 @@ from webui.api import (  # noqa: E402,F401
     notifications,
     openapi,
     opportunities,
+    substitutes,
     tasks,
     versions,
 )

@@ -4,6 +4,7 @@ contacts and activities. A customer the caller may not see answers 404."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import request
@@ -104,6 +105,22 @@ def log_activity(customer_id: int) -> ResponseReturnValue:
     return activity_view(engine().customers.log_activity(actor(), customer_id, json_body())), 201
 
 
+@bp.post(f"/customers/{ID}/merge")
+def merge_customer(customer_id: int) -> ResponseReturnValue:
+    """Merge the customer `duplicate_id` into this one (admins, the sales director); `dry_run`
+    (default true) only says what would move."""
+    body = json_body()
+    dry_run = body.get("dry_run", True)
+    if not isinstance(dry_run, bool):
+        raise ValidationFailed({"dry_run": "must be true or false"})
+    eng = engine()
+    if dry_run:
+        with eng.db.sessions() as session:
+            plan = eng.merges.preview(session, actor(), customer_id, body.get("duplicate_id"))
+            return {**plan.as_dict(), "dry_run": True}
+    return {**eng.merges.merge(actor(), customer_id, body.get("duplicate_id")).as_dict(), "dry_run": False}
+
+
 @bp.post("/imports/leads")
 def import_leads() -> ResponseReturnValue:
     """An XLSX or CSV of leads (multipart `file`, a header row): each good row starts a
@@ -113,5 +130,31 @@ def import_leads() -> ResponseReturnValue:
         raise ValidationFailed({"file": "is required (multipart form field 'file')"})
     dry_run = (request.form.get("dry_run") or request.args.get("dry_run") or "false").lower() in ("1", "true", "yes")
     content = upload.read(MAX_BYTES + 1)
-    report = engine().imports.leads(actor(), upload.filename, content, dry_run)
+    report = engine().imports.leads(actor(), upload.filename, content, dry_run, _mapping())
     return report.as_dict()
+
+
+@bp.post("/imports/customers")
+def import_customers() -> ResponseReturnValue:
+    """An XLSX or CSV of customers (multipart `file`): each good row a customer of the file, owned
+    by the importer or the row's owner column; duplicates and bad rows reported; `dry_run` previews."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise ValidationFailed({"file": "is required (multipart form field 'file')"})
+    dry_run = (request.form.get("dry_run") or request.args.get("dry_run") or "false").lower() in ("1", "true", "yes")
+    content = upload.read(MAX_BYTES + 1)
+    return engine().imports.customers(actor(), upload.filename, content, dry_run, _mapping()).as_dict()
+
+
+def _mapping() -> dict[str, str] | None:
+    """An optional `mapping` form field: a JSON object of header -> field ("" leaves a column out)."""
+    raw = request.form.get("mapping")
+    if not raw:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise ValidationFailed({"mapping": "must be a JSON object of column header to field"}) from exc
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise ValidationFailed({"mapping": "must be a JSON object of column header to field"})
+    return value

@@ -10,6 +10,7 @@ from engine.services.customers import ACTIVITY_KINDS, GRADES, RELATIONSHIPS, STA
 from engine.services.customers import SORTS as CUSTOMER_SORTS
 from engine.services.customers import TEXT_FIELDS as CUSTOMER_TEXT_FIELDS
 from engine.services.opportunities import STAGES as OPPORTUNITY_STAGES
+from engine.services.tasks import SCOPES
 from webui.api import bp
 
 
@@ -19,6 +20,61 @@ def _ref(name: str) -> dict[str, str]:
 
 def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _substitute_paths(summary: str, parameters: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    shown = {"type": "object", "properties": {"substitute": {**_ref("Substitute"), "nullable": True}}}
+    body = {
+        "type": "object",
+        "required": ["username", "from", "until"],
+        "properties": {
+            "username": {"type": "string", "description": "the substitute"},
+            "from": {"type": "string", "format": "date"},
+            "until": {"type": "string", "format": "date"},
+        },
+    }
+    operations: dict[str, Any] = {
+        "get": {"summary": summary, "responses": {"200": _json(shown), **_errors(401, 403, 404)}},
+        "put": {
+            "summary": "Name the substitute for a date range (days in the working time zone, both included)",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+            "responses": {"200": _json(shown), **_errors(400, 401, 403, 404, 422)},
+        },
+        "delete": {"summary": "End the arrangement now", "responses": {"204": {"description": "ended"}, **_errors(401, 403, 404)}},
+    }
+    for operation in operations.values():
+        if parameters:
+            operation["parameters"] = parameters
+    return operations
+
+
+def _import_path(summary: str) -> dict[str, Any]:
+    upload = {
+        "type": "object",
+        "required": ["file"],
+        "properties": {
+            "file": {"type": "string", "format": "binary"},
+            "mapping": {"type": "string", "description": "JSON object: column header -> field id ('' leaves the column out)"},
+        },
+    }
+    report = {
+        "type": "object",
+        "properties": {
+            "rows": {"type": "integer"},
+            "created": {"type": "integer"},
+            "mapping": {"type": "object", "additionalProperties": {"type": "string"}},
+            "duplicates": {"type": "array", "items": {"type": "object"}},
+            "errors": {"type": "array", "items": {"type": "object"}},
+        },
+    }
+    return {
+        "post": {
+            "summary": summary,
+            "parameters": [{"name": "dry_run", "in": "query", "schema": {"type": "boolean", "default": False}}],
+            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": upload}}},
+            "responses": {"200": _json(report), **_errors(400, 401, 403, 413, 422)},
+        }
+    }
 
 
 def _errors(*codes: int) -> dict[str, Any]:
@@ -312,7 +368,7 @@ SPEC: dict[str, Any] = {
                     {
                         "name": "scope",
                         "in": "query",
-                        "schema": {"type": "string", "enum": ["mine", "available", "team", "all"], "default": "mine"},
+                        "schema": {"type": "string", "enum": list(SCOPES), "default": "mine"},
                     },
                     {"name": "process_key", "in": "query", "schema": {"type": "string"}},
                     {"name": "instance_id", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647}},
@@ -494,37 +550,12 @@ SPEC: dict[str, Any] = {
                 "responses": {"201": _json(_ref("Activity")), **_errors(400, 401, 403, 404, 422)},
             }
         },
-        "/imports/leads": {
-            "post": {
-                "summary": "Import leads from an XLSX or CSV file with a header row; each good row starts a lead_qualification",
-                "parameters": [{"name": "dry_run", "in": "query", "schema": {"type": "boolean", "default": False}}],
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "multipart/form-data": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["file"],
-                                "properties": {"file": {"type": "string", "format": "binary"}},
-                            }
-                        }
-                    },
-                },
-                "responses": {
-                    "200": _json(
-                        {
-                            "type": "object",
-                            "properties": {
-                                "created": {"type": "integer"},
-                                "duplicates": {"type": "array", "items": {"type": "object"}},
-                                "errors": {"type": "array", "items": {"type": "object"}},
-                            },
-                        }
-                    ),
-                    **_errors(400, 401, 403, 413, 422),
-                },
-            }
-        },
+        "/imports/leads": _import_path(
+            "Import leads from an XLSX or CSV file with a header row; each good row starts a lead_qualification"
+        ),
+        "/imports/customers": _import_path(
+            "Import customers from an XLSX or CSV file with a header row; each good row a customer of the file"
+        ),
         "/opportunities": {
             "get": {
                 "summary": "The opportunities the caller may see, longest untouched first (flagged after 30 days)",
@@ -576,6 +607,45 @@ SPEC: dict[str, Any] = {
                 "responses": {"200": _json(_ref("Opportunity")), **_errors(400, 401, 403, 404, 422)},
             }
         },
+        "/customers/{customer_id}/merge": {
+            "post": {
+                "summary": "Merge a duplicate customer into this one (admins, the sales director); dry_run (default) only previews",
+                "parameters": [_CUSTOMER_ID],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["duplicate_id"],
+                                "properties": {"duplicate_id": {"type": "integer"}, "dry_run": {"type": "boolean", "default": True}},
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "keep_id": {"type": "integer"},
+                                "duplicate_id": {"type": "integer"},
+                                "duplicate_name": {"type": "string"},
+                                "moves": {"type": "object", "additionalProperties": {"type": "integer"}},
+                                "fills": {"type": "array", "items": {"type": "string"}},
+                                "dry_run": {"type": "boolean"},
+                            },
+                        }
+                    ),
+                    **_errors(400, 401, 403, 404, 422),
+                },
+            }
+        },
+        "/me/substitute": _substitute_paths("Your own substitute while you are away (代理人); `covering`: whom you stand in for"),
+        "/users/{username}/substitute": _substitute_paths(
+            "A person's substitute (the person, their superiors, admins)",
+            [{"name": "username", "in": "path", "required": True, "schema": {"type": "string"}}],
+        ),
         "/incidents": {
             "get": {
                 "summary": "Jobs that failed every attempt (admins)",
@@ -770,6 +840,7 @@ SPEC: dict[str, Any] = {
                             "properties": {
                                 "at": {"type": "string"},
                                 "user": {"type": "string", "nullable": True},
+                                "on_behalf_of": {"type": "string", "nullable": True, "description": "a substitute's action: whose work"},
                                 "action": {"type": "string"},
                                 "task_key": {"type": "string", "nullable": True},
                             },
@@ -835,6 +906,17 @@ SPEC: dict[str, Any] = {
                             },
                         },
                     },
+                },
+            },
+            "Substitute": {
+                "type": "object",
+                "properties": {
+                    "username": {"type": "string", "description": "the absent person"},
+                    "substitute": {"type": "string"},
+                    "from": {"type": "string", "format": "date"},
+                    "until": {"type": "string", "format": "date", "description": "the last day, included"},
+                    "set_by": {"type": "string"},
+                    "active": {"type": "boolean", "description": "today is within the dates"},
                 },
             },
             "Opportunity": {

@@ -54,6 +54,7 @@ def history_view(e: Any) -> dict[str, Any]:
     return {
         "at": iso(e.at),
         "user": e.user,
+        "on_behalf_of": e.on_behalf_of,
         "action": e.action,
         "task_key": e.task_key,
         "task_id": e.task_id,
