@@ -90,7 +90,7 @@ class ReceivableService:
             Task.task_key == PAYMENT_TASK,
             Task.instance_id.in_(select(ProcessInstance.id).where(*mine)),
         ]
-        base = select(Task).join(ProcessInstance, ProcessInstance.id == Task.instance_id).where(*scope)
+        base = select(Task).where(*scope)
         totals: list[Any] = []
         for name in BUCKETS:
             totals += [
@@ -101,7 +101,11 @@ class ReceivableService:
         counts = {name: int(row[2 * i] or 0) for i, name in enumerate(BUCKETS)}
         outstanding = {name: Decimal(str(row[2 * i + 1] or 0)) for i, name in enumerate(BUCKETS)}
         found = session.execute(
-            base.add_columns(owner_of).where(conditions[due]).order_by(Task.due_at.is_(None), Task.due_at, Task.id).limit(MAX_ROWS + 1)
+            base.join(ProcessInstance, ProcessInstance.id == Task.instance_id)
+            .add_columns(owner_of)
+            .where(conditions[due])
+            .order_by(Task.due_at.is_(None), Task.due_at, Task.id)
+            .limit(MAX_ROWS + 1)
         ).all()
         items = [Receivable(task, who, self._bucket(task, bounds)) for task, who in found[:MAX_ROWS]]
         return Board(due, items, counts, outstanding, truncated=len(found) > MAX_ROWS)
@@ -111,9 +115,9 @@ class ReceivableService:
         if task.due_at is None:
             return "later"
         due = aware(task.due_at)
+        if due < bounds["today"]:  # type: ignore[operator]
+            return "overdue"
         for name, end in (("today", "tomorrow"), ("week", "week"), ("month", "month")):
-            if due < bounds["today"]:
-                return "overdue"
-            if due < bounds[end]:
+            if due < bounds[end]:  # type: ignore[operator]
                 return name
         return "later"

@@ -155,10 +155,6 @@ class WorklistService:
         stands_in = bool(self._identity.principals(session, actor.username))
         return [t for t in TABS if (t != "team" or has_team) and (t != "substitute" or stands_in)]
 
-    def principals(self, session: Session, actor: Actor) -> list[str]:
-        """Whom the actor stands in for today (the substitute tab names them)."""
-        return [p.username for p in self._identity.principals(session, actor.username)]
-
     def escalations(self, session: Session, actor: Actor, page: Page) -> dict[str, Any]:
         """Why the tasks of a team page were escalated to the actor, by task id."""
         return self._tasks.escalations(session, actor, [t.id for t in page.items])
