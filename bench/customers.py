@@ -30,7 +30,8 @@ TRADES = ("海联贸易", "远航物流", "国际货运", "精密机械", "小�
 BIG_TIMELINE = 600
 RECEIVABLES = 200  # open installments started through the engine, due over the coming 60 days
 CUSTOMER_COLUMNS = "id, name, name_norm, status, owner, industry, grade, created_at, last_touched_at"
-ACTIVITY_COLUMNS = "customer_id, kind, summary, at, created_by, assignee, created_at"
+ACTIVITY_COLUMNS = "customer_id, kind, summary, at, created_by, assignee, created_at, next_step, next_at, done_at"
+NEXT_STEPS = 0.2  # the share of activities with a next step; past ones are done but for one in a hundred
 
 
 def _rows(customers: int, activities: int, seed: int = 7) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
@@ -60,7 +61,12 @@ def _rows(customers: int, activities: int, seed: int = 7) -> tuple[list[tuple[An
         customer = 1 if n < BIG_TIMELINE else rng.randint(1, customers)
         at = now - timedelta(minutes=rng.randint(0, 2_000_000))
         owner = people[customer - 1][4]
-        acts.append((customer, rng.choice(("call", "visit", "email", "meeting", "note")), f"跟进记录 {n}", at, owner, owner, at))
+        step, next_at, done_at = None, None, None
+        if rng.random() < NEXT_STEPS:
+            step, next_at = f"下一步 {n}", at + timedelta(days=rng.randint(1, 14))
+            done_at = next_at if next_at < now and rng.random() < 0.99 else None
+        kind = rng.choice(("call", "visit", "email", "meeting", "note"))
+        acts.append((customer, kind, f"跟进记录 {n}", at, owner, owner, at, step, next_at, done_at))
     return people, acts
 
 
@@ -139,7 +145,14 @@ def measure(engine: ProcessEngine, url: str, customers: int, activities: int, re
     queries["receivables:sales_asst:week"] = _time(lambda: board("sales_asst", "week"), repeat)
     queries["receivables:sales_asst:all"] = _time(lambda: board("sales_asst", "all"), repeat)
     queries["receivables:sales1:all"] = _time(lambda: board("sales1", "all"), repeat)
-    list_keys = [k for k in queries if not k.startswith(("page:", "receivables:"))]
+
+    def follow_ups(username: str) -> None:
+        with engine.db.sessions() as session:
+            engine.activities.follow_ups(session, actors[username])
+
+    for username in ("sales1", "sales_dir"):  # a salesperson's hundreds of open next steps; none
+        queries[f"follow_ups:{username}"] = _time(lambda username=username: follow_ups(username), repeat)
+    list_keys = [k for k in queries if not k.startswith(("page:", "receivables:", "follow_ups:"))]
     return {
         "customers": customers,
         "activities": activities,
@@ -148,5 +161,6 @@ def measure(engine: ProcessEngine, url: str, customers: int, activities: int, re
         "list_p95_ms": max(queries[k]["p95_ms"] or 0 for k in list_keys),
         "page_p95_ms": max(queries[k]["p95_ms"] or 0 for k in ("page:sales_dir", "page:cs_agent1")),
         "receivables_p95_ms": max(queries[k]["p95_ms"] or 0 for k in queries if k.startswith("receivables:")),
+        "follow_ups_p95_ms": max(queries[k]["p95_ms"] or 0 for k in queries if k.startswith("follow_ups:")),
         "slowest": max(queries, key=lambda k: queries[k]["p95_ms"] or 0),
     }

@@ -28,7 +28,9 @@ from engine.services import task_counts
 from engine.services.assignment import may_leave_out
 from engine.services.identity import Actor
 from store.models import (
+    Activity,
     Customer,
+    Lead,
     Opportunity,
     ProcessDefinition,
     ProcessInstance,
@@ -300,6 +302,25 @@ class Authorization:
             actor.is_admin or "sales_director" in actor.roles or self.is_superior_of(session, actor, owner)
         ):
             raise ValidationFailed({"owner": "you may create customers for yourself or for people who report to you"})
+
+    def may_view_lead(self, session: Session, actor: Actor, lead: Lead) -> bool:
+        """A lead as a customer is seen (its owner, their superiors, the customer-wide roles,
+        admins), and by whoever may see its qualification process."""
+        if actor.is_admin or actor.roles & CUSTOMER_WIDE_ROLES or lead.owner == actor.username:
+            return True
+        if lead.owner and self.is_superior_of(session, actor, lead.owner):
+            return True
+        instance = session.get(ProcessInstance, lead.instance_id) if lead.instance_id else None
+        return instance is not None and self.may_view_instance(session, actor, instance)
+
+    def may_close_follow_up(self, session: Session, actor: Actor, activity: Activity) -> bool:
+        """A follow-up is closed by its assignee, by whoever assigned it, by the assignee's
+        superiors and admins, and by the assignee's substitute while they are away."""
+        if actor.is_admin or actor.username in (activity.assignee, activity.created_by):
+            return True
+        if self.is_superior_of(session, actor, activity.assignee):
+            return True
+        return any(p.username == activity.assignee for p in self._identity.principals(session, actor.username))
 
     def check_activity_assignee(self, session: Session, actor: Actor, assignee: str) -> None:
         """An activity is one's own, or assigned by a superior to a report (seed 000)."""

@@ -18,9 +18,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine import config
 from engine.bpmn import scripting
 from engine.errors import EngineError, NotFound
-from store.models import Notification, ProcessInstance, Role, Task, TaskEscalation, User, UserRole
+from store.models import Notification, ProcessInstance, Role, Substitute, Task, TaskEscalation, User, UserRole
 
 
 @dataclass
@@ -152,22 +153,47 @@ def _candidates(session: Session, task: Task) -> list[str]:
 
 
 def notify(usernames: list[str], kind: str, message: str, task_id: str | None = None) -> None:
-    """In-app notifications, and email through the outbox when mail is configured."""
+    """In-app notifications, and email through the outbox when mail is configured. Whoever is out
+    of office today is told as usual, and their substitute too ("for <name>: ...")."""
     ctx = current()
     usernames = list(dict.fromkeys(u for u in usernames if u))
-    if ctx.jobs is not None:
-        ctx.jobs.enqueue_email(ctx.session, usernames, kind, message, ctx.instance, task_id, ctx.now)
-    for username in usernames:
-        note = Notification(
-            username=username,
-            at=ctx.now,
-            kind=kind,
-            message=message,
-            instance_id=ctx.instance.id if ctx.instance else None,
-            task_id=task_id,
-        )
-        ctx.session.add(note)
-        ctx.notifications.append(note)
+    if not usernames:
+        return
+    messages = {u: message for u in usernames}
+    for substitute, absent in _substitutes(ctx.session, usernames, ctx.now).items():
+        if substitute not in messages:
+            messages[substitute] = f"（代{'、'.join(absent)}）{message}"
+    for text in dict.fromkeys(messages.values()):
+        people = [u for u, m in messages.items() if m == text]
+        if ctx.jobs is not None:
+            ctx.jobs.enqueue_email(ctx.session, people, kind, text, ctx.instance, task_id, ctx.now)
+        for username in people:
+            note = Notification(
+                username=username,
+                at=ctx.now,
+                kind=kind,
+                message=text,
+                instance_id=ctx.instance.id if ctx.instance else None,
+                task_id=task_id,
+            )
+            ctx.session.add(note)
+            ctx.notifications.append(note)
+
+
+def _substitutes(session: Session, usernames: list[str], now: datetime) -> dict[str, list[str]]:
+    """Who stands in today for which of these people (engine.services.substitutes): substitute ->
+    the absent people's names."""
+    today = now.astimezone(config.current().timezone).date()
+    rows = session.execute(
+        select(Substitute.substitute, User.display_name, User.username)
+        .join(User, User.username == Substitute.username)
+        .where(Substitute.username.in_(usernames), Substitute.starts_on <= today, Substitute.ends_on >= today, User.active.is_(True))
+        .order_by(Substitute.username)
+    )
+    found: dict[str, list[str]] = {}
+    for substitute, display_name, username in rows:
+        found.setdefault(substitute, []).append(display_name or username)
+    return found
 
 
 class _Missing(dict[str, Any]):

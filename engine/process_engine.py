@@ -13,6 +13,7 @@ from engine.bpmn import sandbox
 from engine.clock import utcnow
 from engine.config import MailSettings, Settings
 from engine.operations import ActionContext
+from engine.services.activities import REMINDER_KIND, ActivityService
 from engine.services.admin import AdminService
 from engine.services.customer_merge import CustomerMergeService
 from engine.services.customers import CustomerService
@@ -84,11 +85,19 @@ class ProcessEngine:
         self.worklist = WorklistService(clock=clock, db=db, identity=self.identity, settings=self.settings, tasks=self.tasks)
         self.inbox = InboxService(db=db)
         self.customers = CustomerService(authorization=self.authorization, clock=clock, db=db, history=self.history, identity=self.identity)
-        self.jobs.handle("activity_reminder", self.customers.remind)
         self.merges = CustomerMergeService(authorization=self.authorization, clock=clock, db=db, history=self.history)
         self.sweeps = SweepService(clock=clock, settings=self.settings)
         self.jobs.handle(SWEEP_KIND, self.sweeps.run)
         self.opportunities = OpportunityService(authorization=self.authorization, clock=clock, db=db, history=self.history)
+        self.activities = ActivityService(
+            authorization=self.authorization,
+            clock=clock,
+            db=db,
+            history=self.history,
+            identity=self.identity,
+            opportunities=self.opportunities,
+        )
+        self.jobs.handle(REMINDER_KIND, self.activities.remind)
         self.imports = ImportService(
             authorization=self.authorization,
             customers=self.customers,

@@ -358,6 +358,18 @@ class HistoryEvent(Base):
     on_behalf_of: Mapped[username | None]  # a substitute's action: whose work it was (代理, "A for B")
 
 
+class CustomerAlias(Base):
+    """A name a customer was also known by: a duplicate merged into it (engine.services.customer_merge).
+    Process data naming it still links to the customer, and a new customer by it is a duplicate."""
+
+    __tablename__ = "customer_aliases"
+
+    name_norm: Mapped[str] = mapped_column(String(300), primary_key=True)  # engine.matching.company
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(300))  # as it was written
+    created_at: Mapped[utc_datetime]
+
+
 class Substitute(Base):
     """Out of office (代理人): while `username` is away (dates inclusive, in the working time zone)
     `substitute` sees and may act on the work offered or assigned to them; it ends by itself."""
@@ -404,6 +416,7 @@ class Lead(Base):
     merged_into: Mapped[int | None] = mapped_column(ForeignKey("leads.id"))
     created_at: Mapped[utc_datetime]
     flagged_at: Mapped[utc_datetime | None]  # told its owner and the director it went untouched (engine.services.sweeps)
+    last_touched_at: Mapped[utc_datetime | None]  # the latest activity logged on it
 
 
 class Customer(Base):
@@ -471,10 +484,25 @@ class Activity(Base):
     assigned to them; an optional next step is a reminder on its time (job `activity_reminder`)."""
 
     __tablename__ = "activities"
-    __table_args__ = (Index("ix_activities_customer_at", "customer_id", "at"),)
+    __table_args__ = (
+        Index("ix_activities_customer_at", "customer_id", "at"),
+        # A person's open follow-ups due by a day (engine.services.activities): only the next steps
+        # not done yet, a few per person however many activities they logged.
+        Index(
+            "ix_activities_follow_ups",
+            "assignee",
+            "next_at",
+            postgresql_where=text("done_at IS NULL AND next_at IS NOT NULL"),
+            sqlite_where=text("done_at IS NULL AND next_at IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    # On a customer; or on one of its opportunities (both set); or on a lead before it became a
+    # customer (lead only, until the qualification links its customer).
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    opportunity_id: Mapped[int | None] = mapped_column(ForeignKey("opportunities.id", ondelete="SET NULL"), index=True)
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id", ondelete="SET NULL"), index=True)
     kind: Mapped[str] = mapped_column(String(16))  # call | visit | email | meeting | note
     summary: Mapped[str] = mapped_column(Text)
     at: Mapped[utc_datetime]
@@ -482,6 +510,7 @@ class Activity(Base):
     assignee: Mapped[username]  # whose activity it is (the creator, or a report a superior assigned it to)
     next_step: Mapped[str | None] = mapped_column(Text)
     next_at: Mapped[utc_datetime | None]
+    done_at: Mapped[utc_datetime | None]  # the follow-up (next step) done, or dismissed, from the worklist
     created_at: Mapped[utc_datetime]
 
 

@@ -14,7 +14,8 @@ from flask_babel import gettext as _
 from engine import config
 from engine.clock import aware
 from engine.errors import ValidationFailed
-from engine.services.customers import ACTIVITY_KINDS, GRADES, RELATIONSHIPS, SORTS, STATUSES, TEXT_FIELDS, CustomerFilter, Duplicate
+from engine.services.activities import ACTIVITY_KINDS
+from engine.services.customers import GRADES, RELATIONSHIPS, SORTS, STATUSES, TEXT_FIELDS, CustomerFilter, Duplicate
 from engine.services.opportunities import STAGES
 from webui import labels
 from webui.spreadsheets import workbook
@@ -162,9 +163,11 @@ def show(customer_id: int) -> ResponseReturnValue:
             "receivable_collection",
         }
         may_merge = engine.authorization.may_merge_customers(me)
+        opportunities = engine.opportunities.open_of(session, customer.id)
     return render_template(
         "customers/show.html",
         may_merge=may_merge,
+        opportunities=opportunities,
         customer=customer,
         contacts=contacts,
         timeline=timeline,
@@ -194,7 +197,7 @@ def merge_preview(customer_id: int) -> ResponseReturnValue:
             try:
                 plan = engine.merges.preview(session, me, customer_id, int(raw) if raw.isdigit() else raw)
             except ValidationFailed as exc:
-                error = _detail(exc)
+                error = error_detail(exc)
         elif text:
             rows, _total, _page = engine.customers.query(session, me, CustomerFilter.from_params({"q": text}), 1, 20)
             choices = [c for c in rows if c.id != customer_id]
@@ -207,7 +210,7 @@ def merge(customer_id: int) -> ResponseReturnValue:
     try:
         plan = eng().merges.merge(actor(), customer_id, int(raw) if raw.isdigit() else raw)
     except ValidationFailed as exc:
-        return done(_detail(exc), url_for("customers.merge_preview", customer_id=customer_id), "error", events=())
+        return done(error_detail(exc), url_for("customers.merge_preview", customer_id=customer_id), "error", events=())
     message = _("%(name)s was merged into this customer; everything that was on it is here now.", name=plan.duplicate.name)
     return done(message, url_for("customers.show", customer_id=customer_id), events=())
 
@@ -259,24 +262,24 @@ def add_contact(customer_id: int) -> ResponseReturnValue:
     try:
         eng().customers.add_contact(actor(), customer_id, data)
     except ValidationFailed as exc:
-        return done(_("The contact was not added: %(detail)s", detail=_detail(exc)), back, "error", events=())
+        return done(_("The contact was not added: %(detail)s", detail=error_detail(exc)), back, "error", events=())
     return done(_("Contact %(name)s added.", name=data["name"].strip()), back, events=())
 
 
 @bp.post(f"/customers/{ID}/activities")
 def log_activity(customer_id: int) -> ResponseReturnValue:
-    data = {k: request.form.get(k, "") for k in ("kind", "summary", "next_step", "next_at", "assignee")}
+    data = {k: request.form.get(k, "") for k in ("kind", "summary", "next_step", "next_at", "assignee", "opportunity_id")}
     back = url_for("customers.show", customer_id=customer_id) + "#activity"
     try:
-        eng().customers.log_activity(actor(), customer_id, {k: v for k, v in data.items() if v})
+        eng().activities.on_customer(actor(), customer_id, {k: v for k, v in data.items() if v})
     except ValidationFailed as exc:
-        return done(_("The activity was not saved: %(detail)s", detail=_detail(exc)), back, "error", events=())
+        return done(_("The activity was not saved: %(detail)s", detail=error_detail(exc)), back, "error", events=())
     if data["next_at"]:
         return done(_("Activity saved; you will be reminded of the next step."), back, events=())
     return done(_("Activity saved."), back, events=())
 
 
-def _detail(exc: ValidationFailed) -> str:
+def error_detail(exc: ValidationFailed) -> str:
     names = {
         "kind": _("kind"),
         "summary": _("summary"),
@@ -289,6 +292,7 @@ def _detail(exc: ValidationFailed) -> str:
         "stage": _("stage"),
         "username": _("person"),
         "duplicate_id": _("duplicate"),
+        "opportunity_id": _("opportunity"),
     }
     return "; ".join(f"{names.get(k, k)}: {labels.field_error(v)}" for k, v in exc.fields.items())
 
@@ -322,7 +326,7 @@ def set_stage(opportunity_id: int) -> ResponseReturnValue:
     try:
         eng().opportunities.update(actor(), opportunity_id, {"stage": request.form.get("stage", "")})
     except ValidationFailed as exc:
-        return done(_detail(exc), back, "error", events=())
+        return done(error_detail(exc), back, "error", events=())
     return done(_("Stage saved."), back, events=())
 
 
@@ -333,5 +337,5 @@ def assign_opportunity(opportunity_id: int) -> ResponseReturnValue:
     try:
         eng().opportunities.assign(actor(), opportunity_id, username)
     except ValidationFailed as exc:
-        return done(_detail(exc), back, "error", events=())
+        return done(error_detail(exc), back, "error", events=())
     return done(_("Given to %(user)s, who has been told.", user=username), back, events=())

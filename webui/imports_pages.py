@@ -5,6 +5,7 @@ stays chosen for the import; without JavaScript the preview is a page of its own
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from flask import render_template, request
@@ -12,7 +13,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from engine.errors import EngineError, ValidationFailed
-from engine.services.imports import CUSTOMER_HEADERS, MAX_BYTES, ImportReport
+from engine.services.imports import CUSTOMER_HEADERS, MAX_BYTES, ImportReport, MissingColumn
 from webui import labels
 from webui.ui import actor, eng, is_htmx, page_blueprint
 
@@ -45,6 +46,8 @@ def _run(dry_run: bool) -> tuple[str, ImportReport | None, str | None]:
     service = eng().imports.customers if kind == "customers" else eng().imports.leads
     try:
         return kind, service(actor(), upload.filename, content, dry_run, mapping), None
+    except MissingColumn as exc:  # the mapping is shown, to choose the column by hand
+        return kind, replace(exc.report, dry_run=True), "; ".join(labels.field_error(v) for v in exc.fields.values())
     except ValidationFailed as exc:
         return kind, None, "; ".join(labels.field_error(v) for v in exc.fields.values())
     except EngineError as exc:
@@ -73,4 +76,5 @@ def preview() -> ResponseReturnValue:
 @bp.post("/imports/run")
 def run() -> ResponseReturnValue:
     kind, report, error = _run(dry_run=False)
-    return render_template("imports/index.html", imported=report is not None, **_view(kind, report, error)), 422 if error else 200
+    imported = report is not None and error is None
+    return render_template("imports/index.html", imported=imported, **_view(kind, report, error)), 422 if error else 200

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import render_template
 from flask.typing import ResponseReturnValue
 
+from engine.services.activities import ACTIVITY_KINDS
 from engine.services.presentation import diagram_state, element_names, field_catalogue
 from webui import context
 from webui.documents import xml_response
@@ -27,6 +28,7 @@ def show(instance_id: int) -> ResponseReturnValue:
         open_tasks = engine.runtime.open_tasks(session, [instance.id])
         visible = {t.id for t in open_tasks if engine.authorization.may_view_task(session, me, t)}
         diagram = diagram_state(engine, session, instance).as_dict()
+        lead, lead_activities = engine.activities.of_instance(session, instance.id)
     data = instance.data or {}
     return render_template(
         "instances/show.html",
@@ -41,6 +43,10 @@ def show(instance_id: int) -> ResponseReturnValue:
         names=names,
         catalogue=catalogue,
         diagram=diagram,
+        lead=lead,
+        lead_activities=lead_activities,
+        activity_kinds=ACTIVITY_KINDS,
+        now=engine.clock(),
     )
 
 

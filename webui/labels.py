@@ -216,6 +216,17 @@ FIELD_ERRORS: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"^may not perform this task"), lambda m: _("This person may not do this task: it is offered to other roles or people.")),
     (re.compile(r"^four-eyes"), lambda m: _("This person started the request or proposed what this step decides (four-eyes).")),
     (re.compile(r"^could not be checked against its format in time"), lambda m: _("The entry could not be checked in time; shorten it.")),
+    # imports (engine.services.imports)
+    (re.compile(r"^needs a column for the company"), lambda m: _("No column was recognised as the company: choose it under Field below.")),
+    (
+        re.compile(r"^needs a column for the customer's name"),
+        lambda m: _("No column was recognised as the customer's name: choose it under Field below."),
+    ),
+    (re.compile(r"^must be an Excel file \(\.xlsx\) or CSV$"), lambda m: _("Choose an Excel file (.xlsx) or a CSV file.")),
+    (re.compile(r"^has more than (\d+) rows$"), lambda m: _("The file has more than %(n)s rows; split it.", n=m.group(1))),
+    (re.compile(r"^is not a readable Excel file"), lambda m: _("The Excel file cannot be read; save it again as .xlsx.")),
+    (re.compile(r"^is neither UTF-8 nor GB18030 text$"), lambda m: _("The CSV file is neither UTF-8 nor GB18030 text.")),
+    (re.compile(r"^has no header row$"), lambda m: _("The file has no header row.")),
 ]
 
 

@@ -13,6 +13,7 @@ assets = Blueprint("assets", __name__, static_folder="static", static_url_path="
 def register_pages(app: Flask) -> None:
     from webui import (
         account_pages,
+        activities_pages,
         admin_pages,
         auth,
         customers_pages,
@@ -36,6 +37,7 @@ def register_pages(app: Flask) -> None:
         processes_pages,
         instances_pages,
         customers_pages,
+        activities_pages,
         imports_pages,
         receivables_pages,
         notifications_pages,

@@ -49,6 +49,8 @@ def _view(f: TaskFilter, page: int) -> dict[str, Any]:
             for s in service.saved_filters(session, me)
         ]
         reports = service.reports(session, me)
+        # Next steps of activities come due: on the first page of one's own tasks, unfiltered.
+        follow_ups = eng().activities.follow_ups(session, me) if f.tab == "mine" and page == 1 and not f.is_filtered else ([], 0)
         g.process_names = eng().repository.latest_names(session)  # process_title() reads them too
         processes = list(g.process_names.items())
     return {
@@ -59,6 +61,7 @@ def _view(f: TaskFilter, page: int) -> dict[str, Any]:
         "escalations": escalations,
         "saved": saved,
         "reports": reports,
+        "follow_ups": follow_ups,
         "processes": processes,
         "due_filters": DUE_FILTERS,
         "priorities": PRIORITIES,

@@ -1,7 +1,7 @@
 """Which customer a process instance is about, kept on the instance row (`customer_id`) so that a
 customer's timeline is one indexed read: the form's explicit `customer_id` when it names an
 existing customer, else the customer whose normalised name (engine.matching) the process's
-customer field holds. Looked up only when that field changes, so a step costs no query."""
+customer field holds (or a name merged into a customer, customer_aliases). Looked up only when that field changes, so a step costs no query."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine import matching, process_parts
-from store.models import MAX_ID, Customer, ProcessInstance
+from store.models import MAX_ID, Customer, CustomerAlias, ProcessInstance
 
 
 def _explicit(data: dict[str, Any]) -> int | None:
@@ -41,6 +41,8 @@ def _customer_for(session: Session, instance: ProcessInstance, data: dict[str, A
     if normalised is None:
         return instance.customer_id, None
     found = session.scalar(select(Customer.id).where(Customer.name_norm == normalised).order_by(Customer.id).limit(1))
+    if found is None:  # a name merged away into another customer
+        found = session.scalar(select(CustomerAlias.customer_id).where(CustomerAlias.name_norm == normalised))
     return (found if found is not None else instance.customer_id), normalised
 
 

@@ -17,7 +17,7 @@ from engine.clock import aware
 from engine.errors import NotFound, ValidationFailed
 from engine.services.customers import TEXT_FIELDS
 from engine.services.identity import Actor
-from store.models import MAX_ID, Activity, Contact, Customer, Notification, Opportunity, ProcessInstance
+from store.models import MAX_ID, Activity, Contact, Customer, CustomerAlias, Notification, Opportunity, ProcessInstance
 
 if TYPE_CHECKING:
     from engine.authorization import Authorization
@@ -95,6 +95,20 @@ class CustomerMergeService:
             keep.last_touched_at = max(touched) if touched else None
             keep.updated_at = self._clock()
             details = {"customer_id": keep.id, "duplicate_id": duplicate.id, "duplicate_name": duplicate.name, **plan.moves}
+            self._keep_names(session, keep, duplicate)
             session.delete(duplicate)
             self._history.record(session, actor.username, "customer_merge", data=details)
             return plan
+
+    def _keep_names(self, session: Session, keep: Customer, duplicate: Customer) -> None:
+        """The duplicate's name (and the names merged into it before) now mean the kept customer:
+        process data naming them links to it, and a new customer by them is refused as its duplicate."""
+        session.execute(
+            update(CustomerAlias)
+            .where(CustomerAlias.customer_id == duplicate.id)
+            .values(customer_id=keep.id)
+            .execution_options(synchronize_session=False)
+        )
+        if duplicate.name_norm and duplicate.name_norm != keep.name_norm and session.get(CustomerAlias, duplicate.name_norm) is None:
+            session.add(CustomerAlias(name_norm=duplicate.name_norm, customer_id=keep.id, name=duplicate.name, created_at=self._clock()))
+        session.flush()

@@ -7,19 +7,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Select, false, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, false, func, or_, select
 from sqlalchemy.orm import Session, defer
 
-from engine import config, matching, process_parts
-from engine.clock import aware
+from engine import matching, process_parts
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.services import customer_links, fields
 from engine.services.identity import Actor
-from engine.services.opportunities import OPEN_STAGES
-from store.models import MAX_ID, Activity, Contact, Customer, Job, Notification, Opportunity, ProcessInstance, User
+from store.models import MAX_ID, Activity, Contact, Customer, CustomerAlias, Opportunity, ProcessInstance, User
 
 if TYPE_CHECKING:
     from engine.authorization import Authorization
@@ -29,7 +27,6 @@ if TYPE_CHECKING:
 
 STATUSES = ("potential", "trading", "dormant", "lost")
 GRADES = ("A", "B", "C")
-ACTIVITY_KINDS = ("call", "visit", "email", "meeting", "note")
 RELATIONSHIPS = ("key", "good", "normal")
 SORTS = ("name", "-created", "touched", "-touched")
 PAGE_SIZE = 25
@@ -128,10 +125,11 @@ class TimelineEntry:
     activity_kind: str | None = None
     next_step: str | None = None
     next_at: datetime | None = None
+    about: str | None = None  # the opportunity an activity was about
 
     def as_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {"at": self.at, "kind": self.kind, "summary": self.summary}
-        for key in ("instance_id", "status", "by", "activity_kind", "next_step"):
+        for key in ("instance_id", "status", "by", "activity_kind", "next_step", "about"):
             if getattr(self, key) is not None:
                 body[key] = getattr(self, key)
         return body
@@ -145,29 +143,6 @@ def _choice(data: Mapping[str, Any], name: str, allowed: tuple[str, ...], errors
         errors[name] = f"must be one of {', '.join(allowed)}"
         return None
     return str(value)
-
-
-def _when(value: Any, name: str, errors: dict[str, str]) -> datetime | None:
-    """An ISO date-time (or date) with its zone; a date without a time means 09:00 in Shanghai."""
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str) or len(value) > 40:
-        errors[name] = "must be an ISO date or date-time"
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        errors[name] = "must be an ISO date or date-time"
-        return None
-    if len(value) <= 10:  # a day: the morning of that day, in the organisation's zone
-        parsed = parsed.replace(hour=9)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=config.current().timezone)
-    try:
-        return parsed.astimezone(UTC)
-    except OverflowError:  # year 9999 and an offset
-        errors[name] = "must be an ISO date or date-time"
-        return None
 
 
 class CustomerService:
@@ -260,13 +235,16 @@ class CustomerService:
             )
         # Plain rows, not ORM objects: a 500-entry timeline is read in a few milliseconds.
         activities = session.execute(
-            select(Activity.at, Activity.summary, Activity.assignee, Activity.kind, Activity.next_step, Activity.next_at)
+            select(Activity.at, Activity.summary, Activity.assignee, Activity.kind, Activity.next_step, Activity.next_at, Opportunity.title)
+            .outerjoin(Opportunity, Opportunity.id == Activity.opportunity_id)
             .where(Activity.customer_id == customer.id)
             .order_by(Activity.at.desc(), Activity.id.desc())
             .limit(limit)
         )
-        for at, summary, assignee, kind, next_step, next_at in activities:
-            entries.append(TimelineEntry(at, "activity", summary, by=assignee, activity_kind=kind, next_step=next_step, next_at=next_at))
+        for at, summary, assignee, kind, next_step, next_at, about in activities:
+            entries.append(
+                TimelineEntry(at, "activity", summary, by=assignee, activity_kind=kind, next_step=next_step, next_at=next_at, about=about)
+            )
         for opportunity in session.scalars(
             select(Opportunity).where(Opportunity.customer_id == customer.id).order_by(Opportunity.created_at.desc()).limit(limit)
         ):
@@ -312,7 +290,11 @@ class CustomerService:
         stmt = select(Customer.id).where(or_(*matches))
         if own_id is not None:
             stmt = stmt.where(Customer.id != own_id)
-        return session.scalar(stmt.order_by(Customer.id).limit(1))
+        found = session.scalar(stmt.order_by(Customer.id).limit(1))
+        if found is None and values.get("name") and (norm := matching.company(values["name"])):
+            alias = select(CustomerAlias.customer_id).where(CustomerAlias.name_norm == norm)  # a name merged away
+            found = session.scalar(alias if own_id is None else alias.where(CustomerAlias.customer_id != own_id))
+        return found
 
     def _owner(self, session: Session, username: Any) -> str:
         if not isinstance(username, str) or not session.scalar(select(User.id).where(User.username == username, User.active.is_(True))):
@@ -417,90 +399,3 @@ class CustomerService:
             session.flush()
             self._history.record(session, actor.username, "contact_create", data={"customer_id": customer.id, "name": name})
             return contact
-
-    def log_activity(self, actor: Actor, customer_id: int, data: Mapping[str, Any]) -> Activity:
-        """A call, visit, email, meeting or note; `next_at` (with an optional `next_step`) becomes a
-        reminder for the assignee at that time. Anyone who may see the customer logs their own;
-        a superior may assign one to a report."""
-        errors: dict[str, str] = {}
-        kind = _choice(data, "kind", ACTIVITY_KINDS, errors)
-        if kind is None and "kind" not in errors:
-            errors["kind"] = "is required"
-        summary = fields.text(data, "summary", errors, limit=MAX_TEXT)
-        if not summary and "summary" not in errors:
-            errors["summary"] = "is required"
-        next_step = fields.text(data, "next_step", errors, limit=MAX_TEXT) or None
-        now = self._clock()
-        at = _when(data.get("at"), "at", errors) or now
-        next_at = _when(data.get("next_at"), "next_at", errors)
-        if next_at is not None and next_at <= now:
-            errors["next_at"] = "must be in the future"
-        if next_step and next_at is None and "next_at" not in errors:
-            errors["next_at"] = "is required for a next step"
-        assignee = data.get("assignee") or actor.username
-        with self._db.transaction() as session:
-            customer = self.get(session, actor, customer_id)
-            if not isinstance(assignee, str) or len(assignee) > 64:
-                errors["assignee"] = "must be a username"
-            if errors:
-                raise ValidationFailed(errors)
-            if assignee != actor.username:
-                self._owner(session, assignee)
-                self._authorization.check_activity_assignee(session, actor, assignee)
-            activity = Activity(
-                customer_id=customer.id,
-                kind=kind,
-                summary=summary,
-                at=at,
-                created_by=actor.username,
-                assignee=assignee,
-                next_step=next_step,
-                next_at=next_at,
-                created_at=now,
-            )
-            session.add(activity)
-            session.flush()
-            if customer.last_touched_at is None or at > aware(customer.last_touched_at):  # type: ignore[operator]
-                customer.last_touched_at = at
-            session.execute(  # an activity on the customer touches its open opportunities too
-                update(Opportunity)
-                .where(Opportunity.customer_id == customer.id, Opportunity.stage.in_(OPEN_STAGES))
-                .values(last_touched_at=now)
-                .execution_options(synchronize_session=False)
-            )
-            if next_at is not None:
-                session.add(
-                    Job(kind="activity_reminder", due_at=next_at, run_at=next_at, payload={"activity_id": activity.id}, created_at=now)
-                )
-            if assignee != actor.username:
-                session.add(
-                    Notification(
-                        username=assignee,
-                        at=now,
-                        kind="activity",
-                        message=f"{customer.name}：{summary}",
-                        customer_id=customer.id,
-                    )
-                )
-            self._history.record(
-                session, actor.username, "activity_create", data={"customer_id": customer.id, "kind": kind, "assignee": assignee}
-            )
-            return activity
-
-    def remind(self, session: Session, job: Job, at: datetime) -> str:
-        """The job of an activity's next step: a reminder notification for its assignee."""
-        activity = session.get(Activity, (job.payload or {}).get("activity_id"))
-        if activity is None or activity.next_at is None:
-            return "obsolete"
-        customer = session.get(Customer, activity.customer_id)
-        step = activity.next_step or activity.summary
-        session.add(
-            Notification(
-                username=activity.assignee,
-                at=at,
-                kind="reminder",
-                message=f"{customer.name if customer else ''}：{step}",
-                customer_id=activity.customer_id,
-            )
-        )
-        return "fired"

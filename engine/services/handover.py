@@ -1,7 +1,7 @@
 """Handover (交接, seed 000: 人员离职, 交接的不到位): when a person leaves or changes post, an admin
 gives everything they own and hold to a successor in one audited transaction, after a dry run that
-lists it: customers, open leads, opportunities, receivables, open tasks assigned to them, and the
-owner variables of their running instances (so that future tasks go to the successor)."""
+lists it: customers, open leads, opportunities, receivables, open tasks assigned to them, the
+follow-ups (activities' next steps) not yet done, and the owner variables of their running instances (so that future tasks go to the successor)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from engine import operations
 from engine.bpmn.wait_state import WaitState
 from engine.errors import NotFound, ValidationFailed
 from engine.services.identity import Actor
-from store.models import Customer, Lead, Opportunity, ProcessInstance, Task, User
+from store.models import Activity, Customer, Lead, Opportunity, ProcessInstance, Task, User
 
 if TYPE_CHECKING:
     from engine.authorization import Authorization
@@ -43,9 +43,11 @@ class HandoverPlan:
     receivables: list[tuple[int, str]] = field(default_factory=list)
     tasks: list[tuple[str, str]] = field(default_factory=list)
     instances: list[tuple[int, str]] = field(default_factory=list)
+    follow_ups: list[tuple[int, str]] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
-        return {k: len(getattr(self, k)) for k in ("customers", "leads", "opportunities", "receivables", "tasks", "instances")}
+        keys = ("customers", "leads", "opportunities", "receivables", "tasks", "instances", "follow_ups")
+        return {k: len(getattr(self, k)) for k in keys}
 
     @property
     def empty(self) -> bool:
@@ -100,6 +102,7 @@ class HandoverService:
                 select(Task).where(Task.status == "open", Task.assignee == username).order_by(Task.created_at, Task.id)
             )
         ]
+        plan.follow_ups = [(a.id, a.next_step or a.summary) for a in session.scalars(_open_follow_ups(username).order_by(Activity.next_at))]
         for instance in self._owned_instances(session, username):
             label = str((instance.data or {}).get("contract_no") or (instance.data or {}).get("company") or instance.business_key or "")
             target = plan.receivables if instance.process_key == RECEIVABLE else plan.instances
@@ -147,6 +150,12 @@ class HandoverService:
                 self._history.record(
                     session, actor.username, "assign", task_id=task_id, data={"from": username, "to": to, "why": "handover"}
                 )
+            session.execute(
+                update(Activity)
+                .where(Activity.id.in_(_open_follow_ups(username).with_only_columns(Activity.id).scalar_subquery()))
+                .values(assignee=to)
+                .execution_options(synchronize_session=False)
+            )
             for instance_id, _label in plan.receivables + plan.instances:
                 self._rename_owner(session, actor, instance_id, username, to)
             self._history.record(session, actor.username, "admin.user.handover", data={"username": username, "to": to, **plan.counts()})
@@ -185,7 +194,13 @@ def _summary(plan: HandoverPlan) -> str:
         f"应收款 {counts['receivables']} 笔",
         f"待办任务 {counts['tasks']} 项",
         f"进行中的流程 {counts['instances']} 个",
+        f"待跟进的行动 {counts['follow_ups']} 项",
     ]
     names = "、".join(name for _id, name in plan.customers[:10])
     text = f"{plan.username} 的工作已交接给您：" + "，".join(parts) + "。"
     return text + (f"客户：{names}{' 等' if len(plan.customers) > 10 else ''}。" if names else "")
+
+
+def _open_follow_ups(username: str) -> Any:
+    """The person's activities whose next step is not done yet (due or still to come)."""
+    return select(Activity).where(Activity.assignee == username, Activity.next_at.is_not(None), Activity.done_at.is_(None))

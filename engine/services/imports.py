@@ -203,6 +203,15 @@ def _option_ids(fields: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
     return out
 
 
+class MissingColumn(ValidationFailed):
+    """No column of the file maps to a required field. Carries the header row and what did map,
+    so that the preview can offer the mapping to correct by hand."""
+
+    def __init__(self, message: str, report: ImportReport) -> None:
+        super().__init__({"file": message})
+        self.report = report
+
+
 class ImportService:
     def __init__(
         self,
@@ -233,9 +242,9 @@ class ImportService:
             self._authorization.require_start(definition, actor)
             fields = (definition.start_meta or {}).get("form") or []
             columns, mapped, unmapped = _header_map(table[0], _form_names(fields), mapping)
-            if "company" not in columns.values():
-                raise ValidationFailed({"file": "needs a column for the company (company / 公司名称)"})
             report = ImportReport(dry_run, rows=len(table) - 1, headers=table[0], mapping=mapped, unmapped=unmapped)
+            if "company" not in columns.values():
+                raise MissingColumn("needs a column for the company (company / 公司名称)", report)
             options = _option_ids(fields)
             seen: dict[str, int] = {}
             starters: dict[str, Actor] = {}
@@ -281,9 +290,9 @@ class ImportService:
         if not table or not any(table[0]):
             raise ValidationFailed({"file": "has no header row"})
         columns, mapped, unmapped = _header_map(table[0], _customer_names(), mapping)
-        if "name" not in columns.values():
-            raise ValidationFailed({"file": "needs a column for the customer's name (name / 客户名称)"})
         report = ImportReport(dry_run, rows=len(table) - 1, headers=table[0], mapping=mapped, unmapped=unmapped)
+        if "name" not in columns.values():
+            raise MissingColumn("needs a column for the customer's name (name / 客户名称)", report)
         scope = self._db.sessions() if dry_run else self._db.transaction()  # a preview is rolled back
         with scope as session:
             for number, row in enumerate(table[1:], start=2):

@@ -76,7 +76,12 @@ class OpportunityService:
             columns[card.opportunity.stage].append(card)
         return columns
 
-    def _get(self, session: Session, actor: Actor, opportunity_id: int) -> Opportunity:
+    def open_of(self, session: Session, customer_id: int) -> list[Opportunity]:
+        """A customer's open opportunities, newest first (what an activity on it may be about)."""
+        stmt = select(Opportunity).where(Opportunity.customer_id == customer_id, Opportunity.stage.in_(OPEN_STAGES))
+        return list(session.scalars(stmt.order_by(Opportunity.created_at.desc(), Opportunity.id.desc()).limit(50)))
+
+    def get(self, session: Session, actor: Actor, opportunity_id: int) -> Opportunity:
         opportunity = session.get(Opportunity, opportunity_id) if 0 < opportunity_id <= MAX_ID else None
         visible = opportunity is not None and session.scalar(
             select(func.count()).where(Opportunity.id == opportunity_id, self._authorization.opportunities_clause(session, actor))
@@ -110,7 +115,7 @@ class OpportunityService:
             except ValueError:
                 errors["expected_close"] = "must be a date (YYYY-MM-DD)"
         with self._db.transaction() as session:
-            opportunity = self._get(session, actor, opportunity_id)
+            opportunity = self.get(session, actor, opportunity_id)
             self._authorization.check_edit_opportunity(session, actor, opportunity)
             if errors:
                 raise ValidationFailed(errors)
@@ -126,7 +131,7 @@ class OpportunityService:
     def assign(self, actor: Actor, opportunity_id: int, username: Any) -> Opportunity:
         """Give it to another salesperson (the director, the owner's superiors); they are told."""
         with self._db.transaction() as session:
-            opportunity = self._get(session, actor, opportunity_id)
+            opportunity = self.get(session, actor, opportunity_id)
             self._authorization.check_reassign_opportunity(session, actor, opportunity)
             if (
                 not isinstance(username, str)

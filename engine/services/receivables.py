@@ -78,18 +78,19 @@ class ReceivableService:
         bounds = self._bounds()
         conditions = self._conditions(bounds)
         owner_of = ProcessInstance.data["owner"].as_string()
-        # Whose receivables, as one set of instance ids: each instance's data is read once (a join
-        # filtered on the JSON made PostgreSQL parse it per pair of rows: 250 ms for 200 of them).
-        mine = [ProcessInstance.process_key == PROCESS, ProcessInstance.status == "running"]
-        mine.append(self._authorization.receivables_clause(session, actor, owner_of))
+        running = [ProcessInstance.process_key == PROCESS, ProcessInstance.status == "running"]
+        whose = [self._authorization.receivables_clause(session, actor, owner_of)]
         if owner:
-            mine.append(owner_of == owner)
-        scope = [
-            Task.status == "open",
-            Task.process_key == PROCESS,
-            Task.task_key == PAYMENT_TASK,
-            Task.instance_id.in_(select(ProcessInstance.id).where(*mine)),
-        ]
+            whose.append(owner_of == owner)
+        if any(clause is not true() for clause in whose):
+            # Whose receivables, read first as a list of instance ids: each instance's data is
+            # parsed once. As a subquery, a planner with stale statistics (a table that just grew)
+            # chose a nested loop that parsed it per pair of rows: 80 ms for 200 receivables.
+            owned = list(session.scalars(select(ProcessInstance.id).where(*running, *whose)))
+            instances: Any = Task.instance_id.in_(owned)
+        else:
+            instances = Task.instance_id.in_(select(ProcessInstance.id).where(*running))
+        scope = [Task.status == "open", Task.process_key == PROCESS, Task.task_key == PAYMENT_TASK, instances]
         base = select(Task).where(*scope)
         totals: list[Any] = []
         for name in BUCKETS:

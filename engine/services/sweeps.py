@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, extract, func, or_, select
+from sqlalchemy import and_, case, extract, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.clock import aware
@@ -110,7 +110,9 @@ class SweepService:
             .correlate(Lead)
             .scalar_subquery()
         )
-        touched = func.coalesce(acted, Lead.created_at)
+        acted_or_created = func.coalesce(acted, Lead.created_at)
+        # An activity logged on the lead touches it as much as a step of its process.
+        touched = case((Lead.last_touched_at > acted_or_created, Lead.last_touched_at), else_=acted_or_created)
         stmt = (
             select(Lead, touched)
             .join(ProcessInstance, ProcessInstance.id == Lead.instance_id)

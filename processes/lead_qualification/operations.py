@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 
 from engine import matching
 from engine.operations import current, operation
 from engine.services import customer_links
-from store.models import Customer, Lead, Opportunity
+from store.models import Activity, Customer, CustomerAlias, Lead, Opportunity
 
 GRADE_RULES = ((200_000, "A"), (50_000, "B"))
 
@@ -36,6 +36,8 @@ def check_lead(data: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
         Customer.name_norm, Customer.phone_norm, Customer.email_norm, data.get("company"), data.get("phone"), data.get("email")
     )
     existing_customer = ctx.session.scalar(select(Customer.id).where(or_(*customer_matches)).limit(1)) if customer_matches else None
+    if existing_customer is None and company:  # a name merged into a customer on file
+        existing_customer = ctx.session.scalar(select(CustomerAlias.customer_id).where(CustomerAlias.name_norm == company))
     lead = Lead(
         instance_id=ctx.instance.id if ctx.instance else None,
         company=str(data.get("company") or ""),
@@ -101,5 +103,9 @@ def create_customer(data: dict[str, Any], params: dict[str, Any]) -> dict[str, A
     lead = ctx.session.get(Lead, data.get("lead_id")) if data.get("lead_id") else None
     if lead is not None:
         lead.status = "qualified"
+        # What was logged on the lead is now the customer's history (its timeline, its touch).
+        ctx.session.execute(
+            update(Activity).where(Activity.lead_id == lead.id, Activity.customer_id.is_(None)).values(customer_id=customer.id)
+        )
     ctx.session.flush()
     return {"customer_id": customer.id, "opportunity_id": opportunity.id}

@@ -24,7 +24,8 @@ def test_preview_then_import_customers_with_a_column_mapped_by_hand(flow: Flow, 
     text = f"Firma,电话\n宁海{tag}文具厂,0574-5{int(tag, 16) % 10**7:07d}\n宁海{tag}文具厂,\n"
     first = page.post("/imports/preview", {"kind": "customers", "file": _csv(text)}, htmx=True, content_type="multipart/form-data")
     body = first.get_data(as_text=True)
-    assert first.status_code == 200 and "data-import-error" in body  # no column was recognised as the name
+    assert first.status_code == 200 and "data-import-error" in body and "没有识别出客户名称列" in body  # no column says "name"
+    assert 'id="import-mapping"' in body and "data-import " not in body  # the mapping to correct, nothing to import yet
     mapped = {
         "kind": "customers",
         "mapped": "1",

@@ -96,8 +96,8 @@ def _seed(app: Flask) -> None:
         {"name": "王建国", "title": "采购经理", "phone": "138 0000 1234", "relationship": "key", "birthday": "1978-05-17"},
     )
     engine.customers.add_contact(sales["sales1"], haili.id, {"name": "李娜", "title": "单证员", "email": "lina@haili.example"})
-    engine.customers.log_activity(sales["sales1"], haili.id, {"kind": "call", "summary": "电话确认三月出运计划：两个 40 尺柜"})
-    engine.customers.log_activity(
+    engine.activities.on_customer(sales["sales1"], haili.id, {"kind": "call", "summary": "电话确认三月出运计划：两个 40 尺柜"})
+    engine.activities.on_customer(
         sales["sales_dir"],
         haili.id,
         {

@@ -124,6 +124,7 @@ def http_error(exc: HTTPException) -> ResponseReturnValue:
 
 
 from webui.api import (  # noqa: E402,F401
+    activities,
     admin,
     auth,
     customers,

@@ -1,6 +1,6 @@
 """The customer file over the API (docs/api.md "Customers and sales work"): list and search, one
 customer with its contacts and timeline, create (409 `duplicate` with `existing_id`), change,
-contacts and activities. A customer the caller may not see answers 404."""
+contacts (activities: webui.api.activities). A customer the caller may not see answers 404."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from engine.clock import iso
 from engine.errors import ValidationFailed
 from engine.services.customers import TEXT_FIELDS, CustomerFilter
 from engine.services.imports import MAX_BYTES
-from store.models import Activity, Contact, Customer
+from store.models import Contact, Customer
 from webui.api import actor, bp, engine, int_arg, json_body
 
 ID = "<int(min=1, max=2147483647):customer_id>"
@@ -47,20 +47,6 @@ def contact_view(c: Contact) -> dict[str, Any]:
         "birthday": c.birthday.isoformat() if c.birthday else None,
         "relationship": c.relationship,
         "notes": c.notes,
-    }
-
-
-def activity_view(a: Activity) -> dict[str, Any]:
-    return {
-        "id": a.id,
-        "customer_id": a.customer_id,
-        "kind": a.kind,
-        "summary": a.summary,
-        "at": iso(a.at),
-        "assignee": a.assignee,
-        "created_by": a.created_by,
-        "next_step": a.next_step,
-        "next_at": iso(a.next_at),
     }
 
 
@@ -98,11 +84,6 @@ def update_customer(customer_id: int) -> ResponseReturnValue:
 @bp.post(f"/customers/{ID}/contacts")
 def add_contact(customer_id: int) -> ResponseReturnValue:
     return contact_view(engine().customers.add_contact(actor(), customer_id, json_body())), 201
-
-
-@bp.post(f"/customers/{ID}/activities")
-def log_activity(customer_id: int) -> ResponseReturnValue:
-    return activity_view(engine().customers.log_activity(actor(), customer_id, json_body())), 201
 
 
 @bp.post(f"/customers/{ID}/merge")

@@ -6,7 +6,8 @@ from typing import Any
 
 from flask.typing import ResponseReturnValue
 
-from engine.services.customers import ACTIVITY_KINDS, GRADES, RELATIONSHIPS, STATUSES
+from engine.services.activities import ACTIVITY_KINDS
+from engine.services.customers import GRADES, RELATIONSHIPS, STATUSES
 from engine.services.customers import SORTS as CUSTOMER_SORTS
 from engine.services.customers import TEXT_FIELDS as CUSTOMER_TEXT_FIELDS
 from engine.services.opportunities import STAGES as OPPORTUNITY_STAGES
@@ -550,6 +551,65 @@ SPEC: dict[str, Any] = {
                 "responses": {"201": _json(_ref("Activity")), **_errors(400, 401, 403, 404, 422)},
             }
         },
+        "/opportunities/{opportunity_id}/activities": {
+            "post": {
+                "summary": "Log an activity on an opportunity (touches it and its customer)",
+                "parameters": [_OPPORTUNITY_ID],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("ActivityInput")}}},
+                "responses": {"201": _json(_ref("Activity")), **_errors(400, 401, 403, 404, 422)},
+            }
+        },
+        "/leads/{lead_id}/activities": {
+            "post": {
+                "summary": "Log an activity on an open lead (409 once it is qualified: log it on its customer)",
+                "parameters": [
+                    {"name": "lead_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647}}
+                ],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("ActivityInput")}}},
+                "responses": {"201": _json(_ref("Activity")), **_errors(400, 401, 403, 404, 409, 422)},
+            }
+        },
+        "/me/follow-ups": {
+            "get": {
+                "summary": "Your follow-ups: next steps of activities due today or earlier and not done, oldest first",
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {"items": {"type": "array", "items": _ref("FollowUp")}, "total": {"type": "integer"}},
+                        }
+                    ),
+                    **_errors(401),
+                },
+            }
+        },
+        "/activities/{activity_id}/done": {
+            "post": {
+                "summary": "Close a follow-up; with `summary` what was done is logged as a new activity (`logged`)",
+                "parameters": [
+                    {
+                        "name": "activity_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647},
+                    }
+                ],
+                "requestBody": {"required": False, "content": {"application/json": {"schema": _ref("ActivityInput")}}},
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "id": {"type": "integer"},
+                                "done": {"type": "boolean"},
+                                "logged": {"oneOf": [_ref("Activity"), {"type": "null"}]},
+                            },
+                        }
+                    ),
+                    **_errors(400, 401, 404, 409, 422),
+                },
+            }
+        },
         "/imports/leads": _import_path(
             "Import leads from an XLSX or CSV file with a header row; each good row starts a lead_qualification"
         ),
@@ -958,13 +1018,31 @@ SPEC: dict[str, Any] = {
                     "next_at": {"type": "string", "format": "date-time"},
                     "next_step": {"type": "string"},
                     "assignee": {"type": "string"},
+                    "opportunity_id": {"type": "integer", "description": "on a customer: the one of its opportunities it is about"},
+                },
+            },
+            "FollowUp": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "next_step": {"type": "string"},
+                    "kind": {"type": "string"},
+                    "next_at": {"type": "string", "format": "date-time"},
+                    "about": {"type": "string"},
+                    "customer_id": {"type": "integer", "nullable": True},
+                    "opportunity": {"type": "string", "nullable": True},
+                    "instance_id": {"type": "integer", "nullable": True},
+                    "overdue": {"type": "boolean"},
+                    "assignee": {"type": "string"},
                 },
             },
             "Activity": {
                 "type": "object",
                 "properties": {
                     "id": {"type": "integer"},
-                    "customer_id": {"type": "integer"},
+                    "customer_id": {"type": "integer", "nullable": True},
+                    "opportunity_id": {"type": "integer", "nullable": True},
+                    "lead_id": {"type": "integer", "nullable": True},
                     "kind": {"type": "string"},
                     "summary": {"type": "string"},
                     "at": {"type": "string"},
@@ -972,6 +1050,7 @@ SPEC: dict[str, Any] = {
                     "created_by": {"type": "string"},
                     "next_step": {"type": "string", "nullable": True},
                     "next_at": {"type": "string", "nullable": True},
+                    "done_at": {"type": "string", "nullable": True},
                 },
             },
         },

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.errors import Forbidden, NotFound, ValidationFailed
-from store.models import Activity, Contact, Customer, HistoryEvent, Opportunity, ProcessInstance
+from engine.services.customers import Duplicate
+from store.models import Activity, Contact, Customer, CustomerAlias, HistoryEvent, Opportunity, ProcessInstance
 from tests.data import COMPLAINT
 from tests.flow import Flow
 
@@ -23,7 +24,7 @@ def _pair(flow: Flow) -> tuple[Customer, Customer, int]:
         flow.actor("sales2"), {"name": f"海联{tag}（宁波）", "phone": f"0574-8{secrets.randbelow(10**6):06d}", "industry": "货运代理"}
     )
     flow.engine.customers.add_contact(flow.actor("sales2"), duplicate.id, {"name": "王经理"})
-    flow.engine.customers.log_activity(flow.actor("sales2"), duplicate.id, {"kind": "call", "summary": "电话回访"})
+    flow.engine.activities.on_customer(flow.actor("sales2"), duplicate.id, {"kind": "call", "summary": "电话回访"})
     with flow.engine.db.transaction() as session:
         session.add(Opportunity(customer_id=duplicate.id, title="年度合同", owner="sales2", created_at=duplicate.created_at))
     complaint = flow.start("cs_agent1", "complaint_handling", {**COMPLAINT, "customer": duplicate.name})
@@ -72,3 +73,19 @@ def test_only_admins_and_the_sales_director_merge_and_mistakes_change_nothing(fl
     flow.engine.merges.merge(flow.actor("admin"), keep.id, duplicate.id)
     with pytest.raises(ValidationFailed):  # merged already: the duplicate is gone
         flow.engine.merges.merge(flow.actor("admin"), keep.id, duplicate.id)
+
+
+def test_the_merged_away_name_still_means_the_kept_customer(flow: Flow) -> None:
+    keep, duplicate, _complaint = _pair(flow)
+    flow.engine.merges.merge(flow.actor("admin"), keep.id, duplicate.id)
+    later = flow.start("cs_agent1", "complaint_handling", {**COMPLAINT, "customer": f" {duplicate.name} "})
+    assert flow.instance(later.id).customer_id == keep.id  # free text naming the old name links to it
+    with pytest.raises(Duplicate) as again:  # the duplicate is not created again by hand
+        flow.engine.customers.create(flow.actor("sales2"), {"name": duplicate.name})
+    assert again.value.extra["existing_id"] == keep.id
+    # Merged on again, the name follows: both old names now mean the last one kept.
+    third = flow.engine.customers.create(flow.actor("sales1"), {"name": f"第三{secrets.token_hex(3)}贸易有限公司"})
+    flow.engine.merges.merge(flow.actor("admin"), third.id, keep.id)
+    with flow.engine.db.sessions() as session:
+        aliases = dict(session.execute(select(CustomerAlias.name, CustomerAlias.customer_id)).all())
+    assert aliases[duplicate.name] == third.id and aliases[keep.name] == third.id

@@ -84,7 +84,7 @@ def test_the_timeline_shows_the_lead_the_complaint_and_the_activities_newest_fir
     customer_id = flow.instance(instance.id).data["customer_id"]
     assert flow.instance(instance.id).customer_id == customer_id  # the qualified lead is the customer's
     complaint = flow.start("cs_agent1", "complaint_handling", {**COMPLAINT, "customer": data["company"]})
-    flow.engine.customers.log_activity(flow.actor("sales1"), customer_id, {"kind": "visit", "summary": "拜访了采购部"})
+    flow.engine.activities.on_customer(flow.actor("sales1"), customer_id, {"kind": "visit", "summary": "拜访了采购部"})
     with flow.engine.db.sessions() as session:
         customer = flow.engine.customers.get(session, flow.actor("sales1"), customer_id)
         timeline = flow.engine.customers.timeline(session, customer)
@@ -99,7 +99,7 @@ def test_the_timeline_shows_the_lead_the_complaint_and_the_activities_newest_fir
 def test_an_activitys_next_step_reminds_its_assignee_on_its_time_and_not_before(flow: Flow) -> None:
     customer = flow.engine.customers.create(flow.actor("sales1"), {"name": _name()})
     when = datetime.now(UTC) + timedelta(days=3)
-    flow.engine.customers.log_activity(
+    flow.engine.activities.on_customer(
         flow.actor("sales_dir"),
         customer.id,
         {"kind": "call", "summary": "请跟进报价", "assignee": "sales1", "next_at": when.isoformat(), "next_step": "电话确认报价"},
@@ -126,14 +126,14 @@ def test_an_activitys_next_step_reminds_its_assignee_on_its_time_and_not_before(
 def test_activities_are_ones_own_or_assigned_by_a_superior(flow: Flow) -> None:
     customer = flow.engine.customers.create(flow.actor("sales1"), {"name": _name()})
     with pytest.raises(Forbidden):
-        flow.engine.customers.log_activity(flow.actor("sales1"), customer.id, {"kind": "note", "summary": "x", "assignee": "sales2"})
+        flow.engine.activities.on_customer(flow.actor("sales1"), customer.id, {"kind": "note", "summary": "x", "assignee": "sales2"})
     with pytest.raises(ValidationFailed) as bad:
-        flow.engine.customers.log_activity(
+        flow.engine.activities.on_customer(
             flow.actor("sales1"), customer.id, {"kind": "fax", "summary": "", "next_at": "2020-01-01", "next_step": "过去"}
         )
     assert set(bad.value.fields) == {"kind", "summary", "next_at"}
     with pytest.raises(NotFound):
-        flow.engine.customers.log_activity(flow.actor("sales2"), customer.id, {"kind": "note", "summary": "看不到的客户"})
+        flow.engine.activities.on_customer(flow.actor("sales2"), customer.id, {"kind": "note", "summary": "看不到的客户"})
 
 
 def test_who_may_change_a_customer_and_give_it_to_someone_else(flow: Flow) -> None:
@@ -175,7 +175,7 @@ def test_the_list_filters_by_owner_status_grade_industry_text_and_untouched_days
     tag = secrets.token_hex(3)
     a = flow.engine.customers.create(flow.actor("sales1"), {"name": f"{tag}一号公司", "industry": f"行业{tag}", "grade": "A"})
     b = flow.engine.customers.create(flow.actor("sales2"), {"name": f"{tag}二号公司", "industry": f"行业{tag}", "status": "trading"})
-    flow.engine.customers.log_activity(flow.actor("sales2"), b.id, {"kind": "call", "summary": "回访"})
+    flow.engine.activities.on_customer(flow.actor("sales2"), b.id, {"kind": "call", "summary": "回访"})
 
     def ids(username: str, **params: str) -> list[int]:
         with flow.engine.db.sessions() as session:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from engine.clock import aware
 from engine.errors import Forbidden, NotFound, ValidationFailed
 from processes.demo import USERS
-from store.models import HistoryEvent, Job, Notification
+from store.models import Activity, HistoryEvent, Job, Notification
 from tests.data import lead
 from tests.flow import Flow
 
@@ -39,15 +39,22 @@ def test_the_dry_run_lists_it_and_the_handover_moves_exactly_that(flow: Flow, le
         "sales_asst", "receivable_collection", {"customer": customer.name, "contract_no": "HT-9", "amount": 10, "due_date": due}
     )
     assert flow.instance(receivable.id).data["owner"] == leaver
+    step = {"kind": "call", "summary": "报价", "next_step": "回电确认", "next_at": due}
+    follow_up = flow.engine.activities.on_customer(me, customer.id, step)
+    done_one = flow.engine.activities.on_customer(me, customer.id, step)
+    flow.engine.activities.done(me, done_one.id, {})  # done: stays theirs, as history
 
     plan = flow.engine.handover.dry_run(flow.actor("admin"), leaver, "sales2")
-    assert plan.counts() == {"customers": 1, "leads": 1, "opportunities": 0, "receivables": 1, "tasks": 1, "instances": 1}
+    counts = {"customers": 1, "leads": 1, "opportunities": 0, "receivables": 1, "tasks": 1, "instances": 1, "follow_ups": 1}
+    assert plan.counts() == counts and plan.follow_ups == [(follow_up.id, "回电确认")]
     assert flow.task(open_lead.id, "verify_lead").assignee == leaver  # a dry run changes nothing
 
     done = flow.engine.handover.hand_over(flow.actor("admin"), leaver, "sales2")
     assert done.counts() == plan.counts()
     assert flow.task(open_lead.id, "verify_lead").assignee == "sales2"
     with flow.engine.db.sessions() as session:
+        assert session.get(Activity, follow_up.id).assignee == "sales2"
+        assert session.get(Activity, done_one.id).assignee == leaver
         assert flow.engine.customers.get(session, flow.actor("sales2"), customer.id).owner == "sales2"
         audit = session.scalars(select(HistoryEvent).where(HistoryEvent.action == "admin.user.handover")).all()
         notes = session.scalars(select(Notification).where(Notification.username == "sales2", Notification.kind == "handover")).all()

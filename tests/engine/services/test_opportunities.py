@@ -50,7 +50,7 @@ def test_thirty_days_untouched_is_flagged_and_an_activity_touches_it(flow: Flow)
         row.last_touched_at = datetime.now(UTC) - timedelta(days=31)
     card = _cards(flow, "sales_dir", untouched_days=30)[opportunity_id]
     assert card.flagged and card.untouched_days == 31  # type: ignore[attr-defined]
-    flow.engine.customers.log_activity(flow.actor("sales1"), customer_id, {"kind": "call", "summary": "电话跟进报价"})
+    flow.engine.activities.on_customer(flow.actor("sales1"), customer_id, {"kind": "call", "summary": "电话跟进报价"})
     assert opportunity_id not in _cards(flow, "sales_dir", untouched_days=30)
     assert not _cards(flow, "sales1")[opportunity_id].flagged  # type: ignore[attr-defined]
 

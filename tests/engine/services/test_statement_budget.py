@@ -84,6 +84,7 @@ def test_firing_a_timer_takes_seven_statements_and_four_waits_with_the_claim(flo
     instance = flow.start("cs_agent1", "bench_timer", {})
     with flow.engine.db.sessions() as session:
         job = session.scalars(select(Job).where(Job.instance_id == instance.id)).one()
+    flow.engine.jobs.run_due(aware(job.due_at) - timedelta(seconds=1))  # what falls due before it (the daily check) first  # type: ignore[operator]
     with statements(flow) as sent:
         fired = flow.engine.jobs.run_due(aware(job.due_at) + timedelta(seconds=1), limit=1)  # type: ignore[operator]
     assert fired == 1 and flow.instance(instance.id).status == "completed"
