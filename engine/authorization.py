@@ -496,7 +496,7 @@ class Authorization:
         raise Forbidden(f"this task is assigned to {task.assignee}")
 
     def task_actions(self, session: Session, actor: Actor, task: Task) -> TaskActions:
-        if task.status != "open":
+        if task.status != "open" or getattr(task, "suspended", False):
             return TaskActions(claim=False, unclaim=False, complete=False, reassign=False, delegate=False)
         return TaskActions(
             claim=task.assignee is None

@@ -22,6 +22,7 @@ from engine.services.history import HistoryService
 from engine.services.identity import IdentityService
 from engine.services.imports import ImportService
 from engine.services.inbox import InboxService
+from engine.services.instance_control import InstanceControlService
 from engine.services.management import JobService, JobSettings
 from engine.services.migration import MigrationService
 from engine.services.opportunities import OpportunityService
@@ -78,6 +79,9 @@ class ProcessEngine:
             settings=job_settings,
         )
         self.repository.use_jobs(self.jobs)
+        self.instances = InstanceControlService(
+            authorization=self.authorization, clock=clock, db=db, history=self.history, runtime=self.runtime
+        )
         self.migration = MigrationService(
             authorization=self.authorization, db=db, history=self.history, repository=self.repository, runtime=self.runtime
         )

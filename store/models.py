@@ -234,6 +234,8 @@ class Task(Base):
     # Four-eyes: who may never perform this task (the requester, who proposed what it decides),
     # resolved when the task is created from its `fourEyes` property; comma-separated.
     excluded_users: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    # The instance is suspended (engine.services.instance_control): shown, but nothing is done on it.
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     priority: Mapped[int] = mapped_column(Integer, default=50)
     created_at: Mapped[utc_datetime]
     claimed_at: Mapped[utc_datetime | None]

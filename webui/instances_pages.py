@@ -3,14 +3,16 @@ the history. 404 for an instance the user may not see, exactly as for one that d
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
+from engine.errors import Conflict, ValidationFailed
 from engine.services.activities import ACTIVITY_KINDS
 from engine.services.presentation import diagram_state, element_names, field_catalogue
-from webui import context
+from webui import context, labels
 from webui.documents import xml_response
-from webui.ui import actor, eng, page_blueprint
+from webui.ui import actor, done, eng, error_page, page_blueprint
 
 bp = page_blueprint("instances", __name__)
 
@@ -29,6 +31,7 @@ def show(instance_id: int) -> ResponseReturnValue:
         visible = {t.id for t in open_tasks if engine.authorization.may_view_task(session, me, t)}
         diagram = diagram_state(engine, session, instance).as_dict()
         lead, lead_activities = engine.activities.of_instance(session, instance.id)
+        may_operate = engine.authorization.may_administer(me)
     data = instance.data or {}
     return render_template(
         "instances/show.html",
@@ -45,6 +48,9 @@ def show(instance_id: int) -> ResponseReturnValue:
         diagram=diagram,
         lead=lead,
         lead_activities=lead_activities,
+        may_operate=may_operate,
+        suspension=next((e for e in reversed(history) if e.action == "suspend"), None) if instance.status == "suspended" else None,
+        termination=next((e for e in reversed(history) if e.action == "terminate"), None) if instance.status == "terminated" else None,
         activity_kinds=ACTIVITY_KINDS,
         now=engine.clock(),
     )
@@ -58,3 +64,30 @@ def diagram(instance_id: int) -> ResponseReturnValue:
         instance = engine.runtime.get(session, actor(), instance_id)
         xml = engine.repository.bpmn_xml(session, definition_id=instance.definition_id)
     return xml_response(xml)
+
+
+OPERATIONS = ("suspend", "resume", "terminate")
+
+
+@bp.post("/instances/<int(min=1, max=2147483647):instance_id>/operations")
+def operate(instance_id: int) -> ResponseReturnValue:
+    """An admin suspends, resumes or terminates the instance, with the reason typed on its page."""
+    back = url_for("instances.show", instance_id=instance_id)
+    operation = request.form.get("operation", "")
+    if operation not in OPERATIONS:
+        return error_page(400, _("This action is not available here."))
+    service = eng().instances
+    act = {"suspend": service.suspend, "resume": service.resume, "terminate": service.terminate}[operation]
+    try:
+        act(actor(), instance_id, {"reason": request.form.get("reason", "")})
+    except ValidationFailed as exc:
+        detail = "; ".join(labels.field_error(v) for v in exc.fields.values())
+        return done(_("Not done: give the reason (%(detail)s).", detail=detail), back + "#operations", "error", events=())
+    except Conflict as exc:
+        return done(labels.error_message(exc), back, "warning", events=())
+    messages = {
+        "suspend": _("Suspended: its tasks wait and its timers are held until it is resumed."),
+        "resume": _("Resumed: its tasks can be done again, and timers due meanwhile fire now."),
+        "terminate": _("Terminated: its tasks left every worklist."),
+    }
+    return done(messages[operation], back)

@@ -319,6 +319,10 @@ def field_error(message: str) -> str:
 
 def error_message(exc: EngineError) -> str:
     """A sentence for the person at the screen; engine texts stay in the log, not on the page."""
+    if isinstance(exc, Conflict) and exc.code == "suspended":
+        return _("An administrator has suspended this process: nothing can be done on it until it is resumed.")
+    if isinstance(exc, Conflict) and exc.message.startswith(("only a", "the instance has ended")):
+        return _("This process is not in a state for that any more; the page shows its current state.")
     if isinstance(exc, Conflict):
         holder = re.search(r"already claimed by (\S+)", exc.message)
         if holder:

@@ -172,6 +172,15 @@ class JobService:
         job = session.get(Job, job_id, populate_existing=True, with_for_update=True)
         if job is None or job.status != "running" or job.lock_owner != worker:
             return "skipped"  # done by a worker that held it before us, or taken over
+        if instance is not None and instance.status == "suspended" and job.kind != "email":
+            # suspended after this job was claimed: it waits with the others (instance_control)
+            writes.store_later(
+                session,
+                job,
+                _FINISH_JOB,
+                {"job": job.id, "status": "suspended", "fired_at": None, "lock_owner": None, "lock_expires_at": None},
+            )
+            return "held"
         outcome = self._execute(session, job, at, instance)
         done = {"status": "done" if outcome == "fired" else "obsolete", "fired_at": at if outcome == "fired" else None}
         writes.store_later(session, job, _FINISH_JOB, {"job": job.id, **done, "lock_owner": None, "lock_expires_at": None})

@@ -27,6 +27,7 @@ from engine.bpmn.wait_state import WaitState
 from engine.errors import Conflict, NotFound, ProcessError, ValidationFailed
 from engine.services import task_counts
 from engine.services.identity import Actor
+from engine.services.instance_control import Suspended
 from engine.services.runtime import process_error
 from store import writes
 from store.models import HistoryEvent, ProcessInstance, Task, TaskCandidate, TaskEscalation, User
@@ -250,6 +251,7 @@ class TaskService:
         with self._db.transaction() as session:
             task, instance = self._locked_task(session, task_id)
             self._check_open(session, actor, task)
+            _refuse_suspended(instance)
             yield session, task, instance
 
     def _set_assignee(
@@ -329,6 +331,7 @@ class TaskService:
         if instance is None or task is None:
             raise NotFound(f"no task {task_id}")
         self._check_open(session, actor, task)
+        _refuse_suspended(instance)
         principal = self._authorization.check_complete(session, actor, task)
         assignee, claimed_at = task.assignee, task.claimed_at
         if task.assignee is None:  # a candidate completing an unclaimed task claims it
@@ -413,3 +416,8 @@ def _task_id(task_id: str) -> str:
         return str(UUID(str(task_id)))
     except ValueError as exc:
         raise NotFound(f"no task {task_id}") from exc
+
+
+def _refuse_suspended(instance: ProcessInstance) -> None:
+    if instance.status == "suspended":
+        raise Suspended(f"process instance {instance.id} is suspended")

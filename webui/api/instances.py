@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from flask import request
 from flask.typing import ResponseReturnValue
 
@@ -10,6 +13,7 @@ from webui.api import actor, bp, engine, int_arg, json_body
 from webui.api.shapes import instance_view
 
 STATUSES = ("running", "completed", "terminated", "suspended", "error")
+INSTANCE_ID = "<int(min=1, max=2147483647):instance_id>"
 
 
 @bp.post("/process-instances")
@@ -47,3 +51,32 @@ def list_instances() -> ResponseReturnValue:
             int_arg("offset", 0, 0, 10_000_000),
         )
         return {"items": [instance_view(session, i, full=False) for i in rows], "total": total}
+
+
+def _optional_body() -> dict[str, Any]:
+    """Resume takes an optional reason: an empty body is fine."""
+    return json_body() if request.get_data(cache=True) else {}
+
+
+def _operated(instance_id: int, operation: Callable[[Any, int, Any], Any], body: dict[str, Any]) -> ResponseReturnValue:
+    eng = engine()
+    operation(actor(), instance_id, body)
+    with eng.db.sessions() as session:
+        return instance_view(session, eng.runtime.get(session, actor(), instance_id))
+
+
+@bp.post(f"/process-instances/{INSTANCE_ID}/suspend")
+def suspend_instance(instance_id: int) -> ResponseReturnValue:
+    """Admins: the instance stops where it is (`reason` required); its tasks answer 409 `suspended`."""
+    return _operated(instance_id, engine().instances.suspend, json_body())
+
+
+@bp.post(f"/process-instances/{INSTANCE_ID}/resume")
+def resume_instance(instance_id: int) -> ResponseReturnValue:
+    return _operated(instance_id, engine().instances.resume, _optional_body())
+
+
+@bp.post(f"/process-instances/{INSTANCE_ID}/terminate")
+def terminate_instance(instance_id: int) -> ResponseReturnValue:
+    """Admins: the end, with `reason` (required); its tasks leave every worklist, its jobs are cancelled."""
+    return _operated(instance_id, engine().instances.terminate, json_body())

@@ -49,6 +49,23 @@ def _substitute_paths(summary: str, parameters: list[dict[str, Any]] | None = No
     return operations
 
 
+def _instance_operation(summary: str, reason_required: bool) -> dict[str, Any]:
+    """An admin's operation on an instance: `reason` in the body, the instance back."""
+    body: dict[str, Any] = {"type": "object", "properties": {"reason": {"type": "string", "maxLength": 1000}}}
+    if reason_required:
+        body["required"] = ["reason"]
+    return {
+        "post": {
+            "summary": summary,
+            "parameters": [
+                {"name": "instance_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647}}
+            ],
+            "requestBody": {"required": reason_required, "content": {"application/json": {"schema": body}}},
+            "responses": {"200": _json(_ref("Instance")), **_errors(400, 401, 403, 404, 409, 422)},
+        }
+    }
+
+
 def _import_path(summary: str) -> dict[str, Any]:
     upload = {
         "type": "object",
@@ -348,6 +365,13 @@ SPEC: dict[str, Any] = {
                 "responses": {"201": _json(_ref("Instance"), "Started"), **_errors(400, 401, 403, 404, 422)},
             },
         },
+        "/process-instances/{instance_id}/suspend": _instance_operation(
+            "Suspend (admins): tasks answer 409 `suspended`, timers wait and fire after resume", reason_required=True
+        ),
+        "/process-instances/{instance_id}/resume": _instance_operation("Resume a suspended instance (admins)", reason_required=False),
+        "/process-instances/{instance_id}/terminate": _instance_operation(
+            "Terminate (admins): open tasks leave every worklist, jobs are cancelled, who and why in the history", reason_required=True
+        ),
         "/process-instances/{instance_id}": {
             "get": {
                 "summary": "One instance: data, open tasks, history",
@@ -867,6 +891,7 @@ SPEC: dict[str, Any] = {
                     "process_key": {"type": "string"},
                     "instance_id": {"type": "integer"},
                     "status": {"type": "string"},
+                    "suspended": {"type": "boolean", "description": "its instance is suspended: claim and complete answer 409"},
                     "assignee": {"type": "string", "nullable": True},
                     "candidate_roles": {"type": "array", "items": {"type": "string"}},
                     "candidate_users": {"type": "array", "items": {"type": "string"}},

@@ -32,6 +32,7 @@ def task_view(t: Any) -> dict[str, Any]:
         "process_key": t.process_key,
         "instance_id": t.instance_id,
         "status": t.status,
+        "suspended": bool(t.suspended),
         "assignee": t.assignee,
         "candidate_roles": [r for r in t.candidate_roles.split(",") if r],
         "candidate_users": [u for u in t.candidate_users.split(",") if u],

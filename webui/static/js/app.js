@@ -84,6 +84,12 @@
     if (target.matches && target.matches("#filters select") && target.form.requestSubmit) target.form.requestSubmit();
   });
 
+  // --- a destructive button asks first (terminate): data-confirm holds the question ---------------
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button[data-confirm]");
+    if (button && !window.confirm(button.getAttribute("data-confirm"))) event.preventDefault();
+  });
+
   // --- worklist refresh: not while the user is selecting or typing, nor in a hidden tab -------
   document.addEventListener("htmx:confirm", function (event) {
     var elt = event.detail.elt;
