@@ -219,6 +219,32 @@ def time_queries(engine: ProcessEngine, repeat: int) -> dict[str, Any]:
     return results
 
 
+def time_monitor(engine: ProcessEngine, repeat: int) -> dict[str, Any]:
+    """The monitor's queries on the same rows (engine.services.statistics): every process's figures,
+    one process step by step for an admin and for a supervisor (their scope), a step's waiting list."""
+    with engine.db.sessions() as session:
+        admin, supervisor = engine.identity.actor(session, "admin"), engine.identity.actor(session, "cs_sup")
+    stats = engine.statistics
+    cases: dict[str, Any] = {
+        "processes:admin": lambda s: stats.processes(s, admin),
+        "process:admin": lambda s: stats.process(s, admin, "complaint_handling", 30),
+        "process:cs_sup": lambda s: stats.process(s, supervisor, "complaint_handling", 30),
+        "waiting:admin": lambda s: stats.waiting(s, admin, "complaint_handling", "assess"),
+    }
+    results: dict[str, Any] = {}
+    for name, case in cases.items():
+        samples: list[float] = []
+        for i in range(min(repeat, 10) + 2):
+            with engine.db.sessions() as session:
+                start = time.perf_counter()
+                case(session)
+                elapsed = time.perf_counter() - start
+            if i >= 2:
+                samples.append(elapsed * 1000)
+        results[name] = {"p50_ms": rnd(percentile(samples, 50)), "p95_ms": rnd(percentile(samples, 95))}
+    return results
+
+
 def explain(engine: ProcessEngine, username: str, scope: str) -> list[str]:
     """EXPLAIN (ANALYZE, BUFFERS) of each statement the engine's query runs for this user and scope."""
     captured: list[tuple[str, Any]] = []
@@ -273,4 +299,5 @@ def measure(engine: ProcessEngine, url: str, sizes: tuple[int, ...], repeat: int
     largest = out[str(sizes[-1])]
     scope, username = largest["slowest"].split(":")
     largest["explain"] = explain(engine, username, scope)
+    largest["monitor"] = time_monitor(engine, repeat)
     return out

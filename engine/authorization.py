@@ -155,6 +155,15 @@ class Authorization:
         )
         return or_(ProcessInstance.started_by.in_(people), touched, offered)
 
+    def may_monitor(self, session: Session, actor: Actor) -> bool:
+        """The monitor: admins (everything) and supervisors, anyone with reports (their subtree:
+        the instances visible_instances_clause gives them)."""
+        return actor.is_admin or bool(self._identity.subordinates(session, actor.username, direct_only=True))
+
+    def require_monitor(self, session: Session, actor: Actor) -> None:
+        if not self.may_monitor(session, actor):
+            raise Forbidden("the monitor is for supervisors and admins")
+
     def may_view_instance(self, session: Session, actor: Actor, instance: ProcessInstance) -> bool:
         """As visible_instances_clause; and, out of office, the instances of the open tasks the actor
         stands in for."""

@@ -29,6 +29,7 @@ from engine.services.opportunities import OpportunityService
 from engine.services.receivables import ReceivableService
 from engine.services.repository import RepositoryService
 from engine.services.runtime import RuntimeService
+from engine.services.statistics import StatisticsService
 from engine.services.substitutes import SubstituteService
 from engine.services.sweeps import SWEEP_KIND, SweepService
 from engine.services.tasks import TaskService
@@ -111,6 +112,7 @@ class ProcessEngine:
             runtime=self.runtime,
         )
         self.handover = HandoverService(authorization=self.authorization, clock=clock, db=db, history=self.history, runtime=self.runtime)
+        self.statistics = StatisticsService(authorization=self.authorization, clock=clock, settings=self.settings)
         self.receivables = ReceivableService(authorization=self.authorization, clock=clock, settings=self.settings)
         self.substitutes = SubstituteService(
             authorization=self.authorization, clock=clock, context=self.context, db=db, history=self.history, identity=self.identity

@@ -206,6 +206,7 @@ class ProcessInstance(Base):
 WORKLIST_ORDER = (text("(due_at IS NULL)"), "due_at", text("priority DESC"), "created_at", "id")
 OPEN = text("status = 'open'")
 OPEN_UNCLAIMED = text("status = 'open' AND assignee IS NULL")
+COMPLETED = text("status = 'completed'")
 
 
 class Task(Base):
@@ -220,6 +221,10 @@ class Task(Base):
         # index entries instead of sorting every open task: 'available' and 'mine'/'team'.
         Index("ix_tasks_open_unclaimed_order", *WORKLIST_ORDER, postgresql_where=OPEN_UNCLAIMED, sqlite_where=OPEN_UNCLAIMED),
         Index("ix_tasks_open_assignee_order", "assignee", *WORKLIST_ORDER, postgresql_where=OPEN, sqlite_where=OPEN),
+        # The monitor (engine.services.statistics): a process's open steps and who waits longest at
+        # one; its steps completed in a period.
+        Index("ix_tasks_open_step", "process_key", "task_key", "created_at", postgresql_where=OPEN, sqlite_where=OPEN),
+        Index("ix_tasks_completed_process", "process_key", "completed_at", postgresql_where=COMPLETED, sqlite_where=COMPLETED),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

@@ -254,6 +254,23 @@ def may_see_receivables() -> bool:
     return current_user.is_authenticated and eng().authorization.may_see_receivables(actor())
 
 
+def may_monitor() -> bool:
+    """Whether the header offers the monitor (engine.authorization decides; asked once a request)."""
+    if not current_user.is_authenticated:
+        return False
+    if "may_monitor" not in g:
+        with eng().db.sessions() as session:
+            g.may_monitor = eng().authorization.may_monitor(session, actor())
+    return bool(g.may_monitor)
+
+
+def duration(seconds: float | None) -> str:
+    """How long a step takes, as people say it (3 小时, 2 天); a dash when nothing was measured."""
+    if seconds is None:
+        return "—"
+    return format_timedelta(timedelta(seconds=seconds), granularity="minute", threshold=1.1)
+
+
 def register_template_helpers(app: Flask) -> None:
     helpers: dict[str, Callable[..., Any]] = {
         "local_time": local_time,
@@ -277,6 +294,8 @@ def register_template_helpers(app: Flask) -> None:
         "stage_label": labels.stage_label,
         "unread_count": unread_count,
         "may_see_receivables": may_see_receivables,
+        "may_monitor": may_monitor,
+        "duration": duration,
         "iso": iso,
     }
     app.jinja_env.globals.update(helpers)

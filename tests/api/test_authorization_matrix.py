@@ -114,6 +114,8 @@ def test_every_api_operation_is_in_the_matrix_or_its_own_tests(app: Any) -> None
         "/api/v1/opportunities", "/api/v1/opportunities/<int(min=1, max=2147483647):opportunity_id>",
         "/api/v1/opportunities/<int(min=1, max=2147483647):opportunity_id>/assign", "/api/v1/imports/leads",
         "/api/v1/imports/customers", "/api/v1/customers/<int(min=1, max=2147483647):customer_id>/merge",
+        # the monitor's statistics: tests/webui/test_monitor_pages.py
+        "/api/v1/process-definitions/<key>/statistics",
         # instance operations (admins): tests/api/test_instance_operations_api.py
         "/api/v1/process-instances/<int(min=1, max=2147483647):instance_id>/suspend",
         "/api/v1/process-instances/<int(min=1, max=2147483647):instance_id>/resume",

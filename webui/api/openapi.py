@@ -287,6 +287,47 @@ SPEC: dict[str, Any] = {
                 },
             }
         },
+        "/process-definitions/{key}/statistics": {
+            "get": {
+                "summary": "Instances by status and, per step, open, overdue, completed and late in the period with average, "
+                "p50 and p90 seconds (supervisors: their team's; admins: all)",
+                "parameters": [
+                    _KEY,
+                    {"name": "days", "in": "query", "schema": {"type": "integer", "enum": [7, 30, 90, 365], "default": 30}},
+                ],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "key": {"type": "string"},
+                                "name": {"type": "string"},
+                                "since": {"type": "string", "format": "date-time"},
+                                "instances": {"type": "object", "additionalProperties": {"type": "integer"}},
+                                "activities": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "properties": {
+                                            "task_key": {"type": "string"},
+                                            "name": {"type": "string"},
+                                            "open": {"type": "integer"},
+                                            "overdue": {"type": "integer"},
+                                            "completed": {"type": "integer"},
+                                            "late": {"type": "integer"},
+                                            "avg_seconds": {"type": "number", "nullable": True},
+                                            "p50_seconds": {"type": "number", "nullable": True},
+                                            "p90_seconds": {"type": "number", "nullable": True},
+                                        },
+                                    },
+                                },
+                            },
+                        }
+                    ),
+                    **_errors(401, 403, 404),
+                },
+            }
+        },
         "/process-definitions/{key}/diff": {
             "get": {
                 "summary": "Elements added, removed and changed between two versions (admins)",

@@ -1,0 +1,288 @@
+"""Process statistics for the monitor (DOMAIN.md "Oversight", WfMC component 5): per process and
+version the instances by status and the trend of starts and ends; per step of a process what is
+open, overdue, completed and late in a period, and how long the step takes (p50 / p90, the
+heatmap). Everything over the actor's scope: admins all, supervisors the instances of their
+organisation subtree (engine.authorization.visible_instances_clause); others may not monitor.
+
+Read from the runtime tables through their indexes: open steps from the worklist rows, completed
+steps of the period from (process_key, completed_at), instance counts from (process_key, status)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ColumnElement, case, func, select, true
+from sqlalchemy.orm import Session
+
+from engine.clock import aware
+from engine.errors import NotFound
+from engine.services.identity import Actor
+from store.db import is_sqlite
+from store.models import ProcessDefinition, ProcessInstance, Task
+
+if TYPE_CHECKING:
+    from engine.authorization import Authorization
+    from engine.config import Settings
+
+STATUSES = ("running", "suspended", "completed", "terminated", "error")
+TREND_DAYS = 30
+PERIODS = (7, 30, 90, 365)  # days a step's completions are counted over
+WAITING_SHOWN = 100
+
+
+@dataclass
+class VersionCounts:
+    definition_id: int
+    version: int
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATUSES, 0))
+
+
+@dataclass
+class ProcessSummary:
+    key: str
+    name: str
+    versions: list[VersionCounts]
+    counts: dict[str, int]
+    open_tasks: int = 0
+    overdue_tasks: int = 0
+    started: list[int] = field(default_factory=list)  # per day, oldest first, TREND_DAYS long
+    finished: list[int] = field(default_factory=list)
+
+
+@dataclass
+class StepStatistics:
+    task_key: str
+    name: str
+    open: int = 0
+    overdue: int = 0
+    completed: int = 0
+    late: int = 0
+    avg_seconds: float | None = None
+    p50_seconds: float | None = None
+    p90_seconds: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "task_key": self.task_key,
+            "name": self.name,
+            "open": self.open,
+            "overdue": self.overdue,
+            "completed": self.completed,
+            "late": self.late,
+            "avg_seconds": _round(self.avg_seconds),
+            "p50_seconds": _round(self.p50_seconds),
+            "p90_seconds": _round(self.p90_seconds),
+        }
+
+
+@dataclass
+class ProcessStatistics:
+    key: str
+    name: str
+    definition_id: int
+    since: datetime
+    counts: dict[str, int]
+    steps: list[StepStatistics]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "name": self.name,
+            "since": self.since.isoformat(),
+            "instances": self.counts,
+            "activities": [s.as_dict() for s in self.steps],
+        }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = q * (len(ordered) - 1)
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+class StatisticsService:
+    def __init__(self, *, authorization: Authorization, clock: Callable[[], datetime], settings: Settings) -> None:
+        self._authorization = authorization
+        self._clock = clock
+        self._settings = settings
+
+    def _scope(self, session: Session, actor: Actor) -> ColumnElement[bool]:
+        self._authorization.require_monitor(session, actor)
+        return self._authorization.visible_instances_clause(session, actor)
+
+    def _tasks_in(self, scope: ColumnElement[bool]) -> ColumnElement[bool]:
+        if scope is true():
+            return true()
+        return Task.instance_id.in_(select(ProcessInstance.id).where(scope))
+
+    def trend_days(self) -> list[date]:
+        """The days of the trend, oldest first (today last), in the organisation's zone."""
+        return self._days()[0]
+
+    def _days(self) -> tuple[list[date], datetime]:
+        zone = self._settings.timezone
+        today = self._clock().astimezone(zone).date()
+        days = [today - timedelta(days=n) for n in range(TREND_DAYS - 1, -1, -1)]
+        return days, datetime.combine(days[0], time.min, tzinfo=zone).astimezone(UTC)
+
+    def _local_day(self, session: Session, column: Any) -> Any:
+        """The day, in the organisation's zone, of a stored UTC time (as ISO text)."""
+        if is_sqlite(session.get_bind()):
+            offset = self._clock().astimezone(self._settings.timezone).utcoffset() or timedelta()
+            return func.date(column, f"{int(offset.total_seconds()) // 60:+d} minutes")
+        return func.to_char(func.timezone(str(self._settings.timezone), column), "YYYY-MM-DD")
+
+    # --- every process ------------------------------------------------------------------------
+
+    def processes(self, session: Session, actor: Actor) -> list[ProcessSummary]:
+        """Every process with its versions, counts by status, open and overdue steps, and the
+        starts and ends of the last 30 days."""
+        scope = self._scope(session, actor)
+        definitions = session.execute(
+            select(ProcessDefinition.id, ProcessDefinition.key, ProcessDefinition.name, ProcessDefinition.version).order_by(
+                ProcessDefinition.key, ProcessDefinition.version
+            )
+        ).all()
+        summaries: dict[str, ProcessSummary] = {}
+        versions: dict[int, VersionCounts] = {}
+        for d in definitions:
+            summary = summaries.setdefault(d.key, ProcessSummary(d.key, d.name, [], dict.fromkeys(STATUSES, 0)))
+            summary.name = d.name  # the latest version's name
+            versions[d.id] = VersionCounts(d.id, d.version)
+            summary.versions.append(versions[d.id])
+        counted = session.execute(
+            select(ProcessInstance.definition_id, ProcessInstance.status, func.count())
+            .where(scope)
+            .group_by(ProcessInstance.definition_id, ProcessInstance.status)
+        )
+        for definition_id, status, count in counted:
+            if definition_id in versions and status in STATUSES:
+                versions[definition_id].counts[status] += count
+        for summary in summaries.values():
+            for v in summary.versions:
+                for status, count in v.counts.items():
+                    summary.counts[status] += count
+        now = self._clock()
+        open_rows = session.execute(
+            select(Task.process_key, func.count(), func.sum(case((Task.due_at < now, 1), else_=0)))
+            .where(Task.status == "open", self._tasks_in(scope))
+            .group_by(Task.process_key)
+        )
+        for key, count, overdue in open_rows:
+            if key in summaries:
+                summaries[key].open_tasks, summaries[key].overdue_tasks = count, int(overdue or 0)
+        days, since = self._days()
+        index = {d.isoformat(): i for i, d in enumerate(days)}
+        for summary in summaries.values():
+            summary.started, summary.finished = [0] * len(days), [0] * len(days)
+        for column, target in ((ProcessInstance.started_at, "started"), (ProcessInstance.ended_at, "finished")):
+            day = self._local_day(session, column)
+            rows = session.execute(
+                select(ProcessInstance.process_key, day, func.count())
+                .where(scope, column >= since)
+                .group_by(ProcessInstance.process_key, day)
+            )
+            for key, on, count in rows:
+                if key in summaries and str(on) in index:
+                    getattr(summaries[key], target)[index[str(on)]] += count
+        return list(summaries.values())
+
+    # --- one process, step by step --------------------------------------------------------------
+
+    def process(self, session: Session, actor: Actor, key: str, days: int = 30, names: dict[str, str] | None = None) -> ProcessStatistics:
+        """The latest version's steps with what is open and overdue now, and what was completed
+        (and late) in the last `days`, with the step's average, p50 and p90 duration."""
+        scope = self._scope(session, actor)
+        definition = session.execute(
+            select(ProcessDefinition.id, ProcessDefinition.name)
+            .where(ProcessDefinition.key == key)
+            .order_by(ProcessDefinition.version.desc())
+            .limit(1)
+        ).one_or_none()
+        if definition is None:
+            raise NotFound(f"no process '{key}'")
+        now = self._clock()
+        since = now - timedelta(days=days if days in PERIODS else 30)
+        counts = dict.fromkeys(STATUSES, 0)
+        for status, count in session.execute(
+            select(ProcessInstance.status, func.count()).where(ProcessInstance.process_key == key, scope).group_by(ProcessInstance.status)
+        ):
+            if status in counts:
+                counts[status] = count
+        steps: dict[str, StepStatistics] = {}
+
+        def step(task_key: str, name: str | None) -> StepStatistics:
+            return steps.setdefault(task_key, StepStatistics(task_key, (names or {}).get(task_key) or name or task_key))
+
+        in_scope = self._tasks_in(scope)
+        for task_key, name, count, overdue in session.execute(
+            select(Task.task_key, func.min(Task.name), func.count(), func.sum(case((Task.due_at < now, 1), else_=0)))
+            .where(Task.status == "open", Task.process_key == key, in_scope)
+            .group_by(Task.task_key)
+        ):
+            s = step(task_key, name)
+            s.open, s.overdue = count, int(overdue or 0)
+        done = (Task.status == "completed", Task.process_key == key, Task.completed_at >= since, in_scope)
+        self._completed(session, step, done)
+        return ProcessStatistics(key, definition.name, definition.id, since, counts, sorted(steps.values(), key=lambda s: s.task_key))
+
+    def _completed(self, session: Session, step: Callable[[str, str | None], StepStatistics], done: tuple[Any, ...]) -> None:
+        """Per step: how many were completed in the period, how many late, and the average, p50
+        and p90 of the time from offered to completed. One pass on PostgreSQL (percentile_cont);
+        on SQLite the percentiles are computed from the durations (the embedded set-up is small)."""
+        late = func.sum(case((Task.completed_at > Task.due_at, 1), else_=0))
+        if is_sqlite(session.get_bind()):
+            seconds = (func.julianday(Task.completed_at) - func.julianday(Task.created_at)) * 86400.0
+            found: dict[str, list[float]] = defaultdict(list)
+            for task_key, value in session.execute(select(Task.task_key, seconds).where(*done)):
+                found[task_key].append(float(value))
+            for task_key, name, count, late_count in session.execute(
+                select(Task.task_key, func.min(Task.name), func.count(), late).where(*done).group_by(Task.task_key)
+            ):
+                s, values = step(task_key, name), found.get(task_key, [])
+                s.completed, s.late = count, int(late_count or 0)
+                s.avg_seconds = sum(values) / len(values) if values else None
+                s.p50_seconds, s.p90_seconds = _percentile(values, 0.5), _percentile(values, 0.9)
+            return
+        seconds = func.extract("epoch", Task.completed_at - Task.created_at)
+        rows = session.execute(
+            select(
+                Task.task_key,
+                func.min(Task.name),
+                func.count(),
+                late,
+                func.avg(seconds),
+                func.percentile_cont(0.5).within_group(seconds),
+                func.percentile_cont(0.9).within_group(seconds),
+            )
+            .where(*done)
+            .group_by(Task.task_key)
+        )
+        for task_key, name, count, late_count, avg, p50, p90 in rows:
+            s = step(task_key, name)
+            s.completed, s.late = count, int(late_count or 0)
+            s.avg_seconds, s.p50_seconds, s.p90_seconds = (float(v) if v is not None else None for v in (avg, p50, p90))
+
+    def waiting(self, session: Session, actor: Actor, key: str, task_key: str, limit: int = WAITING_SHOWN) -> tuple[list[Task], int]:
+        """The open tasks at one step, oldest first (the instances waiting there), and how many."""
+        scope = self._scope(session, actor)
+        where = (Task.status == "open", Task.process_key == key, Task.task_key == task_key, self._tasks_in(scope))
+        total = session.scalar(select(func.count()).select_from(Task).where(*where)) or 0
+        rows = session.scalars(select(Task).where(*where).order_by(Task.created_at, Task.id).limit(limit))
+        return list(rows), total
+
+    @staticmethod
+    def age(task: Task, now: datetime) -> timedelta:
+        return now - aware(task.created_at)  # type: ignore[operator]

@@ -1,0 +1,43 @@
+"""The monitor's pages and API: supervisors and admins open /monitor and a process's page with its
+step table and waiting list; others get 403; the statistics API answers the contract's shape."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from store.models import Task
+from tests.conftest import Api
+from tests.data import COMPLAINT
+from tests.flow import Flow
+from tests.webui.conftest import Page
+
+
+def test_supervisors_and_admins_monitor_and_others_may_not(ui: Callable[[str], Page], flow: Flow) -> None:
+    instance = flow.start("cs_agent1", "complaint_handling", COMPLAINT)
+    with flow.engine.db.transaction() as session:  # the oldest waiting at `assess`: on the list's first page
+        session.query(Task).filter(Task.instance_id == instance.id).one().created_at = datetime.now(UTC) - timedelta(days=400)
+    for who in ("admin", "cs_sup"):
+        page = ui(who).text("/monitor")
+        assert 'data-process="complaint_handling"' in page and "监控" in page
+        detail = ui(who).text("/monitor/complaint_handling?step=assess")
+        assert 'data-step="assess"' in detail and f'data-instance="{instance.id}"' in detail
+    assert ui("cs_agent1").get("/monitor").status_code == 403
+    assert ui("cs_agent1").get("/monitor/complaint_handling").status_code == 403
+    assert ui("cs_agent1").get("/monitor/complaint_handling/diagram.bpmn").status_code == 403
+    assert "监控" not in ui("cs_agent1").text("/tasks").split("</nav>")[0]
+    assert ui("admin").get("/monitor/no_such_process").status_code == 404
+    xml = ui("cs_sup").get("/monitor/complaint_handling/diagram.bpmn")
+    assert xml.status_code == 200 and b'id="assess"' in xml.data
+
+
+def test_the_statistics_api(api: Api) -> None:
+    api.post("cs_agent1", "/api/v1/process-instances", json={"process_key": "complaint_handling", "data": COMPLAINT})
+    answer = api.get("cs_sup", "/api/v1/process-definitions/complaint_handling/statistics")
+    assert answer.status_code == 200
+    body = answer.get_json()
+    assert body["key"] == "complaint_handling" and set(body["instances"]) >= {"running", "suspended", "completed", "terminated", "error"}
+    assess = next(a for a in body["activities"] if a["task_key"] == "assess")
+    assert assess["open"] >= 1 and {"overdue", "completed", "late", "avg_seconds"} <= set(assess)
+    assert api.get("cs_agent1", "/api/v1/process-definitions/complaint_handling/statistics").status_code == 403
+    assert api.get("admin", "/api/v1/process-definitions/nothing_here/statistics").status_code == 404

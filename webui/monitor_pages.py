@@ -1,0 +1,64 @@
+"""The monitor (/monitor, WfMC component 5) for supervisors (their organisation subtree) and admins
+(everything): every process with its versions, instances by status and the last 30 days' starts and
+ends; a process's diagram with each step's open, overdue and completed counts and typical duration,
+as a heatmap of where time goes; a step's waiting instances, oldest first."""
+
+from __future__ import annotations
+
+from flask import render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from engine.services.statistics import PERIODS
+from webui import labels
+from webui.documents import xml_response
+from webui.ui import actor, eng, page_blueprint
+
+bp = page_blueprint("monitor", __name__)
+KEY = "<string(maxlength=128):key>"
+
+
+@bp.get("/monitor")
+def index() -> ResponseReturnValue:
+    engine = eng()
+    with engine.db.sessions() as session:
+        summaries = engine.statistics.processes(session, actor())
+    days = engine.statistics.trend_days()
+    return render_template("monitor/index.html", summaries=summaries, days=days)
+
+
+@bp.get(f"/monitor/{KEY}")
+def process(key: str) -> ResponseReturnValue:
+    engine = eng()
+    me = actor()
+    period = request.args.get("days", type=int) or 30
+    period = period if period in PERIODS else 30
+    step_key = (request.args.get("step") or "")[:128] or None
+    with engine.db.sessions() as session:
+        stats = engine.statistics.process(session, me, key, period)
+        for s in stats.steps:
+            s.name = labels.task_name(s.task_key, s.name)
+        waiting, waiting_total = engine.statistics.waiting(session, me, key, step_key) if step_key else ([], 0)
+    overlays = {s.task_key: s.as_dict() for s in stats.steps}
+    return render_template(
+        "monitor/process.html",
+        stats=stats,
+        overlays=overlays,
+        period=period,
+        periods=PERIODS,
+        step_key=step_key,
+        step=next((s for s in stats.steps if s.task_key == step_key), None),
+        waiting=waiting,
+        waiting_total=waiting_total,
+        now=engine.clock(),
+        xml_url=url_for("monitor.diagram", key=key),
+    )
+
+
+@bp.get(f"/monitor/{KEY}/diagram.bpmn")
+def diagram(key: str) -> ResponseReturnValue:
+    """The latest version's BPMN for the monitor's diagram (whoever may monitor)."""
+    engine = eng()
+    with engine.db.sessions() as session:
+        engine.authorization.require_monitor(session, actor())
+        xml = engine.repository.bpmn_xml(session, key=key)
+    return xml_response(xml)
