@@ -160,6 +160,13 @@ class Authorization:
         the instances visible_instances_clause gives them)."""
         return actor.is_admin or bool(self._identity.subordinates(session, actor.username, direct_only=True))
 
+    def monitor_people(self, session: Session, actor: Actor) -> frozenset[str] | None:
+        """Whose work the monitor counts for the actor: everyone's for admins (None), else the
+        organisation subtree: themselves and everyone reporting to them."""
+        if actor.is_admin:
+            return None
+        return frozenset({actor.username} | self._identity.subordinates(session, actor.username))
+
     def require_monitor(self, session: Session, actor: Actor) -> None:
         if not self.may_monitor(session, actor):
             raise Forbidden("the monitor is for supervisors and admins")

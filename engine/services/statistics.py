@@ -1,28 +1,28 @@
 """Process statistics for the monitor (DOMAIN.md "Oversight", WfMC component 5): per process and
 version the instances by status and the trend of starts and ends; per step of a process what is
 open, overdue, completed and late in a period, and how long the step takes (p50 / p90, the
-heatmap). Everything over the actor's scope: admins all, supervisors the instances of their
-organisation subtree (engine.authorization.visible_instances_clause); others may not monitor.
+heatmap). Everything over the actor's scope (Scope): admins all, supervisors their organisation
+subtree's work; others may not monitor.
 
-Read from the runtime tables through their indexes: open steps from the worklist rows, completed
-steps of the period from (process_key, completed_at), instance counts from (process_key, status)."""
+Open steps are read from the worklist rows (a partial index on the open ones); completed steps
+from their daily roll-ups (engine.services.step_rollups), written with each completion."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, case, func, select, true
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from engine.clock import aware
 from engine.errors import NotFound
+from engine.services import step_rollups
 from engine.services.identity import Actor
 from store.db import is_sqlite
-from store.models import ProcessDefinition, ProcessInstance, Task
+from store.models import ProcessDefinition, ProcessInstance, Role, StepRollup, Task, TaskCandidate, User, UserRole
 
 if TYPE_CHECKING:
     from engine.authorization import Authorization
@@ -102,14 +102,37 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
-def _percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = q * (len(ordered) - 1)
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+@dataclass(frozen=True)
+class Scope:
+    """Whose work the figures count: everyone's (admins), or a supervisor's team (themselves and
+    everyone reporting to them, directly or not): the instances they started, the open steps they
+    hold or that are offered to them or to their roles, the steps they completed."""
+
+    people: frozenset[str] | None
+
+    def instances(self) -> ColumnElement[bool]:
+        return true() if self.people is None else ProcessInstance.started_by.in_(sorted(self.people))
+
+    def open_tasks(self) -> ColumnElement[bool]:
+        if self.people is None:
+            return true()
+        people = sorted(self.people)
+        roles = (
+            select(Role.name)
+            .join(UserRole, UserRole.role_id == Role.id)
+            .join(User, User.id == UserRole.user_id)
+            .where(User.username.in_(people))
+        )
+        offered = select(TaskCandidate.task_id).where(
+            or_(
+                and_(TaskCandidate.kind == "user", TaskCandidate.name.in_(people)),
+                and_(TaskCandidate.kind == "role", TaskCandidate.name.in_(roles)),
+            )
+        )
+        return or_(Task.assignee.in_(people), and_(Task.assignee.is_(None), Task.id.in_(offered)))
+
+    def performers(self) -> ColumnElement[bool] | None:
+        return None if self.people is None else StepRollup.completed_by.in_(sorted(self.people))
 
 
 class StatisticsService:
@@ -118,14 +141,9 @@ class StatisticsService:
         self._clock = clock
         self._settings = settings
 
-    def _scope(self, session: Session, actor: Actor) -> ColumnElement[bool]:
+    def _scope(self, session: Session, actor: Actor) -> Scope:
         self._authorization.require_monitor(session, actor)
-        return self._authorization.visible_instances_clause(session, actor)
-
-    def _tasks_in(self, scope: ColumnElement[bool]) -> ColumnElement[bool]:
-        if scope is true():
-            return true()
-        return Task.instance_id.in_(select(ProcessInstance.id).where(scope))
+        return Scope(self._authorization.monitor_people(session, actor))
 
     def trend_days(self) -> list[date]:
         """The days of the trend, oldest first (today last), in the organisation's zone."""
@@ -164,7 +182,7 @@ class StatisticsService:
             summary.versions.append(versions[d.id])
         counted = session.execute(
             select(ProcessInstance.definition_id, ProcessInstance.status, func.count())
-            .where(scope)
+            .where(scope.instances())
             .group_by(ProcessInstance.definition_id, ProcessInstance.status)
         )
         for definition_id, status, count in counted:
@@ -177,7 +195,7 @@ class StatisticsService:
         now = self._clock()
         open_rows = session.execute(
             select(Task.process_key, func.count(), func.sum(case((Task.due_at < now, 1), else_=0)))
-            .where(Task.status == "open", self._tasks_in(scope))
+            .where(Task.status == "open", scope.open_tasks())
             .group_by(Task.process_key)
         )
         for key, count, overdue in open_rows:
@@ -191,7 +209,7 @@ class StatisticsService:
             day = self._local_day(session, column)
             rows = session.execute(
                 select(ProcessInstance.process_key, day, func.count())
-                .where(scope, column >= since)
+                .where(scope.instances(), column >= since)
                 .group_by(ProcessInstance.process_key, day)
             )
             for key, on, count in rows:
@@ -217,7 +235,9 @@ class StatisticsService:
         since = now - timedelta(days=days if days in PERIODS else 30)
         counts = dict.fromkeys(STATUSES, 0)
         for status, count in session.execute(
-            select(ProcessInstance.status, func.count()).where(ProcessInstance.process_key == key, scope).group_by(ProcessInstance.status)
+            select(ProcessInstance.status, func.count())
+            .where(ProcessInstance.process_key == key, scope.instances())
+            .group_by(ProcessInstance.status)
         ):
             if status in counts:
                 counts[status] = count
@@ -226,59 +246,24 @@ class StatisticsService:
         def step(task_key: str, name: str | None) -> StepStatistics:
             return steps.setdefault(task_key, StepStatistics(task_key, (names or {}).get(task_key) or name or task_key))
 
-        in_scope = self._tasks_in(scope)
         for task_key, name, count, overdue in session.execute(
             select(Task.task_key, func.min(Task.name), func.count(), func.sum(case((Task.due_at < now, 1), else_=0)))
-            .where(Task.status == "open", Task.process_key == key, in_scope)
+            .where(Task.status == "open", Task.process_key == key, scope.open_tasks())
             .group_by(Task.task_key)
         ):
             s = step(task_key, name)
             s.open, s.overdue = count, int(overdue or 0)
-        done = (Task.status == "completed", Task.process_key == key, Task.completed_at >= since, in_scope)
-        self._completed(session, step, done)
+        first_day = since.astimezone(self._settings.timezone).date()
+        for task_key, done in step_rollups.figures(session, key, first_day, scope.performers()).items():
+            s = step(task_key, None)
+            s.completed, s.late = done.completed, done.late
+            s.avg_seconds, s.p50_seconds, s.p90_seconds = done.average, done.percentile(0.5), done.percentile(0.9)
         return ProcessStatistics(key, definition.name, definition.id, since, counts, sorted(steps.values(), key=lambda s: s.task_key))
-
-    def _completed(self, session: Session, step: Callable[[str, str | None], StepStatistics], done: tuple[Any, ...]) -> None:
-        """Per step: how many were completed in the period, how many late, and the average, p50
-        and p90 of the time from offered to completed. One pass on PostgreSQL (percentile_cont);
-        on SQLite the percentiles are computed from the durations (the embedded set-up is small)."""
-        late = func.sum(case((Task.completed_at > Task.due_at, 1), else_=0))
-        if is_sqlite(session.get_bind()):
-            seconds = (func.julianday(Task.completed_at) - func.julianday(Task.created_at)) * 86400.0
-            found: dict[str, list[float]] = defaultdict(list)
-            for task_key, value in session.execute(select(Task.task_key, seconds).where(*done)):
-                found[task_key].append(float(value))
-            for task_key, name, count, late_count in session.execute(
-                select(Task.task_key, func.min(Task.name), func.count(), late).where(*done).group_by(Task.task_key)
-            ):
-                s, values = step(task_key, name), found.get(task_key, [])
-                s.completed, s.late = count, int(late_count or 0)
-                s.avg_seconds = sum(values) / len(values) if values else None
-                s.p50_seconds, s.p90_seconds = _percentile(values, 0.5), _percentile(values, 0.9)
-            return
-        seconds = func.extract("epoch", Task.completed_at - Task.created_at)
-        rows = session.execute(
-            select(
-                Task.task_key,
-                func.min(Task.name),
-                func.count(),
-                late,
-                func.avg(seconds),
-                func.percentile_cont(0.5).within_group(seconds),
-                func.percentile_cont(0.9).within_group(seconds),
-            )
-            .where(*done)
-            .group_by(Task.task_key)
-        )
-        for task_key, name, count, late_count, avg, p50, p90 in rows:
-            s = step(task_key, name)
-            s.completed, s.late = count, int(late_count or 0)
-            s.avg_seconds, s.p50_seconds, s.p90_seconds = (float(v) if v is not None else None for v in (avg, p50, p90))
 
     def waiting(self, session: Session, actor: Actor, key: str, task_key: str, limit: int = WAITING_SHOWN) -> tuple[list[Task], int]:
         """The open tasks at one step, oldest first (the instances waiting there), and how many."""
         scope = self._scope(session, actor)
-        where = (Task.status == "open", Task.process_key == key, Task.task_key == task_key, self._tasks_in(scope))
+        where = (Task.status == "open", Task.process_key == key, Task.task_key == task_key, scope.open_tasks())
         total = session.scalar(select(func.count()).select_from(Task).where(*where)) or 0
         rows = session.scalars(select(Task).where(*where).order_by(Task.created_at, Task.id).limit(limit))
         return list(rows), total

@@ -21,11 +21,12 @@ from sqlalchemy import ColumnElement, and_, bindparam, exists, false, func, or_,
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import operations, process_parts
+from engine import config, operations, process_parts
 from engine.bpmn import forms
 from engine.bpmn.wait_state import WaitState
+from engine.clock import aware
 from engine.errors import Conflict, NotFound, ProcessError, ValidationFailed
-from engine.services import task_counts
+from engine.services import step_rollups, task_counts
 from engine.services.identity import Actor
 from engine.services.instance_control import Suspended
 from engine.services.runtime import process_error
@@ -372,6 +373,16 @@ class TaskService:
                 "done_by": actor.username,
                 **parts.columns(spiff_task.data),
             },
+        )
+        step_rollups.record(  # the monitor's figures of the step, in the same pipeline
+            session,
+            process_key=task.process_key,
+            task_key=task.task_key,
+            created_at=aware(task.created_at),  # type: ignore[arg-type]
+            due_at=aware(task.due_at),
+            completed_at=now,
+            completed_by=actor.username,
+            zone=config.current().timezone,
         )
         comment = values.get("comment") if isinstance(values.get("comment"), str) else None
         self._history.record(

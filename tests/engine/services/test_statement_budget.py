@@ -65,18 +65,18 @@ def deploy_bench(flow: Flow) -> None:
     flow.engine.repository.deploy([(name, (BENCH / name).read_bytes()) for name in names], "admin")
 
 
-def test_completing_a_task_that_opens_the_next_takes_seven_statements_and_three_waits(flow: Flow) -> None:
-    """Lock the instance, read the task, then write: the completed task, the history line, the
-    next task, its candidates, the instance state. Nothing is read back, so on PostgreSQL the five
-    writes stream to the server as one pipeline, right before COMMIT."""
+def test_completing_a_task_that_opens_the_next_takes_eight_statements_and_three_waits(flow: Flow) -> None:
+    """Lock the instance, read the task, then write: the completed task, the monitor's roll-up of
+    the step, the history line, the next task, its candidates, the instance state. Nothing is read
+    back, so on PostgreSQL the six writes stream to the server as one pipeline, right before COMMIT."""
     deploy_bench(flow)
     instance = flow.start("cs_agent1", "bench_five_steps", {})
     task_id = flow.open_tasks(instance.id)[0].id
     with statements(flow) as sent:
         flow.engine.tasks.complete(flow.actor("cs_agent1"), task_id, {})
     assert [s.split()[0] for s in sent].count("SELECT") == 2
-    assert len(sent) == 7 + sqlite_lock(flow), list(sent)
-    assert sent.round_trips == (8 if is_sqlite(flow.engine.db.engine) else 3)
+    assert len(sent) == 8 + sqlite_lock(flow), list(sent)
+    assert sent.round_trips == (9 if is_sqlite(flow.engine.db.engine) else 3)
 
 
 def test_firing_a_timer_takes_seven_statements_and_four_waits_with_the_claim(flow: Flow) -> None:
