@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bench.common import AGENT, TIMER, CpuMeter, Databases, actor, pg_url, prepare, rate, run_together, warm
+from bench.common import AGENT, TIMER, CpuMeter, Databases, actor, percentile, pg_url, prepare, rate, rnd, run_together, warm
 from bench.profiling import QueryCounter
 from engine.clock import utcnow
 from engine.process_engine import ProcessEngine
@@ -118,11 +118,31 @@ def anatomy(url: str, jobs: int) -> dict[str, Any]:
         engine.db.dispose()
 
 
+def jobs_page(url: str, repeat: int = 20) -> dict[str, Any]:
+    """The monitor's due-jobs list (the 100 soonest and the count per kind) with every timer waiting."""
+    engine = ProcessEngine(Database(url))
+    try:
+        with engine.db.sessions() as session:
+            admin = engine.identity.actor(session, "admin")
+        samples = []
+        for i in range(repeat + 2):
+            with engine.db.sessions() as session:
+                start = time.perf_counter()
+                engine.jobs.upcoming(session, admin)
+                engine.jobs.incidents(session, admin)
+                if i >= 2:
+                    samples.append((time.perf_counter() - start) * 1000)
+        return {"p50_ms": rnd(percentile(samples, 50)), "p95_ms": rnd(percentile(samples, 95))}
+    finally:
+        engine.db.dispose()
+
+
 def measure(databases: Databases, jobs: int, process_counts: tuple[int, ...]) -> dict[str, Any]:
     template = databases.create("timers")
     url = pg_url(template)
     prepare(url).db.dispose()
     out: dict[str, Any] = {"jobs": jobs, "start_per_s": round(make_jobs(url, jobs), 2)}
+    out["jobs_page"] = jobs_page(url)
     for processes in process_counts:
         copy = databases.create(f"timers_{processes}p", template=template)
         out[f"{processes}proc"] = fire(pg_url(copy), processes)

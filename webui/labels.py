@@ -121,7 +121,7 @@ CUSTOMER_STATUSES = {
 ACTIVITY_KINDS = {
     "call": _l("Call"),
     "visit": _l("Visit"),
-    "email": _l("Email"),
+    "email": _l("Email to send"),
     "meeting": _l("Meeting"),
     "note": _l("Note"),
 }
@@ -147,7 +147,7 @@ CUSTOMER_FIELDS = {
     "short_name": _l("Short name"),
     "address": _l("Address"),
     "phone": _l("Phone"),
-    "email": _l("Email"),
+    "email": _l("Email to send"),
     "website": _l("Website"),
     "industry": _l("Industry"),
     "nature": _l("Company nature"),
@@ -307,6 +307,19 @@ def status_label(status: str | None) -> str:
 
 def outcome_label(outcome: str | None) -> str:
     return str(OUTCOMES.get(outcome or "", outcome or ""))
+
+
+JOB_KINDS = {
+    "timer": _l("Timer"),
+    "timer_start": _l("Timed start"),
+    "email": _l("Email to send"),
+    "activity_reminder": _l("Activity reminder"),
+    "daily_sweep": _l("Daily check"),
+}
+
+
+def job_kind(kind: str) -> str:
+    return str(JOB_KINDS.get(kind, kind))
 
 
 def field_error(message: str) -> str:

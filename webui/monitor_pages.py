@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from flask import render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
+from engine.errors import Conflict
 from engine.services.statistics import PERIODS
 from webui import labels
 from webui.documents import xml_response
-from webui.ui import actor, eng, page_blueprint
+from webui.ui import actor, done, eng, page_blueprint
 
 bp = page_blueprint("monitor", __name__)
 KEY = "<string(maxlength=128):key>"
@@ -62,3 +64,23 @@ def diagram(key: str) -> ResponseReturnValue:
         engine.authorization.require_monitor(session, actor())
         xml = engine.repository.bpmn_xml(session, key=key)
     return xml_response(xml)
+
+
+@bp.get("/monitor/jobs")
+def jobs() -> ResponseReturnValue:
+    """Admins: the incidents with their errors (retried from here) and the jobs due next."""
+    engine = eng()
+    with engine.db.sessions() as session:
+        upcoming, counts = engine.jobs.upcoming(session, actor())
+        incidents = engine.jobs.incidents(session, actor())
+    return render_template("monitor/jobs.html", upcoming=upcoming, counts=counts, pending_total=sum(counts.values()), incidents=incidents)
+
+
+@bp.post("/monitor/jobs/<int(min=1, max=2147483647):job_id>/retry")
+def retry(job_id: int) -> ResponseReturnValue:
+    back = url_for("monitor.jobs")
+    try:
+        eng().jobs.retry(actor(), job_id)
+    except Conflict:
+        return done(_("This job is no longer an incident."), back, "warning", events=())
+    return done(_("The job runs again at the next tick."), back)

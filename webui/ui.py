@@ -295,6 +295,7 @@ def register_template_helpers(app: Flask) -> None:
         "unread_count": unread_count,
         "may_see_receivables": may_see_receivables,
         "may_monitor": may_monitor,
+        "job_kind": labels.job_kind,
         "duration": duration,
         "iso": iso,
     }

@@ -23,7 +23,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimerEventDefinition,
 )
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine import mail
@@ -350,6 +350,21 @@ class JobService:
             )
 
     # --- incidents ------------------------------------------------------------------------------
+
+    def upcoming(self, session: Session, actor: Actor, limit: int = 100) -> tuple[list[tuple[Job, str | None]], dict[str, int]]:
+        """The jobs still to run, soonest first (held ones of suspended instances too), with their
+        process, and how many of each kind there are (admins: the monitor's due-jobs list)."""
+        self._authorization.require_admin(actor, "see the due jobs")
+        waiting = Job.status.in_(("pending", "suspended"))
+        rows = session.execute(
+            select(Job, ProcessInstance.process_key)
+            .outerjoin(ProcessInstance, ProcessInstance.id == Job.instance_id)
+            .where(waiting)
+            .order_by(Job.run_at, Job.id)
+            .limit(limit)
+        ).all()
+        counts = dict(session.execute(select(Job.kind, func.count()).where(waiting).group_by(Job.kind).order_by(Job.kind)).all())
+        return [(job, key) for job, key in rows], counts
 
     def incidents(self, session: Session, actor: Actor) -> list[Job]:
         self._authorization.require_admin(actor, "see incidents")

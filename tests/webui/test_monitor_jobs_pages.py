@@ -1,0 +1,39 @@
+"""The due-jobs and incidents page (admins): an incident shows its error and step and is retried
+from the page (then pending again); the jobs due next are listed soonest first with their kinds
+counted; others get 403."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from store.models import Job
+from tests.data import COMPLAINT
+from tests.flow import Flow
+from tests.webui.conftest import Page
+
+
+def test_an_admin_sees_the_incident_and_retries_it_and_the_jobs_due_next(ui: Callable[[str], Page], flow: Flow) -> None:
+    instance = flow.start("cs_agent1", "complaint_handling", COMPLAINT)
+    now = datetime.now(UTC)
+    with flow.engine.db.transaction() as session:
+        job = Job(
+            kind="timer", instance_id=instance.id, element_id="assess_reply_deadline", due_at=now, run_at=now,
+            status="incident", attempts=3, last_error="ProcessError: 邮件服务器拒绝连接", payload={}, created_at=now,
+        )  # fmt: skip
+        session.add(job)
+        session.flush()
+        job_id = job.id
+    page = ui("admin").text("/monitor/jobs")
+    assert f'data-job="{job_id}"' in page and "邮件服务器拒绝连接" in page and "assess_reply_deadline" in page
+    assert 'data-kind-count="timer"' in page and 'id="job-list"' in page
+    assert "data-jobs-link" in ui("admin").text("/monitor")
+    assert ui("admin").post(f"/monitor/jobs/{job_id}/retry", {}).status_code == 302
+    with flow.engine.db.sessions() as session:
+        assert session.get(Job, job_id).status == "pending"
+    again = ui("admin").post(f"/monitor/jobs/{job_id}/retry", {})
+    assert again.status_code == 302  # no longer an incident: said so, nothing changed
+    for who in ("cs_sup", "cs_agent1"):
+        assert ui(who).get("/monitor/jobs").status_code == 403
+        assert ui(who).post(f"/monitor/jobs/{job_id}/retry", {}).status_code == 403
+    assert ui("admin").post(f"/monitor/jobs/{job_id}/retry", {}, csrf=False).status_code == 400
