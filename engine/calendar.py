@@ -17,6 +17,20 @@ from engine import config
 from engine.config import WorkingHours
 
 
+def known_years() -> list[int]:
+    """The years the holiday data (chinesecalendar) covers; outside them only weekends count."""
+    from chinese_calendar import constants
+
+    return sorted({d.year for d in constants.holidays} | {d.year for d in constants.workdays})
+
+
+def missing_years(today: date) -> list[int]:
+    """This year and the next, where the holiday data has nothing: deadlines counted in working
+    days there skip weekends only, not the public holidays or make-up working days (调休)."""
+    known = set(known_years())
+    return [year for year in (today.year, today.year + 1) if year not in known]
+
+
 def is_working_day(day: date) -> bool:
     try:
         return bool(chinese_calendar.is_workday(day))

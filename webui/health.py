@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 
+from engine import calendar
 from webui.extensions import engine
 
 bp = Blueprint("health", __name__)
@@ -14,7 +15,10 @@ bp = Blueprint("health", __name__)
 def healthz() -> ResponseReturnValue:
     if not engine().db.reachable():
         return jsonify(status="degraded", database="unavailable"), 503
-    return jsonify(status="ok", database="ok")
+    today = engine().clock().astimezone(engine().settings.timezone).date()
+    known = calendar.known_years()
+    years = {"known": [known[0], known[-1]] if known else [], "missing": calendar.missing_years(today)}
+    return jsonify(status="ok", database="ok", calendar=years)
 
 
 @bp.get("/")

@@ -9,6 +9,7 @@ from flask import render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
+from engine import calendar
 from engine.errors import Conflict
 from engine.services.statistics import PERIODS
 from webui import labels
@@ -25,7 +26,8 @@ def index() -> ResponseReturnValue:
     with engine.db.sessions() as session:
         summaries = engine.statistics.processes(session, actor())
     days = engine.statistics.trend_days()
-    return render_template("monitor/index.html", summaries=summaries, days=days)
+    missing = calendar.missing_years(days[-1])
+    return render_template("monitor/index.html", summaries=summaries, days=days, missing_years=missing)
 
 
 @bp.get(f"/monitor/{KEY}")

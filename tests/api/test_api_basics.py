@@ -58,7 +58,9 @@ def test_unknown_ids_and_routes_are_404_json(api: Api) -> None:
 
 def test_healthz_reports_the_database(client) -> None:  # type: ignore[no-untyped-def]
     response = client.get("/healthz")
-    assert response.status_code == 200 and response.get_json() == {"status": "ok", "database": "ok"}
+    body = response.get_json()
+    assert response.status_code == 200 and {k: body[k] for k in ("status", "database")} == {"status": "ok", "database": "ok"}
+    assert set(body["calendar"]) == {"known", "missing"}  # the contract's minimum, plus the calendar's years
 
 
 def test_openapi_documents_exactly_the_routes_that_exist(app: Flask, api: Api) -> None:
