@@ -13,6 +13,7 @@ and the slowest query's statements are run once more under EXPLAIN ANALYZE for t
 
 from __future__ import annotations
 
+import json
 import random
 import time
 import uuid
@@ -24,6 +25,7 @@ from sqlalchemy import event
 
 from bench.common import percentile, pg_dsn, rnd
 from engine.process_engine import ProcessEngine
+from engine.services.instance_search import InstanceSearch
 from processes.demo import USERS
 
 TASKS_PER_INSTANCE = 5
@@ -113,7 +115,7 @@ class Generator:
                     initiator,
                     b"",
                     "bench",
-                    "{}",
+                    json.dumps({"customer": customer, "amount": amount}, ensure_ascii=False),
                     1,
                     started,
                     started,
@@ -225,11 +227,14 @@ def time_monitor(engine: ProcessEngine, repeat: int) -> dict[str, Any]:
     with engine.db.sessions() as session:
         admin, supervisor = engine.identity.actor(session, "admin"), engine.identity.actor(session, "cs_sup")
     stats = engine.statistics
+    search = InstanceSearch.from_params({"data.amount.gte": "150000", "started_from": "2000-01-01"})
     cases: dict[str, Any] = {
         "processes:admin": lambda s: stats.processes(s, admin),
         "process:admin": lambda s: stats.process(s, admin, "complaint_handling", 30),
         "process:cs_sup": lambda s: stats.process(s, supervisor, "complaint_handling", 30),
         "waiting:admin": lambda s: stats.waiting(s, admin, "complaint_handling", "assess"),
+        # the API's search by business data (the JSON for now): a range on a field, first page
+        "search:admin": lambda s: engine.runtime.query(s, admin, "approval_chain", None, 50, 0, search),
     }
     results: dict[str, Any] = {}
     for name, case in cases.items():

@@ -21,7 +21,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from engine import operations, process_parts
+from engine import config, operations, process_parts
 from engine.bpmn import forms, serializer, timers
 from engine.bpmn.parser import MESSAGE_FROM, MESSAGE_VARIABLES, listed_property
 from engine.bpmn.stepping import run_engine_steps
@@ -30,6 +30,7 @@ from engine.clock import aware
 from engine.errors import EngineError, Forbidden, NotFound, ProcessError, ValidationFailed
 from engine.services import assignment, customer_links
 from engine.services.identity import Actor
+from engine.services.instance_search import InstanceSearch
 from store import writes
 from store.db import is_sqlite
 from store.models import Job, ProcessDefinition, ProcessInstance, Task, TaskCandidate
@@ -434,13 +435,23 @@ class RuntimeService:
         return session.connection().execute(_OPEN_TASK_ROWS, {"instance_id": instance_id})
 
     def query(
-        self, session: Session, actor: Actor, process_key: str | None = None, status: str | None = None, limit: int = 50, offset: int = 0
+        self,
+        session: Session,
+        actor: Actor,
+        process_key: str | None = None,
+        status: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        search: InstanceSearch | None = None,
     ) -> tuple[list[ProcessInstance], int]:
+        """The instances the actor may see, newest first; `search` filters by business data."""
         stmt = select(ProcessInstance)
         if process_key:
             stmt = stmt.where(ProcessInstance.process_key == process_key)
         if status:
             stmt = stmt.where(ProcessInstance.status == status)
+        if search is not None and not search.empty:
+            stmt = search.apply(stmt, config.current().timezone)
         stmt = stmt.where(self._authorization.visible_instances_clause(session, actor))
         total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         rows = list(session.scalars(stmt.order_by(ProcessInstance.id.desc()).limit(limit).offset(offset)))

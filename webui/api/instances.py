@@ -9,6 +9,7 @@ from flask import request
 from flask.typing import ResponseReturnValue
 
 from engine.errors import ValidationFailed
+from engine.services.instance_search import InstanceSearch
 from webui.api import actor, bp, engine, int_arg, json_body
 from webui.api.shapes import instance_view
 
@@ -49,6 +50,7 @@ def list_instances() -> ResponseReturnValue:
             status,
             int_arg("limit", 50, 1, 200),
             int_arg("offset", 0, 0, 10_000_000),
+            InstanceSearch.from_params(request.args),
         )
         return {"items": [instance_view(session, i, full=False) for i in rows], "total": total}
 

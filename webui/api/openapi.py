@@ -365,7 +365,10 @@ SPEC: dict[str, Any] = {
         },
         "/process-instances": {
             "get": {
-                "summary": "Instances the caller may see",
+                "summary": "Instances the caller may see, newest first, searched by business data",
+                "description": "Besides the parameters below, any `data.<field>=<value>` (equality; text without regard to "
+                "case, numbers as numbers) and `data.<field>.gte=` / `data.<field>.lte=` (numbers and ISO dates); 422 names a "
+                "malformed one.",
                 "parameters": [
                     {"name": "process_key", "in": "query", "schema": {"type": "string"}},
                     {
@@ -373,6 +376,9 @@ SPEC: dict[str, Any] = {
                         "in": "query",
                         "schema": {"type": "string", "enum": ["running", "completed", "terminated", "suspended", "error"]},
                     },
+                    {"name": "q", "in": "query", "description": "#number, business key or customer name", "schema": {"type": "string"}},
+                    {"name": "started_from", "in": "query", "schema": {"type": "string", "format": "date"}},
+                    {"name": "started_to", "in": "query", "schema": {"type": "string", "format": "date"}},
                     *_PAGING,
                 ],
                 "responses": {
