@@ -25,7 +25,7 @@ from sqlalchemy import event
 
 from bench.common import percentile, pg_dsn, rnd
 from engine.process_engine import ProcessEngine
-from engine.services.instance_search import InstanceSearch
+from engine.services import instance_fields
 from processes.demo import USERS
 
 TASKS_PER_INSTANCE = 5
@@ -68,6 +68,13 @@ PROCESSES: dict[str, tuple[float, tuple[str, ...], list[tuple[str, str, str | No
     ),
 }
 CUSTOMERS = ("宁波海联", "上海远航", "杭州国际货运", "苏州精密", "义乌商贸", "温州鞋业", "嘉兴纺织", "绍兴化工")
+CATEGORIES = ("transport", "customs", "quality", "service", "billing", "other")
+SEVERITIES = ("low", "normal", "high")
+COMPLAINT_TEXTS = ("到港货物外箱破损", "报关资料延误三天", "产品受潮发霉", "客服电话无人接听", "运费多收", "提单信息有误")
+REQUEST_TYPES = ("store_expense", "department_expense", "special_expense", "discount_change", "contract")
+REQUEST_TITLES = ("办公用品", "展会展位", "客户招待", "年度合同", "折扣调整")
+# instances, tasks, candidates, business fields (as the engine writes them: engine.services.instance_fields)
+Rows = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]
 
 
 def role_holders() -> dict[str, list[str]]:
@@ -90,11 +97,12 @@ class Generator:
         keys = list(PROCESSES)
         self.keys, self.key_weights = keys, [PROCESSES[k][0] for k in keys]
 
-    def batch(self, instances: int) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    def batch(self, instances: int) -> Rows:
         rng, now = self.rng, self.now
         inst_rows: list[tuple[Any, ...]] = []
         task_rows: list[tuple[Any, ...]] = []
         cand_rows: list[tuple[Any, ...]] = []
+        field_rows: list[tuple[Any, ...]] = []
         for _ in range(instances):
             iid = self.next_instance
             self.next_instance += 1
@@ -105,17 +113,25 @@ class Generator:
             started = now - timedelta(days=rng.uniform(0, 30) if running else rng.uniform(30, 365))
             customer = rng.choice(CUSTOMERS)
             amount = round(rng.uniform(100, 200_000), 2) if key != "lead_qualification" else None
+            data: dict[str, Any] = {"customer": customer, "amount": amount}
+            if key == "complaint_handling":
+                data |= {"category": rng.choice(CATEGORIES), "severity": rng.choice(SEVERITIES), "description": rng.choice(COMPLAINT_TEXTS)}
+            elif key == "approval_chain":
+                data |= {"request_type": rng.choice(REQUEST_TYPES), "title": f"{rng.choice(REQUEST_TITLES)} {iid}"}
+            business_key = f"{key[:2].upper()}-{iid:08d}"
+            fields = instance_fields.fields_of(data) | instance_fields.key_row(business_key)
+            field_rows.extend((iid, name, text, number) for name, (text, number) in fields.items())
             inst_rows.append(
                 (
                     iid,
                     self.definition_ids[key],
                     key,
                     "running" if running else "completed",
-                    f"{key[:2].upper()}-{iid:08d}",
+                    business_key,
                     initiator,
                     b"",
                     "bench",
-                    json.dumps({"customer": customer, "amount": amount}, ensure_ascii=False),
+                    json.dumps(data, ensure_ascii=False),
                     1,
                     started,
                     started,
@@ -161,7 +177,7 @@ class Generator:
                 )
                 if is_open:
                     cand_rows.extend([(tid, "role", r) for r in roles] + [(tid, "user", u) for u in users])
-        return inst_rows, task_rows, cand_rows
+        return inst_rows, task_rows, cand_rows, field_rows
 
 
 INSTANCE_COLUMNS = (
@@ -174,16 +190,17 @@ TASK_COLUMNS = (
 )
 
 
-def load(dsn: str, rows: tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]) -> float:
+def load(dsn: str, rows: Rows) -> float:
     """COPY one batch in; ANALYZE (as autovacuum would after a bulk change). Returns seconds."""
     start = time.perf_counter()
-    instances, tasks, candidates = rows
+    instances, tasks, candidates, fields = rows
     with psycopg.connect(dsn) as conn:
         with conn.cursor() as cur:
             for table, columns, data in (
                 ("process_instances", INSTANCE_COLUMNS, instances),
                 ("tasks", TASK_COLUMNS, tasks),
                 ("task_candidates", "task_id, kind, name", candidates),
+                ("instance_fields", "instance_id, name, text, number", fields),
             ):
                 with cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                     for row in data:
@@ -194,6 +211,7 @@ def load(dsn: str, rows: tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], lis
         conn.execute("ANALYZE tasks")
         conn.execute("ANALYZE task_candidates")
         conn.execute("ANALYZE task_assignments")
+        conn.execute("ANALYZE instance_fields")
     return time.perf_counter() - start
 
 
@@ -227,14 +245,11 @@ def time_monitor(engine: ProcessEngine, repeat: int) -> dict[str, Any]:
     with engine.db.sessions() as session:
         admin, supervisor = engine.identity.actor(session, "admin"), engine.identity.actor(session, "cs_sup")
     stats = engine.statistics
-    search = InstanceSearch.from_params({"data.amount.gte": "150000", "started_from": "2000-01-01"})
     cases: dict[str, Any] = {
         "processes:admin": lambda s: stats.processes(s, admin),
         "process:admin": lambda s: stats.process(s, admin, "complaint_handling", 30),
         "process:cs_sup": lambda s: stats.process(s, supervisor, "complaint_handling", 30),
         "waiting:admin": lambda s: stats.waiting(s, admin, "complaint_handling", "assess"),
-        # the API's search by business data (the JSON for now): a range on a field, first page
-        "search:admin": lambda s: engine.runtime.query(s, admin, "approval_chain", None, 50, 0, search),
     }
     results: dict[str, Any] = {}
     for name, case in cases.items():
@@ -247,6 +262,50 @@ def time_monitor(engine: ProcessEngine, repeat: int) -> dict[str, Any]:
             if i >= 2:
                 samples.append(elapsed * 1000)
         results[name] = {"p50_ms": rnd(percentile(samples, 50)), "p95_ms": rnd(percentile(samples, 95))}
+    return results
+
+
+# The instance search (engine.services.instance_search over instance_fields): the API's list, first
+# page and count, by query kind; and the export of a narrow search as XLSX over HTTP.
+SEARCHES = {
+    "fields:admin": ("admin", "process_key=complaint_handling&data.category=quality&data.severity=high"),
+    "fields:cs_sup": ("cs_sup", "process_key=complaint_handling&data.category=quality&data.severity=high"),
+    "range:admin": ("admin", "process_key=approval_chain&data.amount.gte=150000&started_from=2000-01-01"),
+    "text:admin": ("admin", "q=外箱破损"),
+    "like:admin": ("admin", "process_key=approval_chain&data.title.like=展会展位 12"),
+}
+EXPORT = "process_key=complaint_handling&data.customer=上海远航&data.category=quality&data.severity=high"
+
+
+def time_search(url: str, repeat: int) -> dict[str, Any]:
+    """Through the app (Flask test client, API tokens): each search's p50/p95 and total, then the
+    export's p95 and rows."""
+    from app import create_app
+
+    app = create_app({"TESTING": True, "DATABASE_URL": url, "SCHEDULER_ENABLED": False})
+    engine = app.extensions["crmflow"]
+    client = app.test_client()
+    tokens = {
+        u: client.post("/api/v1/auth/token", json={"username": u, "password": "demo"}).get_json()["token"] for u in ("admin", "cs_sup")
+    }
+    results: dict[str, Any] = {}
+    try:
+        for name, (user, query) in {**SEARCHES, "export.xlsx:admin": ("admin", EXPORT)}.items():
+            path = f"/api/v1/process-instances/export.xlsx?{query}" if name.startswith("export") else f"/api/v1/process-instances?{query}"
+            samples: list[float] = []
+            total = 0
+            for i in range(min(repeat, 10) + 2):
+                start = time.perf_counter()
+                answer = client.get(path, headers={"Authorization": f"Bearer {tokens[user]}"})
+                elapsed = time.perf_counter() - start
+                if answer.status_code != 200:
+                    raise RuntimeError(f"{path} answered {answer.status_code}: {answer.get_data(as_text=True)[:200]}")
+                total = int(answer.headers.get("X-Total-Count") or answer.get_json()["total"])
+                if i >= 2:
+                    samples.append(elapsed * 1000)
+            results[name] = {"total": total, "p50_ms": rnd(percentile(samples, 50)), "p95_ms": rnd(percentile(samples, 95))}
+    finally:
+        engine.db.dispose()
     return results
 
 
@@ -305,4 +364,5 @@ def measure(engine: ProcessEngine, url: str, sizes: tuple[int, ...], repeat: int
     scope, username = largest["slowest"].split(":")
     largest["explain"] = explain(engine, username, scope)
     largest["monitor"] = time_monitor(engine, repeat)
+    largest["search"] = time_search(url, repeat)
     return out

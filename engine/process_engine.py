@@ -19,6 +19,7 @@ from engine.services.customer_merge import CustomerMergeService
 from engine.services.customers import CustomerService
 from engine.services.handover import HandoverService
 from engine.services.history import HistoryService
+from engine.services.history_cleanup import CLEANUP_KIND, HistoryCleanupService
 from engine.services.identity import IdentityService
 from engine.services.imports import ImportService
 from engine.services.inbox import InboxService
@@ -93,6 +94,10 @@ class ProcessEngine:
         self.merges = CustomerMergeService(authorization=self.authorization, clock=clock, db=db, history=self.history)
         self.sweeps = SweepService(clock=clock, settings=self.settings)
         self.jobs.handle(SWEEP_KIND, self.sweeps.run)
+        self.cleanup = HistoryCleanupService(
+            authorization=self.authorization, clock=clock, db=db, history=self.history, settings=self.settings
+        )
+        self.jobs.handle(CLEANUP_KIND, self.cleanup.run)
         self.opportunities = OpportunityService(authorization=self.authorization, clock=clock, db=db, history=self.history)
         self.activities = ActivityService(
             authorization=self.authorization,

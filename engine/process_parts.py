@@ -34,6 +34,15 @@ class Card:
     fields: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class Register:
+    """A process's printable register (台帐, the complaint register 投诉登记表): its title and the
+    fields it lists, one line per instance, besides its number, dates and state."""
+
+    title: str  # English, marked with N_
+    fields: tuple[str, ...]
+
+
 def generic_columns(data: dict[str, Any]) -> dict[str, Any]:
     """The worklist's business columns when a process names none: the usual field names."""
     return columns_from(data, ("customer", "company"), ("title", "description", "need"), ("amount", "estimated_value"))
@@ -63,6 +72,7 @@ class ProcessParts:
     field_names: Mapping[str, str] = field(default_factory=dict)  # computed fields no form labels, English, N_
     columns: Columns = generic_columns
     cards: tuple[Card, ...] = ()
+    register: Register | None = None
     side_by_side: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # approval step -> the cards it compares
     started_labels: tuple[str, str] = (N_("Started by"), N_("Started at"))
     money_fields: frozenset[str] = frozenset({"amount"})

@@ -153,6 +153,10 @@ class ProcessDefinition(Base):
     serializer_version: Mapped[str] = mapped_column(String(16))
     # Start-event metadata read at deploy: start form, starter roles, initiator variable.
     start_meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Days a finished instance of this version is kept, then removed with its history by the
+    # history cleanup (engine.services.history_cleanup); None keeps it for ever. From the BPMN's
+    # camunda:historyTimeToLive at deploy; admins may change it.
+    history_ttl_days: Mapped[int | None] = mapped_column(Integer)
     deployed_by: Mapped[username | None]
     deployed_at: Mapped[utc_datetime]
 
@@ -173,6 +177,7 @@ class ProcessInstance(Base):
     __table_args__ = (
         Index("ix_instances_key_status", "process_key", "status"),
         Index("ix_instances_customer_started", "customer_id", "started_at"),
+        Index("ix_instances_definition_ended", "definition_id", "ended_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -383,6 +388,29 @@ class StepRollup(Base):
     completed: Mapped[int] = mapped_column(Integer, default=0)
     late: Mapped[int] = mapped_column(Integer, default=0)  # completed after its due time
     seconds: Mapped[float] = mapped_column(Float, default=0.0)  # their durations, summed
+
+
+class InstanceField(Base):
+    """An instance's business fields, one row per top-level scalar value of its data, for search
+    (engine.services.instance_fields): written with the instance's state, in its transaction.
+    `text` is the value as lower-case text (numbers without a trailing .0, booleans true/false),
+    `number` the value of a JSON number. On PostgreSQL a trigram index serves text containing."""
+
+    __tablename__ = "instance_fields"
+    __table_args__ = (
+        Index("ix_instance_fields_text", "name", "text", "instance_id"),
+        Index("ix_instance_fields_number", "name", "number", "instance_id"),
+        # Text containing (`q`, `.like`): trigrams on PostgreSQL (the pg_trgm extension, migration
+        # 0016); SQLite scans the table, which an embedded set-up's size allows.
+        Index("ix_instance_fields_trgm", "text", postgresql_using="gin", postgresql_ops={"text": "gin_trgm_ops"}).ddl_if(
+            dialect="postgresql"
+        ),
+    )
+
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    text: Mapped[str] = mapped_column(String(200))
+    number: Mapped[float | None] = mapped_column(Float)
 
 
 class CustomerAlias(Base):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Response, jsonify, redirect, render_template, request, url_for
+from flask import jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
@@ -18,7 +18,7 @@ from engine.services.activities import ACTIVITY_KINDS
 from engine.services.customers import GRADES, RELATIONSHIPS, SORTS, STATUSES, TEXT_FIELDS, CustomerFilter, Duplicate
 from engine.services.opportunities import STAGES
 from webui import labels
-from webui.spreadsheets import workbook
+from webui.spreadsheets import download
 from webui.ui import actor, done, eng, page_arg, page_blueprint
 
 bp = page_blueprint("customers", __name__)
@@ -88,15 +88,8 @@ def export() -> ResponseReturnValue:
         rows, total, _page = engine.customers.query(session, actor(), f, 1, EXPORT_LIMIT)
         names = engine.identity.display_names(session)
     headers = [str(labels.CUSTOMER_FIELDS[k]) for k in EXPORT_FIELDS[:-1]] + [_("Last touched")]
-    body = workbook(
-        _("Customers"),
-        headers,
-        [[_export_value(c, k, names) for k in EXPORT_FIELDS] for c in rows],
-    )
-    response = Response(body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    response.headers["Content-Disposition"] = "attachment; filename=customers.xlsx"
-    response.headers["X-Total-Count"] = str(total)
-    return response
+    rows_out = [[_export_value(c, k, names) for k in EXPORT_FIELDS] for c in rows]
+    return download("xlsx", _("Customers"), "customers", headers, rows_out, total)
 
 
 def _export_value(customer: Any, key: str, names: dict[str, str]) -> Any:

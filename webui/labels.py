@@ -315,6 +315,7 @@ JOB_KINDS = {
     "email": _l("Email to send"),
     "activity_reminder": _l("Activity reminder"),
     "daily_sweep": _l("Daily check"),
+    "history_cleanup": _l("History cleanup"),
 }
 
 

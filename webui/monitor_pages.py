@@ -10,7 +10,8 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from engine import calendar
-from engine.errors import Conflict
+from engine.bpmn.forms import is_digits
+from engine.errors import Conflict, ValidationFailed
 from engine.services.statistics import PERIODS
 from webui import labels
 from webui.documents import xml_response
@@ -42,6 +43,7 @@ def process(key: str) -> ResponseReturnValue:
         for s in stats.steps:
             s.name = labels.task_name(s.task_key, s.name)
         waiting, waiting_total = engine.statistics.waiting(session, me, key, step_key) if step_key else ([], 0)
+        ttl = engine.cleanup.ttl_of(session, key)
     overlays = {s.task_key: s.as_dict() for s in stats.steps}
     return render_template(
         "monitor/process.html",
@@ -53,6 +55,7 @@ def process(key: str) -> ResponseReturnValue:
         step=next((s for s in stats.steps if s.task_key == step_key), None),
         waiting=waiting,
         waiting_total=waiting_total,
+        ttl=ttl,
         now=engine.clock(),
         xml_url=url_for("monitor.diagram", key=key),
     )
@@ -66,6 +69,22 @@ def diagram(key: str) -> ResponseReturnValue:
         engine.authorization.require_monitor(session, actor())
         xml = engine.repository.bpmn_xml(session, key=key)
     return xml_response(xml)
+
+
+@bp.post(f"/monitor/{KEY}/history-ttl")
+def history_ttl(key: str) -> ResponseReturnValue:
+    """Admins: how long the process's finished instances are kept (empty: for ever)."""
+    text = (request.form.get("days") or "").strip()
+    back = url_for("monitor.process", key=key) + "#history-ttl"
+    if text and not (is_digits(text) and len(text) <= 6):
+        return done(_("Enter a whole number of days, or leave it empty to keep for ever."), back, "error", events=())
+    try:
+        days = eng().cleanup.set_ttl(actor(), key, int(text) if text else None)
+    except ValidationFailed:
+        return done(_("Enter a whole number of days, or leave it empty to keep for ever."), back, "error", events=())
+    return done(
+        _("Finished instances are now kept for %(num)d days.", num=days) if days else _("Finished instances are now kept for ever."), back
+    )
 
 
 @bp.get("/monitor/jobs")

@@ -1,13 +1,16 @@
 """Spreadsheets for download (openpyxl): one sheet, a bold header row, dates as dates, column widths
-that fit Chinese text. Text that a spreadsheet would run as a formula is written as text."""
+that fit Chinese text; and the same as CSV (UTF-8 with a byte-order mark, which Excel needs to read
+Chinese). Text that a spreadsheet would run as a formula is written as text in both."""
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from io import BytesIO
+from io import BytesIO, StringIO
 from typing import Any
 
+from flask import Response
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
@@ -43,3 +46,40 @@ def workbook(title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]]) 
     out = BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value  # read as text, not run as a formula (CSV injection)
+    return value
+
+
+def csv_bytes(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    out = StringIO()
+    writer = csv.writer(out)
+    writer.writerow([_csv_cell(h) for h in headers])
+    for row in rows:
+        writer.writerow([_csv_cell(v) for v in row])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def download(kind: str, title: str, filename: str, headers: Sequence[str], rows: Iterable[Sequence[Any]], total: int) -> Response:
+    """A table as an XLSX or CSV download; X-Total-Count says how many rows matched (the file may
+    hold the first of them)."""
+    if kind == "xlsx":
+        response = Response(workbook(title, headers, rows), mimetype=XLSX)
+    else:
+        response = Response(csv_bytes(headers, rows), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f"attachment; filename={filename}.{kind}"
+    response.headers["X-Total-Count"] = str(total)
+    return response

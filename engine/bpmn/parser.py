@@ -8,6 +8,7 @@ needed except the service task that calls a registered operation.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from lxml import etree
@@ -48,6 +49,24 @@ CAMUNDA_ATTRIBUTES = (
     "resultVariable",
     "asyncBefore",
 )
+
+
+MAX_HISTORY_TTL_DAYS = 36_500
+_TTL = re.compile(r"^(?:P(\d{1,5})D|(\d{1,5}))$")
+
+
+def history_ttl_days(process: etree._Element) -> int | None:
+    """How many days a finished instance of the process is kept (Camunda's
+    `camunda:historyTimeToLive`: days, or an ISO duration of days such as `P180D`); None keeps it
+    for ever. Raises ValueError for anything else (validation reports it)."""
+    text = (process.get(_c("historyTimeToLive")) or "").strip()
+    if not text:
+        return None
+    match = _TTL.match(text)
+    days = int(match.group(1) or match.group(2)) if match else -1
+    if not 0 < days <= MAX_HISTORY_TTL_DAYS:
+        raise ValueError(f"history time to live must be a number of days from 1 to {MAX_HISTORY_TTL_DAYS} (e.g. 180 or P180D)")
+    return days
 
 
 def _c(tag: str) -> str:

@@ -15,7 +15,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from engine.bpmn import expressions, forms, sandbox, timers
-from engine.bpmn.parser import CAMUNDA_NS, MESSAGE_FROM, MESSAGE_VARIABLES, parse_form_fields
+from engine.bpmn.parser import CAMUNDA_NS, MESSAGE_FROM, MESSAGE_VARIABLES, history_ttl_days, parse_form_fields
 from engine.errors import InvalidDefinition, TooLarge
 
 MAX_DEFINITION_BYTES = 5 * 1024 * 1024
@@ -391,6 +391,10 @@ def validate_bpmn(doc: Document, known_roles: set[str] | None, operations: set[s
         starts = [n for n in _bpmn(process, "startEvent")]
         if not starts:
             report.error(process, "process has no start event")
+        try:
+            history_ttl_days(process)
+        except ValueError as exc:
+            report.error(process, str(exc))
         starter_groups = _camunda(process, "candidateStarterGroups")
         if starter_groups and known_roles is not None:
             for role in (r.strip() for r in starter_groups.split(",")):

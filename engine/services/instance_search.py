@@ -1,10 +1,12 @@
-"""Searching instances by their business data (API.md "Instances and oversight"): `q` (a number
-`#123`, the business key, or the customer's name), `data.<field>=<value>` (equality; text without
-regard to case, numbers as numbers), `data.<field>.gte=` / `.lte=` (numbers and ISO dates), and
-`started_from` / `started_to` (ISO days in the organisation's zone, both inclusive).
+"""Searching instances by their business data (API.md "Instances and oversight"), for the API, the
+monitor's instance search and its exports: `q` (`#123`, or text the business key or any business
+field contains, the customer's name among them), `data.<field>=<value>` (equality; text without regard to
+case, numbers as numbers), `data.<field>.like=` (containing), `data.<field>.gte=` / `.lte=`
+(numbers and ISO dates), `started_from` / `started_to` (ISO days in the organisation's zone, both
+inclusive), `step` (an open step's BPMN id), `overdue` (an open step past its due time) and `sort`.
 
-Bad parameters are refused whole with the field that is wrong. The filters read the instance's
-JSON data; a materialised, indexed copy of the business fields is #14's next step."""
+Bad parameters are refused whole with the field that is wrong. The field filters read the
+materialised business fields (engine.services.instance_fields), through their indexes."""
 
 from __future__ import annotations
 
@@ -14,15 +16,18 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_
+from sqlalchemy import ColumnElement, Select, select
 
-from engine import matching
 from engine.errors import ValidationFailed
-from store.models import MAX_ID, ProcessInstance
+from engine.services import instance_fields
+from store.models import MAX_ID, ProcessInstance, Task
 
-FIELD = re.compile(r"^data\.([A-Za-z_][A-Za-z0-9_]{0,63})(?:\.(gte|lte))?$")
+FIELD = re.compile(r"^data\.([A-Za-z_][A-Za-z0-9_]{0,63})(?:\.(gte|lte|like))?$")
+STEP = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}$")
 MAX_FILTERS = 20
 MAX_VALUE = 200
+SORTS = {"-started": ("id", True), "started": ("id", False), "-updated": ("updated_at", True), "updated": ("updated_at", False)}
+DEFAULT_SORT = "-started"
 
 
 def _number(text: str) -> float | None:
@@ -35,18 +40,25 @@ def _number(text: str) -> float | None:
 
 def _day(text: str) -> date | None:
     try:
-        return date.fromisoformat(text)
+        return date.fromisoformat(text) if len(text) == 10 else None
     except ValueError:
         return None
+
+
+def _flag(text: str) -> bool | None:
+    return {"": None, "1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False}.get(text.lower())
 
 
 @dataclass(frozen=True)
 class InstanceSearch:
     q: str | None = None
     equals: tuple[tuple[str, str], ...] = ()
-    ranges: tuple[tuple[str, str, str], ...] = ()  # (field, "gte" | "lte", value)
+    ranges: tuple[tuple[str, str, str], ...] = ()  # (field, "gte" | "lte" | "like", value)
     started_from: date | None = None
     started_to: date | None = None
+    step: str | None = None
+    overdue: bool = False
+    sort: str = DEFAULT_SORT
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> InstanceSearch:
@@ -54,18 +66,22 @@ class InstanceSearch:
         equals: list[tuple[str, str]] = []
         ranges: list[tuple[str, str, str]] = []
         for name in params:
-            match = FIELD.match(name)
             if not name.startswith("data."):
                 continue
+            match = FIELD.match(name)
             value = str(params.get(name) or "")
+            if not value:
+                continue  # an empty box on the search form filters nothing
             if match is None:
-                errors[name] = "is not a field name (data.<field>, data.<field>.gte, data.<field>.lte)"
+                errors[name] = "is not a field name (data.<field>, data.<field>.gte, .lte or .like)"
             elif len(value) > MAX_VALUE:
                 errors[name] = f"must be at most {MAX_VALUE} characters"
             elif match.group(2) is None:
                 equals.append((match.group(1), value))
+            elif match.group(2) == "like":
+                ranges.append((match.group(1), "like", value))
             elif _number(value) is None and _day(value) is None:
-                errors[name] = "must be a number or an ISO date"
+                errors[name] = "must be a number or an ISO date (YYYY-MM-DD)"
             else:
                 ranges.append((match.group(1), match.group(2), value))
         if len(equals) + len(ranges) > MAX_FILTERS:
@@ -76,44 +92,81 @@ class InstanceSearch:
             days[name] = _day(text) if text else None
             if text and days[name] is None:
                 errors[name] = "must be an ISO date (YYYY-MM-DD)"
+        step = str(params.get("step") or "") or None
+        if step is not None and not STEP.match(step):
+            errors["step"] = "is not a step id"
+        overdue = _flag(str(params.get("overdue") or ""))
+        if params.get("overdue") and overdue is None:
+            errors["overdue"] = "must be true or false"
+        sort = str(params.get("sort") or DEFAULT_SORT)
+        if sort not in SORTS:
+            errors["sort"] = "must be one of " + ", ".join(SORTS)
         q = str(params.get("q") or "").strip()[:MAX_VALUE] or None
         if errors:
             raise ValidationFailed(errors)
-        return cls(q, tuple(equals), tuple(ranges), days["started_from"], days["started_to"])
+        return cls(q, tuple(equals), tuple(ranges), days["started_from"], days["started_to"], step, bool(overdue), sort)
 
     @property
     def empty(self) -> bool:
-        return not (self.q or self.equals or self.ranges or self.started_from or self.started_to)
+        return not (self.q or self.equals or self.ranges or self.started_from or self.started_to or self.step or self.overdue)
 
-    def apply(self, stmt: Select[Any], zone: tzinfo) -> Select[Any]:
-        data = ProcessInstance.data
+    def apply(self, stmt: Select[Any], zone: tzinfo, now: datetime) -> Select[Any]:
         for name, value in self.equals:
-            text = func.lower(data[name].as_string()) == value.lower()
-            number = _number(value)
-            stmt = stmt.where(or_(text, data[name].as_float() == number) if number is not None else text)
+            stmt = stmt.where(instance_fields.equals(name, value))
         for name, op, value in self.ranges:
-            number = _number(value)
-            column: Any = data[name].as_float() if number is not None else data[name].as_string()
-            bound: Any = number if number is not None else value
-            stmt = stmt.where(column >= bound if op == "gte" else column <= bound)
+            if op == "like":
+                stmt = stmt.where(instance_fields.contains(name, value))
+            else:
+                stmt = stmt.where(instance_fields.at_least(name, value) if op == "gte" else instance_fields.at_most(name, value))
         if self.started_from:
             stmt = stmt.where(ProcessInstance.started_at >= _start_of(self.started_from, zone))
-        if self.started_to:
+        if self.started_to and self.started_to < date.max:
             stmt = stmt.where(ProcessInstance.started_at < _start_of(self.started_to + timedelta(days=1), zone))
+        if self.step or self.overdue:
+            open_steps = select(Task.instance_id).where(Task.status == "open")
+            if self.step:
+                open_steps = open_steps.where(Task.task_key == self.step)
+            if self.overdue:
+                open_steps = open_steps.where(Task.due_at < now)
+            stmt = stmt.where(ProcessInstance.id.in_(open_steps))
         if self.q:
             stmt = stmt.where(self._text(self.q))
         return stmt
 
+    def order(self, columns: Any) -> list[Any]:
+        """ORDER BY over `columns` (the instances' `id` and `updated_at`), ties newest first."""
+        name, descending = SORTS[self.sort]
+        first = columns[name].desc() if descending else columns[name].asc()
+        return [first] if name == "id" else [first, columns["id"].desc()]
+
     @staticmethod
     def _text(q: str) -> ColumnElement[bool]:
-        """`#123` is an instance number; otherwise the business key or the customer's name."""
+        """`#123` is also an instance number; the text is looked for in the business key and every
+        business field (the customer's name among them)."""
         number = q.lstrip("#")
-        clauses: list[ColumnElement[bool]] = [func.lower(ProcessInstance.business_key).contains(q.lower(), autoescape=True)]
-        if number.isdigit() and 0 < int(number) <= MAX_ID:
-            clauses.append(ProcessInstance.id == int(number))
-        if norm := matching.company(q):
-            clauses.append(ProcessInstance.customer_norm.contains(norm, autoescape=True))
-        return or_(*clauses)
+        instance_id = int(number) if number.isdigit() and 0 < int(number) <= MAX_ID else None
+        return instance_fields.anywhere(q.lstrip("#") if q.startswith("#") and instance_id else q, instance_id)
+
+    def params(self) -> dict[str, str]:
+        """The query as parameters again (links to the next page and the exports)."""
+        found: dict[str, str] = {}
+        if self.q:
+            found["q"] = self.q
+        for name, value in self.equals:
+            found[f"data.{name}"] = value
+        for name, op, value in self.ranges:
+            found[f"data.{name}.{op}"] = value
+        if self.started_from:
+            found["started_from"] = self.started_from.isoformat()
+        if self.started_to:
+            found["started_to"] = self.started_to.isoformat()
+        if self.step:
+            found["step"] = self.step
+        if self.overdue:
+            found["overdue"] = "1"
+        if self.sort != DEFAULT_SORT:
+            found["sort"] = self.sort
+        return found
 
 
 def _start_of(day: date, zone: tzinfo) -> datetime:

@@ -64,6 +64,23 @@ def field_catalogue(engine: ProcessEngine, session: Session, definition_id: int)
     return catalogue
 
 
+def start_field_ids(session: Session, definition_id: int) -> set[str]:
+    """The ids of a definition's start form fields (the first a search form offers)."""
+    meta = session.scalar(select(ProcessDefinition.start_meta).where(ProcessDefinition.id == definition_id)) or {}
+    return {f["id"] for f in meta.get("form") or [] if f.get("id")}
+
+
+def user_steps(engine: ProcessEngine, session: Session, definition_id: int) -> list[tuple[str, str]]:
+    """A definition's user tasks (BPMN id, name), subprocesses' too, in the order of the spec."""
+    spec, subs = engine.repository.spec(session, definition_id)
+    found: dict[str, str] = {}
+    for process_spec in (spec, *subs.values()):
+        for task_spec in process_spec.task_specs.values():
+            if getattr(task_spec, "manual", False) and task_spec.bpmn_id and task_spec.bpmn_id not in found:
+                found[task_spec.bpmn_id] = task_spec.bpmn_name or task_spec.bpmn_id
+    return list(found.items())
+
+
 def start_form(engine: ProcessEngine, session: Session, definition: ProcessDefinition, username: str) -> list[dict[str, Any]]:
     """The start form as clients render it, defaults computed (as TaskService.details does for tasks)."""
     fields = (definition.start_meta or {}).get("form") or []

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, defer
 
 from engine import operations
 from engine.bpmn import serializer, spec_diff, validation
-from engine.bpmn.parser import CAMUNDA_NS, CrmBpmnParser, camunda_extensions
+from engine.bpmn.parser import CAMUNDA_NS, CrmBpmnParser, camunda_extensions, history_ttl_days
 from engine.errors import Conflict, InvalidDefinition, NotFound
 from store.models import DecisionDefinition, ProcessDefinition, ProcessInstance, Role
 
@@ -114,6 +114,15 @@ class RepositoryService:
         if definition is None:
             raise NotFound(f"no process definition with key '{key}'")
         return definition
+
+    def latest_id(self, session: Session, key: str) -> int:
+        """The latest version's id, without reading its documents."""
+        found = session.scalar(
+            select(ProcessDefinition.id).where(ProcessDefinition.key == key).order_by(ProcessDefinition.version.desc()).limit(1)
+        )
+        if found is None:
+            raise NotFound(f"no process definition with key '{key}'")
+        return found
 
     def exists(self, session: Session, key: str) -> bool:
         """Whether any version of `key` was ever deployed."""
@@ -405,6 +414,7 @@ class RepositoryService:
                 spec_json=serializer.dump_spec(spec, subs),
                 serializer_version=serializer.SERIALIZER_VERSION,
                 start_meta=_start_meta(plan.process),
+                history_ttl_days=history_ttl_days(plan.process),
                 deployed_by=deployed_by,
                 deployed_at=now,
             )

@@ -19,7 +19,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, delete, func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from engine import config, operations, process_parts
 from engine.bpmn import forms, serializer, timers
@@ -28,7 +28,7 @@ from engine.bpmn.stepping import run_engine_steps
 from engine.bpmn.wait_state import NEW_INSTANCE, WaitState
 from engine.clock import aware
 from engine.errors import EngineError, Forbidden, NotFound, ProcessError, ValidationFailed
-from engine.services import assignment, customer_links
+from engine.services import assignment, customer_links, instance_fields
 from engine.services.identity import Actor
 from engine.services.instance_search import InstanceSearch
 from store import writes
@@ -248,6 +248,9 @@ class RuntimeService:
             raise ProcessError("the instance state grew beyond its size limit")
         completed = workflow.is_completed()
         customer_id, customer_norm = customer_links.customer_for(session, instance, data)
+        # Before write_state replaces instance.data; a new instance's business key has a row too.
+        started_with_key = instance.business_key if before is NEW_INSTANCE else None
+        instance_fields.record(session, instance.id, instance.data or {}, data, started_with_key=started_with_key)
         write_state(
             session,
             instance,
@@ -444,18 +447,43 @@ class RuntimeService:
         offset: int = 0,
         search: InstanceSearch | None = None,
     ) -> tuple[list[ProcessInstance], int]:
-        """The instances the actor may see, newest first; `search` filters by business data."""
-        stmt = select(ProcessInstance)
+        """The instances the actor may see, newest first; `search` filters by business data. The
+        matching ids are found once (a materialised CTE: PostgreSQL's planner would otherwise
+        walk the primary key in order for the page and again for the count), counted and
+        paged; then only the page's rows are read, without their state blobs (a list never runs
+        the engine)."""
+        stmt = select(ProcessInstance.id, ProcessInstance.updated_at)
         if process_key:
             stmt = stmt.where(ProcessInstance.process_key == process_key)
         if status:
             stmt = stmt.where(ProcessInstance.status == status)
-        if search is not None and not search.empty:
-            stmt = search.apply(stmt, config.current().timezone)
-        stmt = stmt.where(self._authorization.visible_instances_clause(session, actor))
-        total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-        rows = list(session.scalars(stmt.order_by(ProcessInstance.id.desc()).limit(limit).offset(offset)))
-        return rows, total
+        search = search or InstanceSearch()
+        if not search.empty:
+            stmt = search.apply(stmt, config.current().timezone, self._clock())
+        matched = stmt.where(self._authorization.visible_instances_clause(session, actor)).cte("matched").prefix_with("MATERIALIZED")
+        total = select(func.count()).select_from(matched).scalar_subquery()
+        page = session.execute(
+            select(matched.c.id, total.label("total")).order_by(*search.order(matched.c)).limit(limit).offset(offset)
+        ).all()
+        if not page:  # past the last page (or nothing): the total alone
+            return [], (session.scalar(select(func.count()).select_from(stmt.subquery())) if offset else 0) or 0
+        ids = [r.id for r in page]
+        found = {
+            i.id: i
+            for i in session.scalars(select(ProcessInstance).options(defer(ProcessInstance.state)).where(ProcessInstance.id.in_(ids)))
+        }
+        return [found[i] for i in ids if i in found], int(page[0].total)
+
+    def open_steps(self, session: Session, instance_ids: list[int]) -> dict[int, list[Task]]:
+        """The open steps of these instances (a page of a search), oldest first: one query."""
+        found: dict[int, list[Task]] = {i: [] for i in instance_ids}
+        if instance_ids:
+            rows = session.scalars(
+                select(Task).where(Task.instance_id.in_(instance_ids), Task.status == "open").order_by(Task.created_at, Task.id)
+            )
+            for task in rows:
+                found[task.instance_id].append(task)
+        return found
 
 
 # The instance an action locks: by its id, or as the owner of a task or a job. Built once: these

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engine.process_parts import N_, Card, ProcessParts, columns_from, register
+from engine.process_parts import N_, Card, ProcessParts, Register, columns_from, register
 
 HERE = Path(__file__).parent
 
@@ -50,6 +50,7 @@ PARTS = register(
         },
         columns=lambda data: columns_from(data, ("customer",), ("title", "description"), ("amount",)),
         cards=(Card("request", N_("Approval request"), ("request_type", "title", "amount", "customer", "description")),),
+        register=Register(N_("Approval ledger"), ("request_type", "title", "amount", "customer")),
         side_by_side={"approve": ("request",)},
         started_labels=(N_("Requested by"), N_("Requested at")),
         money_fields=frozenset({"amount"}),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.process_parts import N_, Card, ProcessParts, columns_from, register
+from engine.process_parts import N_, Card, ProcessParts, Register, columns_from, register
 from processes.complaint_handling import operations as operations
 
 HERE = Path(__file__).parent
@@ -70,6 +70,22 @@ PARTS = register(
             Card("resolution", N_("Proposed resolution"), ("resolution_type", "amount", "plan")),
             Card("implementation", N_("Implementation"), ("customer_notified", "feedback", "penalty")),
             Card("summary", N_("Summary and evaluation"), ("summary", "improvement")),
+        ),
+        register=Register(
+            N_("Customer complaint register"),
+            (
+                "customer",
+                "complainant",
+                "contact",
+                "channel",
+                "category",
+                "severity",
+                "description",
+                "demand",
+                "department",
+                "resolution_type",
+                "amount",
+            ),
         ),
         side_by_side={
             "leader_approval": ("register", "analysis", "resolution"),

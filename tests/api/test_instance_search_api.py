@@ -45,6 +45,10 @@ def test_search_by_field_range_day_and_text(api: Api) -> None:
     assert _ids(api, "admin", "process_key=approval_chain&started_from=2000-01-01&started_to=2001-01-01") & mine == set()
     assert _ids(api, "admin", f"process_key=approval_chain&started_from=2000-01-01&data.title=办公用品{tag}") == {small}
     assert _ids(api, "sales1", f"q={customer}") == set()  # not theirs to see
+    second = api.get("admin", f"/api/v1/process-instances?q={customer}&limit=1&offset=1").get_json()
+    assert [i["id"] for i in second["items"]] == [quality] and second["total"] == 2  # newest first: the older one second
+    beyond = api.get("admin", f"/api/v1/process-instances?q={customer}&limit=1&offset=1000").get_json()
+    assert beyond == {"items": [], "total": 2}
 
 
 def test_malformed_search_parameters_are_refused_by_name(api: Api) -> None:

@@ -41,3 +41,21 @@ def test_the_statistics_api(api: Api) -> None:
     assert assess["open"] >= 1 and {"overdue", "completed", "late", "avg_seconds"} <= set(assess)
     assert api.get("cs_agent1", "/api/v1/process-definitions/complaint_handling/statistics").status_code == 403
     assert api.get("admin", "/api/v1/process-definitions/nothing_here/statistics").status_code == 404
+
+
+def test_admins_set_how_long_finished_instances_are_kept_on_the_process_page(ui: Callable[[str], Page]) -> None:
+    admin = ui("admin")
+    try:
+        assert 'data-ttl=""' in admin.text("/monitor/lead_qualification")
+        saved = admin.post("/monitor/lead_qualification/history-ttl", {"days": "365"})
+        assert saved.status_code == 302
+        assert 'data-ttl="365"' in admin.text("/monitor/lead_qualification")
+        refused = admin.post("/monitor/lead_qualification/history-ttl", {"days": "0"})
+        assert refused.status_code == 302 and 'data-ttl="365"' in admin.text("/monitor/lead_qualification")
+        supervisor = ui("sales_dir").text("/monitor/lead_qualification")
+        assert 'data-ttl="365"' in supervisor and "/history-ttl" not in supervisor  # no form for them
+        assert ui("sales_dir").post("/monitor/lead_qualification/history-ttl", {"days": "1"}).status_code == 403
+        assert admin.post("/monitor/lead_qualification/history-ttl", {"days": "30"}, csrf=False).status_code == 400
+    finally:
+        admin.post("/monitor/lead_qualification/history-ttl", {"days": ""})
+    assert 'data-ttl=""' in admin.text("/monitor/lead_qualification")

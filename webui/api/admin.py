@@ -97,6 +97,15 @@ def save_department(code: str) -> ResponseReturnValue:
     return department_view(department), 200 if exists else 201
 
 
+@bp.put("/admin/process-definitions/<key>/history-ttl")
+def set_history_ttl(key: str) -> ResponseReturnValue:
+    """How many days every version of a process keeps finished instances (null: for ever)."""
+    body = json_body()
+    if "days" not in body:
+        raise ValidationFailed({"days": "is required (a number of days, or null)"})
+    return {"key": key, "days": engine().cleanup.set_ttl(actor(), key, body["days"])}
+
+
 @bp.get("/admin/audit")
 def audit_log() -> ResponseReturnValue:
     eng = engine()

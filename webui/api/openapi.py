@@ -139,6 +139,33 @@ _PAGING = [
     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
     {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 10000000, "default": 0}},
 ]
+_SEARCH_DESCRIPTION = (
+    "Besides the parameters below, any `data.<field>=<value>` (equality; text without regard to case, numbers as "
+    "numbers), `data.<field>.like=` (text containing) and `data.<field>.gte=` / `data.<field>.lte=` (numbers and ISO "
+    "dates); 422 names a malformed one. The caller's scope: admins all; others the instances they or their reports "
+    "started or took part in, and those with a step offered to them."
+)
+_SEARCH = [
+    {"name": "process_key", "in": "query", "schema": {"type": "string"}},
+    {"name": "status", "in": "query", "schema": {"type": "string", "enum": ["running", "suspended", "completed", "terminated", "error"]}},
+    {
+        "name": "q",
+        "in": "query",
+        "description": "#number, business key, customer name, or text any business field contains",
+        "schema": {"type": "string", "maxLength": 200},
+    },
+    {"name": "started_from", "in": "query", "schema": {"type": "string", "format": "date"}},
+    {"name": "started_to", "in": "query", "schema": {"type": "string", "format": "date"}},
+    {"name": "step", "in": "query", "description": "an open step's BPMN id", "schema": {"type": "string"}},
+    {"name": "overdue", "in": "query", "description": "an open step past its due time", "schema": {"type": "boolean"}},
+    {"name": "sort", "in": "query", "schema": {"type": "string", "enum": ["-started", "started", "-updated", "updated"]}},
+]
+
+
+def _download(media_type: str) -> dict[str, Any]:
+    return {"description": "A download", "content": {media_type: {"schema": {"type": "string", "format": "binary"}}}}
+
+
 _XML_UPLOAD = {
     "required": True,
     "content": {
@@ -363,24 +390,27 @@ SPEC: dict[str, Any] = {
                 "responses": {"200": _json({"type": "object"}), **_errors(400, 401, 403, 404, 422)},
             }
         },
+        "/process-instances/export.xlsx": {
+            "get": {
+                "summary": "The search's instances as an XLSX workbook, one row each, business fields as columns",
+                "description": _SEARCH_DESCRIPTION + " At most 10,000 rows; X-Total-Count says how many matched.",
+                "parameters": _SEARCH,
+                "responses": {"200": _download("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), **_errors(401, 422)},
+            }
+        },
+        "/process-instances/export.csv": {
+            "get": {
+                "summary": "The same as CSV (UTF-8 with a byte-order mark)",
+                "description": _SEARCH_DESCRIPTION + " At most 10,000 rows; X-Total-Count says how many matched.",
+                "parameters": _SEARCH,
+                "responses": {"200": _download("text/csv"), **_errors(401, 422)},
+            }
+        },
         "/process-instances": {
             "get": {
                 "summary": "Instances the caller may see, newest first, searched by business data",
-                "description": "Besides the parameters below, any `data.<field>=<value>` (equality; text without regard to "
-                "case, numbers as numbers) and `data.<field>.gte=` / `data.<field>.lte=` (numbers and ISO dates); 422 names a "
-                "malformed one.",
-                "parameters": [
-                    {"name": "process_key", "in": "query", "schema": {"type": "string"}},
-                    {
-                        "name": "status",
-                        "in": "query",
-                        "schema": {"type": "string", "enum": ["running", "completed", "terminated", "suspended", "error"]},
-                    },
-                    {"name": "q", "in": "query", "description": "#number, business key or customer name", "schema": {"type": "string"}},
-                    {"name": "started_from", "in": "query", "schema": {"type": "string", "format": "date"}},
-                    {"name": "started_to", "in": "query", "schema": {"type": "string", "format": "date"}},
-                    *_PAGING,
-                ],
+                "description": _SEARCH_DESCRIPTION,
+                "parameters": [*_SEARCH, *_PAGING],
                 "responses": {
                     "200": _json(
                         {
@@ -843,6 +873,30 @@ SPEC: dict[str, Any] = {
         },
         "/admin/departments": {
             "get": {"summary": "All departments (admins)", "responses": {"200": _json({"type": "object"}), **_errors(401, 403)}}
+        },
+        "/admin/process-definitions/{key}/history-ttl": {
+            "put": {
+                "summary": "How many days every version of a process keeps finished instances before the history cleanup removes them (admins)",
+                "parameters": [_KEY],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["days"],
+                                "properties": {"days": {"type": "integer", "minimum": 1, "maximum": 36500, "nullable": True}},
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json(
+                        {"type": "object", "properties": {"key": {"type": "string"}, "days": {"type": "integer", "nullable": True}}}
+                    ),
+                    **_errors(400, 401, 403, 404, 422),
+                },
+            }
         },
         "/admin/departments/{code}": {
             "put": {

@@ -82,6 +82,11 @@
     if (target.matches && target.matches('input[name="decision"]')) commentRule(target.form);
     // A filter choice applies at once (htmx swaps the list); the search box applies as you type.
     if (target.matches && target.matches("#filters select") && target.form.requestSubmit) target.form.requestSubmit();
+    // Another process has other fields: its search starts without the last one's field filters.
+    if (target.matches && target.matches("select[data-submit-on-change]") && target.form.requestSubmit) {
+      target.form.querySelectorAll("[data-field]").forEach(function (field) { field.remove(); });
+      target.form.requestSubmit();
+    }
   });
 
   // --- a destructive button asks first (terminate): data-confirm holds the question ---------------
