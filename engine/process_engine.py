@@ -15,6 +15,7 @@ from engine.config import MailSettings, Settings
 from engine.operations import ActionContext
 from engine.services.activities import REMINDER_KIND, ActivityService
 from engine.services.admin import AdminService
+from engine.services.bulk_operations import BulkOperationService
 from engine.services.customer_merge import CustomerMergeService
 from engine.services.customers import CustomerService
 from engine.services.handover import HandoverService
@@ -83,6 +84,9 @@ class ProcessEngine:
         self.repository.use_jobs(self.jobs)
         self.instances = InstanceControlService(
             authorization=self.authorization, clock=clock, db=db, history=self.history, runtime=self.runtime
+        )
+        self.bulk = BulkOperationService(
+            authorization=self.authorization, db=db, history=self.history, instances=self.instances, runtime=self.runtime
         )
         self.migration = MigrationService(
             authorization=self.authorization, db=db, history=self.history, repository=self.repository, runtime=self.runtime

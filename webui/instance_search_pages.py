@@ -1,7 +1,8 @@
 """The monitor's instance search (/monitor/instances): any business field of a process's forms
 (options as lists, numbers and dates as ranges, text containing), status, started between, the
 open step and overdue; sorted and paged; the same query as XLSX and CSV, and a process's register
-as a printable page. Supervisors see their organisation's instances, admins all (the API's scope)."""
+as a printable page. Supervisors see their organisation's instances, admins all (the API's scope).
+Admins suspend, resume or terminate the result in bulk, after a preview."""
 
 from __future__ import annotations
 
@@ -15,14 +16,14 @@ from flask_babel import gettext as _
 
 from engine.clock import aware
 from engine.errors import NotFound
-from engine.process_parts import parts_of
+from engine.process_parts import N_, parts_of
 from engine.services.instance_search import SORTS
 from engine.services.presentation import field_catalogue, start_field_ids, user_steps
 from webui import labels
 from webui.context import label_of
 from webui.instance_tables import INTERNAL, STATUSES, Query, export_table, register
 from webui.spreadsheets import download
-from webui.ui import actor, eng, page_arg, page_blueprint
+from webui.ui import actor, done, eng, page_arg, page_blueprint
 
 bp = page_blueprint("instance_search", __name__)
 PAGE_SIZE = 50
@@ -139,3 +140,41 @@ def print_register() -> ResponseReturnValue:
         printed_by=me.username,
         now=engine.clock(),
     )
+
+
+BULK_TITLES = {"suspend": N_("Suspend"), "resume": N_("Resume"), "terminate": N_("Terminate")}
+BULK_AFTER = {"suspend": "suspended", "resume": "running", "terminate": "terminated"}
+
+
+@bp.get("/monitor/instances/bulk")
+def bulk_preview() -> ResponseReturnValue:
+    """Admins: what a bulk operation would change among the search's instances."""
+    engine = eng()
+    me = actor()
+    query = Query.from_params(request.args)
+    action = request.args.get("action") or ""
+    with engine.db.sessions() as session:
+        plan = engine.bulk.plan(session, me, action, query.process_key, query.status, query.search)
+        processes = engine.repository.latest_names(session)
+    title = _(BULK_TITLES[action])
+    return render_template(
+        "monitor/bulk.html",
+        plan=plan,
+        title=title,
+        after=BULK_AFTER[action],
+        reason=(request.args.get("reason") or "")[:1000],
+        processes=processes,
+        confirm=_("%(action)s %(num)d instances?", action=title, num=len(plan.changes)),
+        back=url_for("instance_search.index") + "?" + urlencode(query.params()),
+    )
+
+
+@bp.post("/monitor/instances/bulk")
+def bulk_run() -> ResponseReturnValue:
+    back = request.form.get("back") or ""
+    back = back if back.startswith("/monitor/instances") else url_for("instance_search.index")  # never elsewhere
+    result = eng().bulk.run(
+        actor(), request.form.get("action") or "", request.form.getlist("instance"), {"reason": request.form.get("reason") or ""}
+    )
+    message = _("%(done)d changed, %(skipped)d left as they were (changed meanwhile).", done=len(result.done), skipped=len(result.skipped))
+    return done(message, back, "success" if not result.skipped else "warning")

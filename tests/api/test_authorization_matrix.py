@@ -119,6 +119,7 @@ def test_every_api_operation_is_in_the_matrix_or_its_own_tests(app: Any) -> None
         # the search's exports, the list's scope: tests/api/test_instance_search_api.py
         "/api/v1/process-instances/export.xlsx", "/api/v1/process-instances/export.csv",
         # instance operations (admins): tests/api/test_instance_operations_api.py
+        "/api/v1/process-instances/bulk",
         "/api/v1/process-instances/<int(min=1, max=2147483647):instance_id>/suspend",
         "/api/v1/process-instances/<int(min=1, max=2147483647):instance_id>/resume",
         "/api/v1/process-instances/<int(min=1, max=2147483647):instance_id>/terminate",

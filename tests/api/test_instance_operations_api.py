@@ -47,3 +47,18 @@ def test_a_suspended_instances_task_answers_409_suspended_until_resumed(api: Api
     history = [(h["action"], h["user"]) for h in api.get("admin", f"/api/v1/process-instances/{case['id']}").get_json()["history"]]
     assert ("suspend", "admin") in history and ("resume", "admin") in history
     assert api.post("admin", "/api/v1/process-instances/2147483647/terminate", json={"reason": "x"}).status_code == 404
+
+
+def test_admins_operate_in_bulk_over_the_api(api: Api) -> None:
+    running, other = _complaint(api), _complaint(api)
+    api.post("admin", f"/api/v1/process-instances/{other['id']}/terminate", json={"reason": "重复"})
+    answer = api.post(
+        "admin", "/api/v1/process-instances/bulk", json={"action": "suspend", "instances": [running["id"], other["id"]], "reason": "核查"}
+    )
+    assert answer.status_code == 200
+    body = answer.get_json()
+    assert body["done"] == [running["id"]] and list(body["skipped"]) == [str(other["id"])]
+    assert api.get("admin", f"/api/v1/process-instances/{running['id']}").get_json()["status"] == "suspended"
+    assert api.post("cs_sup", "/api/v1/process-instances/bulk", json={"action": "resume", "instances": [running["id"]]}).status_code == 403
+    refused = api.post("admin", "/api/v1/process-instances/bulk", json={"action": "terminate", "instances": [running["id"]]})
+    assert refused.status_code == 422 and "reason" in refused.get_json()["fields"]

@@ -103,3 +103,28 @@ def test_the_api_exports_the_same_search(api: Api, flow: Flow) -> None:
     assert api.get("admin", "/api/v1/process-instances/export.csv?data.amount.lte=cheap").status_code == 422
     outsider = api.get("sales1", f"/api/v1/process-instances/export.csv?q={tag}")
     assert outsider.status_code == 200 and outsider.headers["X-Total-Count"] == "0"
+
+
+def test_admins_preview_and_run_a_bulk_operation_from_the_search(ui: Callable[[str], Page], flow: Flow) -> None:
+    tag = secrets.token_hex(4)
+    first, second = _complaint(flow, tag), _complaint(flow, tag)
+    admin = ui("admin")
+    search = admin.text(f"/monitor/instances?q={tag}")
+    assert 'id="bulk-operations"' in search
+    assert 'id="bulk-operations"' not in ui("cs_sup").text(f"/monitor/instances?q={tag}")
+    preview = admin.text(f"/monitor/instances/bulk?q={tag}&action=terminate&reason=重复登记")
+    assert f'data-instance-id="{first}" data-change="yes"' in preview and f'data-instance-id="{second}" data-change="yes"' in preview
+    assert flow.instance(first).status == "running"  # a preview changes nothing
+    answer = admin.post(
+        "/monitor/instances/bulk",
+        {"action": "terminate", "instance": [str(first)], "reason": "重复登记", "back": f"/monitor/instances?q={tag}"},
+    )
+    assert answer.status_code == 302 and answer.headers["Location"].endswith(f"/monitor/instances?q={tag}")
+    assert flow.instance(first).status == "terminated" and flow.instance(second).status == "running"  # only what was sent
+    elsewhere = admin.post("/monitor/instances/bulk", {"action": "resume", "instance": [str(first)], "back": "https://evil.example/"})
+    assert elsewhere.status_code == 302 and "evil" not in elsewhere.headers["Location"]
+    assert ui("cs_sup").get(f"/monitor/instances/bulk?q={tag}&action=suspend").status_code == 403
+    assert ui("cs_sup").post("/monitor/instances/bulk", {"action": "suspend", "instance": [str(second)], "reason": "x"}).status_code == 403
+    assert admin.get(f"/monitor/instances/bulk?q={tag}&action=explode").status_code == 422
+    assert admin.post("/monitor/instances/bulk", {"action": "suspend", "instance": [str(second)]}).status_code == 422  # no reason
+    assert flow.instance(second).status == "running"

@@ -74,6 +74,15 @@ def export_instances_csv() -> ResponseReturnValue:
     return _export("csv")
 
 
+@bp.post("/process-instances/bulk")
+def bulk_instances() -> ResponseReturnValue:
+    """Admins: suspend, resume or terminate the listed instances (a search's ids), each in its own
+    transaction; those whose status does not allow it are reported, not failed."""
+    body = json_body()
+    result = engine().bulk.run(actor(), str(body.get("action") or ""), body.get("instances"), body)
+    return {"action": result.action, "done": result.done, "skipped": {str(k): v for k, v in result.skipped.items()}}
+
+
 def _optional_body() -> dict[str, Any]:
     """Resume takes an optional reason: an empty body is fine."""
     return json_body() if request.get_data(cache=True) else {}

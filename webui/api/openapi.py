@@ -390,6 +390,42 @@ SPEC: dict[str, Any] = {
                 "responses": {"200": _json({"type": "object"}), **_errors(400, 401, 403, 404, 422)},
             }
         },
+        "/process-instances/bulk": {
+            "post": {
+                "summary": "Suspend, resume or terminate many instances, each in its own transaction (admins)",
+                "description": "The instances are a search's ids (at most 500); one whose status does not allow the "
+                "operation is listed under `skipped` with why. A reason is required to suspend or terminate.",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["action", "instances"],
+                                "properties": {
+                                    "action": {"type": "string", "enum": ["suspend", "resume", "terminate"]},
+                                    "instances": {"type": "array", "items": {"type": "integer"}, "minItems": 1, "maxItems": 500},
+                                    "reason": {"type": "string", "maxLength": 1000},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "action": {"type": "string"},
+                                "done": {"type": "array", "items": {"type": "integer"}},
+                                "skipped": {"type": "object", "additionalProperties": {"type": "string"}},
+                            },
+                        }
+                    ),
+                    **_errors(400, 401, 403, 422),
+                },
+            }
+        },
         "/process-instances/export.xlsx": {
             "get": {
                 "summary": "The search's instances as an XLSX workbook, one row each, business fields as columns",
