@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta, tzinfo
 
 
 def utcnow() -> datetime:
@@ -18,3 +18,13 @@ def aware(value: datetime | None) -> datetime | None:
 def iso(value: datetime | None) -> str | None:
     value = aware(value)
     return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def next_local(after: datetime, at: time, zone: tzinfo) -> datetime:
+    """The next `at` o'clock in `zone` strictly after `after`, in UTC (as every job is stored): the
+    daily jobs' next run."""
+    local = after.astimezone(zone)
+    candidate = datetime.combine(local.date(), at, tzinfo=zone)
+    if candidate <= local:
+        candidate = datetime.combine(local.date() + timedelta(days=1), at, tzinfo=zone)
+    return candidate.astimezone(UTC)

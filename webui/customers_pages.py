@@ -62,7 +62,7 @@ def index() -> ResponseReturnValue:
         statuses=STATUSES,
         grades=GRADES,
         sorts=SORTS,
-        list_url=list_url,
+        page_url=lambda n: list_url(f, n),
         may_create=engine.authorization.may_create_customer(actor()),
         now=engine.clock(),
     )

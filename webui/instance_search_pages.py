@@ -21,8 +21,7 @@ from engine.services.instance_search import SORTS
 from engine.services.presentation import field_catalogue, start_field_ids, user_steps
 from webui import labels
 from webui.context import label_of
-from webui.instance_tables import INTERNAL, STATUSES, Query, export_table, register
-from webui.spreadsheets import download
+from webui.instance_tables import INTERNAL, STATUSES, Query, export_download, register
 from webui.ui import actor, done, eng, page_arg, page_blueprint
 
 bp = page_blueprint("instance_search", __name__)
@@ -100,11 +99,9 @@ def index() -> ResponseReturnValue:
 def _export(kind: str) -> Response:
     engine = eng()
     me = actor()
-    query = Query.from_params(request.args)
     with engine.db.sessions() as session:
         engine.authorization.require_monitor(session, me)
-        table = export_table(engine, session, me, query)
-    return download(kind, _("Instances"), "instances", table.headers, table.rows, table.total)
+    return export_download(engine, me, request.args, kind)
 
 
 @bp.get("/monitor/instances/export.xlsx")

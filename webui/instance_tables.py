@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from flask import Response
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
@@ -26,6 +27,7 @@ from engine.services.presentation import field_catalogue
 from store.models import ProcessInstance, Task
 from webui import labels
 from webui.context import HIDDEN, format_value, label_of
+from webui.spreadsheets import download
 
 EXPORT_LIMIT = 10_000
 REGISTER_LIMIT = 500
@@ -139,6 +141,14 @@ def export_table(engine: ProcessEngine, session: Session, actor: Actor, query: Q
             ]
         )
     return table
+
+
+def export_download(engine: ProcessEngine, actor: Actor, args: Mapping[str, Any], kind: str) -> Response:
+    """The search in `args` as an XLSX or CSV download (the pages' and the API's)."""
+    query = Query.from_params(args)
+    with engine.db.sessions() as session:
+        table = export_table(engine, session, actor, query)
+    return download(kind, _("Instances"), "instances", table.headers, table.rows, table.total)
 
 
 @dataclass

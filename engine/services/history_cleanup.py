@@ -13,13 +13,14 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, and_, delete, false, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine.bpmn.parser import MAX_HISTORY_TTL_DAYS
+from engine.clock import next_local
 from engine.errors import NotFound, ValidationFailed
 from engine.services.history import HistoryService
 from engine.services.identity import Actor
@@ -65,11 +66,7 @@ class HistoryCleanupService:
 
     def next_run(self, after: datetime) -> datetime:
         """The next 03:00 in the organisation's zone after `after`, in UTC."""
-        local = after.astimezone(self._settings.timezone)
-        candidate = datetime.combine(local.date(), CLEANUP_TIME, tzinfo=self._settings.timezone)
-        if candidate <= local:
-            candidate = datetime.combine(local.date() + timedelta(days=1), CLEANUP_TIME, tzinfo=self._settings.timezone)
-        return candidate.astimezone(UTC)
+        return next_local(after, CLEANUP_TIME, self._settings.timezone)
 
     def expired_clause(self, session: Session, at: datetime) -> ColumnElement[bool]:
         """Finished instances past their version's retention at `at`: one condition per retention

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, case, extract, func, or_, select
 from sqlalchemy.orm import Session
 
-from engine.clock import aware
+from engine.clock import aware, next_local
 from store.models import Contact, Customer, HistoryEvent, Job, Lead, Notification, Opportunity, ProcessInstance, Role, User, UserRole
 
 if TYPE_CHECKING:
@@ -47,11 +47,7 @@ class SweepService:
 
     def next_run(self, after: datetime) -> datetime:
         """The next 09:00 in the organisation's zone after `after`, in UTC (as every job is stored)."""
-        local = after.astimezone(self._settings.timezone)
-        candidate = datetime.combine(local.date(), SWEEP_TIME, tzinfo=self._settings.timezone)
-        if candidate <= local:
-            candidate = datetime.combine(local.date() + timedelta(days=1), SWEEP_TIME, tzinfo=self._settings.timezone)
-        return candidate.astimezone(UTC)
+        return next_local(after, SWEEP_TIME, self._settings.timezone)
 
     def run(self, session: Session, job: Job, at: datetime) -> str:
         """The job: the checks, then the next day's job (a retried run schedules only one)."""

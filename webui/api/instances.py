@@ -7,13 +7,11 @@ from typing import Any
 
 from flask import request
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 
 from engine.errors import ValidationFailed
 from webui.api import actor, bp, engine, int_arg, json_body
 from webui.api.shapes import instance_view
-from webui.instance_tables import Query, export_table
-from webui.spreadsheets import download
+from webui.instance_tables import Query, export_download
 
 INSTANCE_ID = "<int(min=1, max=2147483647):instance_id>"
 
@@ -57,11 +55,7 @@ def list_instances() -> ResponseReturnValue:
 def _export(kind: str) -> ResponseReturnValue:
     """The search's instances (the first 10,000; X-Total-Count says how many matched), one row
     each, business fields as columns: the same scope as the list."""
-    query = Query.from_params(request.args)
-    eng = engine()
-    with eng.db.sessions() as session:
-        table = export_table(eng, session, actor(), query)
-    return download(kind, _("Instances"), "instances", table.headers, table.rows, table.total)
+    return export_download(engine(), actor(), request.args, kind)
 
 
 @bp.get("/process-instances/export.xlsx")

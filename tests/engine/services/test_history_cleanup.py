@@ -7,7 +7,7 @@ works in batches and audits each; a job run that fills its batch runs again at o
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -124,6 +124,12 @@ def test_the_job_works_in_batches_and_runs_again_at_once_while_they_are_full(flo
     assert _count_instances(flow, ids) == 0
     monkeypatch.setattr(history_cleanup, "BATCH", 500)
     assert _run_job(flow, at) == flow.engine.cleanup.next_run(at) > at  # nothing left: tomorrow at 03:00
+
+
+def test_the_cleanup_runs_at_three_in_the_night_in_the_organisations_zone(flow: Flow) -> None:
+    cleanup = flow.engine.cleanup
+    assert cleanup.next_run(datetime(2027, 3, 1, 18, 0, tzinfo=UTC)) == datetime(2027, 3, 1, 19, 0, tzinfo=UTC)  # 03:00 Shanghai
+    assert cleanup.next_run(datetime(2027, 3, 1, 19, 0, tzinfo=UTC)) == datetime(2027, 3, 2, 19, 0, tzinfo=UTC)  # strictly after
 
 
 def _count_instances(flow: Flow, ids: list[int]) -> int:
