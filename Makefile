@@ -58,10 +58,11 @@ NPM_DIST := $(VENDOR_SRC)/node_modules
 
 assets:
 	cd $(VENDOR_SRC) && npm ci --no-audit --no-fund --ignore-scripts
-	mkdir -p $(VENDOR)/htmx $(VENDOR)/bpmn-js
+	mkdir -p $(VENDOR)/htmx $(VENDOR)/bpmn-js $(VENDOR)/echarts
 	cp $(NPM_DIST)/htmx.org/dist/htmx.min.js $(NPM_DIST)/htmx.org/LICENSE $(VENDOR)/htmx/
 	cp $(NPM_DIST)/bpmn-js/dist/bpmn-navigated-viewer.production.min.js $(NPM_DIST)/bpmn-js/LICENSE $(VENDOR)/bpmn-js/
 	cp $(NPM_DIST)/bpmn-js/dist/assets/diagram-js.css $(NPM_DIST)/bpmn-js/dist/assets/bpmn-js.css $(VENDOR)/bpmn-js/
+	cp $(NPM_DIST)/echarts/dist/echarts.common.min.js $(NPM_DIST)/echarts/LICENSE $(NPM_DIST)/echarts/NOTICE $(VENDOR)/echarts/
 	cd $(VENDOR_SRC) && node designer/build.mjs
 
 # Message catalogue of the UI: extract the English strings, merge them into zh_Hans_CN (users.locale zh_CN), compile.

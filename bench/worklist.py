@@ -215,6 +215,27 @@ def load(dsn: str, rows: Rows) -> float:
     return time.perf_counter() - start
 
 
+ROLLUPS = """
+INSERT INTO step_rollups (process_key, task_key, day, completed_by, bucket, completed, late, seconds)
+SELECT process_key, task_key, (completed_at AT TIME ZONE 'Asia/Shanghai')::date, completed_by,
+       CASE WHEN extract(epoch FROM completed_at - created_at) < 1 THEN 0
+            ELSE floor(4 * log(2, extract(epoch FROM completed_at - created_at)))::int END,
+       count(*), count(*) FILTER (WHERE due_at IS NOT NULL AND completed_at > due_at),
+       sum(greatest(0, extract(epoch FROM completed_at - created_at)))
+FROM tasks WHERE status = 'completed' AND completed_at IS NOT NULL AND completed_by IS NOT NULL
+GROUP BY 1, 2, 3, 4, 5
+"""
+
+
+def fill_rollups(dsn: str) -> None:
+    """The monitor's daily roll-ups of the loaded completed tasks, as the engine would have written
+    them with each completion (engine.services.step_rollups; the same bucket rule)."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("TRUNCATE step_rollups")
+        conn.execute(ROLLUPS)
+        conn.execute("ANALYZE step_rollups")
+
+
 def time_queries(engine: ProcessEngine, repeat: int) -> dict[str, Any]:
     """p50/p95 per (user, scope), the counts, and which one was slowest."""
     results: dict[str, Any] = {}
@@ -245,11 +266,23 @@ def time_monitor(engine: ProcessEngine, repeat: int) -> dict[str, Any]:
     with engine.db.sessions() as session:
         admin, supervisor = engine.identity.actor(session, "admin"), engine.identity.actor(session, "cs_sup")
     stats = engine.statistics
+    period = engine.reports.period(None, None)
+
+    def reports(session: Any, who: Any) -> None:
+        engine.reports.sla(session, who, period)
+        engine.reports.approvals(session, who, period)
+        engine.reports.lead_conversion(session, who, period)
+        for field in ("category", "department"):
+            engine.reports.counts_by_field(session, who, "complaint_handling", field, period)
+
     cases: dict[str, Any] = {
         "processes:admin": lambda s: stats.processes(s, admin),
         "process:admin": lambda s: stats.process(s, admin, "complaint_handling", 30),
         "process:cs_sup": lambda s: stats.process(s, supervisor, "complaint_handling", 30),
         "waiting:admin": lambda s: stats.waiting(s, admin, "complaint_handling", "assess"),
+        # the reports page's queries (engine.services.reports) for the last 30 days
+        "reports:admin": lambda s: reports(s, admin),
+        "reports:cs_sup": lambda s: reports(s, supervisor),
     }
     results: dict[str, Any] = {}
     for name, case in cases.items():
@@ -348,6 +381,7 @@ def measure(engine: ProcessEngine, url: str, sizes: tuple[int, ...], repeat: int
             instances = min(20_000, (size - loaded) // TASKS_PER_INSTANCE)
             seconds += load(dsn, generator.batch(instances))
             loaded += instances * TASKS_PER_INSTANCE
+        fill_rollups(dsn)
         queries = time_queries(engine, repeat)
         slowest = max(queries, key=lambda k: queries[k]["p95_ms"] or 0)
         open_rows = size // (2 * TASKS_PER_INSTANCE)

@@ -29,6 +29,7 @@ from engine.services.management import JobService, JobSettings
 from engine.services.migration import MigrationService
 from engine.services.opportunities import OpportunityService
 from engine.services.receivables import ReceivableService
+from engine.services.reports import ReportService
 from engine.services.repository import RepositoryService
 from engine.services.runtime import RuntimeService
 from engine.services.statistics import StatisticsService
@@ -122,6 +123,7 @@ class ProcessEngine:
         )
         self.handover = HandoverService(authorization=self.authorization, clock=clock, db=db, history=self.history, runtime=self.runtime)
         self.statistics = StatisticsService(authorization=self.authorization, clock=clock, settings=self.settings)
+        self.reports = ReportService(authorization=self.authorization, clock=clock, settings=self.settings)
         self.receivables = ReceivableService(authorization=self.authorization, clock=clock, settings=self.settings)
         self.substitutes = SubstituteService(
             authorization=self.authorization, clock=clock, context=self.context, db=db, history=self.history, identity=self.identity

@@ -73,6 +73,7 @@ class ProcessParts:
     columns: Columns = generic_columns
     cards: tuple[Card, ...] = ()
     register: Register | None = None
+    report_fields: tuple[str, ...] = ()  # the monitor's reports count its instances by these fields
     side_by_side: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # approval step -> the cards it compares
     started_labels: tuple[str, str] = (N_("Started by"), N_("Started at"))
     money_fields: frozenset[str] = frozenset({"amount"})

@@ -25,6 +25,7 @@ def register_pages(app: Flask) -> None:
         notifications_pages,
         processes_pages,
         receivables_pages,
+        reports_pages,
         task_pages,
         worklist,
     )
@@ -43,6 +44,7 @@ def register_pages(app: Flask) -> None:
         imports_pages,
         receivables_pages,
         instance_search_pages,
+        reports_pages,
         monitor_pages,
         notifications_pages,
         designer_pages,

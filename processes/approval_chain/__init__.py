@@ -50,6 +50,7 @@ PARTS = register(
         },
         columns=lambda data: columns_from(data, ("customer",), ("title", "description"), ("amount",)),
         cards=(Card("request", N_("Approval request"), ("request_type", "title", "amount", "customer", "description")),),
+        report_fields=("request_type",),
         register=Register(N_("Approval ledger"), ("request_type", "title", "amount", "customer")),
         side_by_side={"approve": ("request",)},
         started_labels=(N_("Requested by"), N_("Requested at")),

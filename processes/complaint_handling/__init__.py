@@ -71,6 +71,7 @@ PARTS = register(
             Card("implementation", N_("Implementation"), ("customer_notified", "feedback", "penalty")),
             Card("summary", N_("Summary and evaluation"), ("summary", "improvement")),
         ),
+        report_fields=("category", "department"),
         register=Register(
             N_("Customer complaint register"),
             (

@@ -20,6 +20,7 @@ PARTS = register(
     ProcessParts(
         key="lead_qualification",
         files=(HERE / "lead_qualification.bpmn",),
+        report_fields=("source",),
         name_en="Sales lead qualification",
         task_names_en={
             "resolve_duplicate": "Resolve a suspected duplicate lead",

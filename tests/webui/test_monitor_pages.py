@@ -59,3 +59,18 @@ def test_admins_set_how_long_finished_instances_are_kept_on_the_process_page(ui:
     finally:
         admin.post("/monitor/lead_qualification/history-ttl", {"days": ""})
     assert 'data-ttl=""' in admin.text("/monitor/lead_qualification")
+
+
+def test_the_reports_page_shows_each_chart_with_its_table(ui: Callable[[str], Page], flow: Flow) -> None:
+    instance = flow.start("cs_agent1", "complaint_handling", {**COMPLAINT, "category": "quality"})
+    flow.complete("cs_sup", instance.id, "assess", {"valid": True})
+    page = ui("cs_sup").text("/monitor/reports")
+    assert 'id="chart-sla-steps"' in page and 'data-step="complaint_handling:assess"' in page
+    assert 'data-department="客服部"' in page
+    assert 'id="chart-complaint_handling-category"' in page and 'data-value="quality"' in page and ">质量<" in page
+    assert "每百单" not in page  # no order count entered: the rate per month only
+    with_orders = ui("cs_sup").text("/monitor/reports?orders=400")
+    assert "每百单" in with_orders
+    assert ui("cs_agent1").get("/monitor/reports").status_code == 403
+    for bad in ("from=yesterday", "from=2027-02-01&to=2027-01-01", "orders=0", "orders=-5", "from=2020-01-01&to=2027-01-01"):
+        assert ui("cs_sup").get(f"/monitor/reports?{bad}").status_code == 422, bad
