@@ -32,6 +32,9 @@ def show(instance_id: int) -> ResponseReturnValue:
         diagram = diagram_state(engine, session, instance).as_dict()
         lead, lead_activities = engine.activities.of_instance(session, instance.id)
         may_operate = engine.authorization.may_administer(me)
+        # Admins see where it failed: the incident's element marked on the diagram, its error and a retry.
+        incidents = engine.jobs.incidents(session, me, instance.id) if may_operate else []
+        diagram["incidents"] = sorted({j.element_id for j in incidents if j.element_id})
     data = instance.data or {}
     return render_template(
         "instances/show.html",
@@ -49,6 +52,7 @@ def show(instance_id: int) -> ResponseReturnValue:
         lead=lead,
         lead_activities=lead_activities,
         may_operate=may_operate,
+        incidents=incidents,
         suspension=next((e for e in reversed(history) if e.action == "suspend"), None) if instance.status == "suspended" else None,
         termination=next((e for e in reversed(history) if e.action == "terminate"), None) if instance.status == "terminated" else None,
         activity_kinds=ACTIVITY_KINDS,

@@ -366,9 +366,13 @@ class JobService:
         counts = dict(session.execute(select(Job.kind, func.count()).where(waiting).group_by(Job.kind).order_by(Job.kind)).all())
         return [(job, key) for job, key in rows], counts
 
-    def incidents(self, session: Session, actor: Actor) -> list[Job]:
+    def incidents(self, session: Session, actor: Actor, instance_id: int | None = None) -> list[Job]:
+        """The jobs that kept failing (admins), newest first; or one instance's."""
         self._authorization.require_admin(actor, "see incidents")
-        return list(session.scalars(select(Job).where(Job.status == "incident").order_by(Job.id.desc())))
+        stmt = select(Job).where(Job.status == "incident")
+        if instance_id is not None:
+            stmt = stmt.where(Job.instance_id == instance_id)
+        return list(session.scalars(stmt.order_by(Job.id.desc())))
 
     def retry(self, actor: Actor, job_id: int) -> Job:
         self._authorization.require_admin(actor, "may retry incidents")

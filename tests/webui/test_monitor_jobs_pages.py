@@ -37,3 +37,21 @@ def test_an_admin_sees_the_incident_and_retries_it_and_the_jobs_due_next(ui: Cal
         assert ui(who).get("/monitor/jobs").status_code == 403
         assert ui(who).post(f"/monitor/jobs/{job_id}/retry", {}).status_code == 403
     assert ui("admin").post(f"/monitor/jobs/{job_id}/retry", {}, csrf=False).status_code == 400
+
+
+def test_the_instance_page_shows_an_admin_where_it_failed(ui: Callable[[str], Page], flow: Flow) -> None:
+    instance = flow.start("cs_agent1", "complaint_handling", COMPLAINT)
+    now = datetime.now(UTC)
+    with flow.engine.db.transaction() as session:
+        job = Job(
+            kind="timer", instance_id=instance.id, element_id="assess_reply_deadline", due_at=now, run_at=now,
+            status="incident", attempts=3, last_error="ProcessError: 短信网关超时", payload={}, created_at=now,
+        )  # fmt: skip
+        session.add(job)
+        session.flush()
+        job_id = job.id
+    page = ui("admin").text(f"/instances/{instance.id}")
+    assert f'data-job="{job_id}"' in page and "短信网关超时" in page and f"/monitor/jobs/{job_id}/retry" in page
+    assert '"incidents": ["assess_reply_deadline"]' in page.replace("&#34;", '"')  # marked on the diagram
+    supervisor = ui("cs_sup").text(f"/instances/{instance.id}")
+    assert "短信网关超时" not in supervisor and 'id="incidents"' not in supervisor

@@ -39,6 +39,7 @@
       openOnCurrentStep(canvas, registry, state.active || []);
       (state.completed || []).forEach(function (id) { if (registry.get(id)) canvas.addMarker(id, "crm-done"); });
       (state.active || []).forEach(function (id) { if (registry.get(id)) canvas.addMarker(id, "crm-active"); });
+      (state.incidents || []).forEach(function (id) { if (registry.get(id)) canvas.addMarker(id, "crm-incident"); });
       var taken = {};
       (state.flows || []).forEach(function (pair) { taken[pair[0] + ">" + pair[1]] = true; });
       registry.filter(function (element) { return element.type === "bpmn:SequenceFlow"; }).forEach(function (flow) {
