@@ -74,6 +74,7 @@ class ProcessParts:
     cards: tuple[Card, ...] = ()
     register: Register | None = None
     report_fields: tuple[str, ...] = ()  # the monitor's reports count its instances by these fields
+    rate_per_orders: bool = False  # and, given the period's order count, per 100 orders (投诉率)
     side_by_side: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # approval step -> the cards it compares
     started_labels: tuple[str, str] = (N_("Started by"), N_("Started at"))
     money_fields: frozenset[str] = frozenset({"amount"})

@@ -11,8 +11,6 @@ from flask import jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from engine import config
-from engine.clock import aware
 from engine.errors import ValidationFailed
 from engine.services.activities import ACTIVITY_KINDS
 from engine.services.customers import GRADES, RELATIONSHIPS, SORTS, STATUSES, TEXT_FIELDS, CustomerFilter, Duplicate
@@ -97,9 +95,6 @@ def _export_value(customer: Any, key: str, names: dict[str, str]) -> Any:
         return names.get(customer.owner or "", customer.owner)
     if key == "status":
         return labels.customer_status(customer.status)
-    if key == "last_touched_at":
-        touched = aware(customer.last_touched_at)
-        return touched.astimezone(config.current().timezone) if touched else None
     return getattr(customer, key)
 
 

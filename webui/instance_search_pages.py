@@ -17,8 +17,7 @@ from flask_babel import gettext as _
 from engine.clock import aware
 from engine.errors import NotFound
 from engine.process_parts import N_, parts_of
-from engine.services.instance_search import SORTS
-from engine.services.presentation import field_catalogue, start_field_ids, user_steps
+from engine.services.presentation import element_names, field_catalogue, start_field_ids
 from webui import labels
 from webui.context import label_of
 from webui.instance_tables import INTERNAL, STATUSES, Query, export_download, register
@@ -52,7 +51,7 @@ def _filters(session: Any, process_key: str) -> tuple[list[Filter], list[tuple[s
         kind = {"long": "number", "double": "number", "date": "date", "boolean": "boolean"}.get(info["type"], "text")
         options = [(k, labels.option_label(k, v)) for k, v in info["options"].items()]
         found.append(Filter(key, label_of(key, catalogue, parts), "options" if options else kind, options, key in on_start))
-    steps = [(k, labels.task_name(k, name)) for k, name in user_steps(engine, session, definition_id)]
+    steps = [(k, labels.task_name(k, name)) for k, name in element_names(engine, session, definition_id, user_tasks=True).items()]
     return found, steps
 
 
@@ -71,6 +70,8 @@ def index() -> ResponseReturnValue:
         rows, total = engine.runtime.query(session, me, query.process_key, query.status, PAGE_SIZE, (page - 1) * PAGE_SIZE, query.search)
         open_steps = engine.runtime.open_steps(session, [r.id for r in rows])
     params = query.params()
+    register_of = parts_of(query.process_key).register if query.process_key else None
+    now = engine.clock()
     return render_template(
         "monitor/instances.html",
         query=query,
@@ -80,19 +81,16 @@ def index() -> ResponseReturnValue:
         filters=filters,
         steps=steps,
         statuses=STATUSES,
-        sorts=SORTS,
         rows=rows,
         columns={r.id: parts_of(r.process_key).columns(r.data or {}) for r in rows},
         open_steps=open_steps,
-        overdue={t.id for steps_ in open_steps.values() for t in steps_ if t.due_at is not None and aware(t.due_at) < engine.clock()},  # type: ignore[operator]
+        overdue={t.id for steps_ in open_steps.values() for t in steps_ if t.due_at is not None and aware(t.due_at) < now},  # type: ignore[operator]
         total=total,
         page=page,
         pages=max(1, -(-total // PAGE_SIZE)),
         page_url=lambda n: url_for("instance_search.index") + "?" + urlencode({**params, **({"page": n} if n > 1 else {})}),
-        register_title=_(parts_of(query.process_key).register.title)
-        if query.process_key and parts_of(query.process_key).register
-        else None,  # type: ignore[union-attr]
-        now=engine.clock(),
+        register_title=_(register_of.title) if register_of else None,
+        now=now,
     )
 
 
@@ -140,7 +138,6 @@ def print_register() -> ResponseReturnValue:
 
 
 BULK_TITLES = {"suspend": N_("Suspend"), "resume": N_("Resume"), "terminate": N_("Terminate")}
-BULK_AFTER = {"suspend": "suspended", "resume": "running", "terminate": "terminated"}
 
 
 @bp.get("/monitor/instances/bulk")
@@ -158,7 +155,6 @@ def bulk_preview() -> ResponseReturnValue:
         "monitor/bulk.html",
         plan=plan,
         title=title,
-        after=BULK_AFTER[action],
         reason=(request.args.get("reason") or "")[:1000],
         processes=processes,
         confirm=_("%(action)s %(num)d instances?", action=title, num=len(plan.changes)),

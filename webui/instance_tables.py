@@ -8,16 +8,13 @@ their words."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flask import Response
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from engine import config
-from engine.clock import aware
 from engine.errors import ValidationFailed
 from engine.process_engine import ProcessEngine
 from engine.process_parts import parts_of
@@ -86,10 +83,11 @@ class Catalogues:
         return self._found[definition_id]
 
 
-def field_columns(engine: ProcessEngine, session: Session, query: Query, rows: Iterable[ProcessInstance]) -> list[tuple[str, str]]:
+def field_columns(
+    engine: ProcessEngine, session: Session, query: Query, rows: Iterable[ProcessInstance], catalogues: Catalogues
+) -> list[tuple[str, str]]:
     """(field id, label) of the business fields: the chosen process's forms in order, then what its
     package computes; without a process, every field the rows hold, in the order first seen."""
-    catalogues = Catalogues(engine, session)
     if query.process_key:
         catalogue = catalogues(engine.repository.latest_id(session, query.process_key))
         parts = parts_of(query.process_key)
@@ -115,9 +113,9 @@ def export_table(engine: ProcessEngine, session: Session, actor: Actor, query: Q
     rows, total = engine.runtime.query(session, actor, query.process_key, query.status, EXPORT_LIMIT, 0, query.search)
     steps = engine.runtime.open_steps(session, [r.id for r in rows])
     names = engine.repository.latest_names(session)
-    fields = field_columns(engine, session, query, rows)
-    people = engine.identity.display_names(session)
     catalogues = Catalogues(engine, session)
+    fields = field_columns(engine, session, query, rows, catalogues)
+    people = engine.identity.display_names(session)
     headers = [_("No."), _("Process"), _("Status"), _("Result"), _("Business key"), _("Started by"), _("Started at")]
     headers += [_("Ended at"), _("Current steps"), _("Due")] + [label for _key, label in fields]
     table = Table(headers, total=total)
@@ -133,10 +131,10 @@ def export_table(engine: ProcessEngine, session: Session, actor: Actor, query: Q
                 labels.outcome_label(data.get("outcome")) if data.get("outcome") else "",
                 instance.business_key or "",
                 people.get(instance.started_by or "", instance.started_by or ""),
-                local(instance.started_at),
-                local(instance.ended_at),
+                instance.started_at,
+                instance.ended_at,
                 "、".join(labels.task_name(t.task_key, t.name) for t in open_steps),
-                min((local(t.due_at) for t in open_steps if t.due_at is not None), default=None),
+                min((t.due_at for t in open_steps if t.due_at is not None), default=None),
                 *(cell(key, data.get(key), catalogue, data) for key, _label in fields),
             ]
         )
@@ -163,7 +161,7 @@ def register(engine: ProcessEngine, session: Session, actor: Actor, query: Query
     REGISTER_LIMIT instances of the search, oldest first as a paper register runs."""
     parts = parts_of(query.process_key)
     assert parts.register is not None and query.process_key
-    ordered = InstanceSearch(**{**query.search.__dict__, "sort": "started"})
+    ordered = replace(query.search, sort="started")
     rows, total = engine.runtime.query(session, actor, query.process_key, query.status, REGISTER_LIMIT, 0, ordered)
     catalogues = Catalogues(engine, session)
     latest = catalogues(engine.repository.latest_id(session, query.process_key))
@@ -175,9 +173,3 @@ def register(engine: ProcessEngine, session: Session, actor: Actor, query: Query
         values = [format_value(k, data.get(k), catalogue, data, parts.money_fields) for k in parts.register.fields]
         found.append(RegisterRow(instance, values, steps.get(instance.id, [])))
     return headers, found, total
-
-
-def local(value: datetime | None) -> datetime | None:
-    """A stored UTC time in the organisation's zone (spreadsheets keep no zone)."""
-    found = aware(value)
-    return found.astimezone(config.current().timezone) if found else None

@@ -15,8 +15,9 @@ from flask_babel import gettext as _
 from engine.bpmn.forms import is_digits
 from engine.errors import ValidationFailed
 from engine.process_parts import registered
-from engine.services.presentation import field_catalogue, user_steps
-from engine.services.reports import NOT_SET, CycleTime, FieldCounts, OnTime, Period
+from engine.services.instance_search import iso_day
+from engine.services.presentation import element_names, field_catalogue
+from engine.services.reports import NOT_SET, CycleTime, OnTime, Period
 from webui import labels
 from webui.context import label_of
 from webui.ui import actor, eng, page_blueprint, person
@@ -26,14 +27,16 @@ bp = page_blueprint("reports", __name__)
 
 def _day(name: str) -> date | None:
     text = (request.args.get(name) or "").strip()
-    if not text:
-        return None
-    try:
-        if len(text) == 10:
-            return date.fromisoformat(text)
-    except ValueError:
-        pass
-    raise ValidationFailed({name: "must be an ISO date (YYYY-MM-DD)"})
+    day = iso_day(text) if text else None
+    if text and day is None:
+        raise ValidationFailed({name: "must be an ISO date (YYYY-MM-DD)"})
+    return day
+
+
+def _words(catalogue: dict[str, dict[str, Any]], field_id: str, values: Any) -> dict[str, str]:
+    """Stored option ids -> the form's words for them; an empty one is "(not set)"."""
+    options = (catalogue.get(field_id) or {}).get("options") or {}
+    return {v: labels.option_label(v, options.get(v)) if v != NOT_SET else _("(not set)") for v in values}
 
 
 def _orders() -> int | None:
@@ -71,22 +74,22 @@ def index() -> ResponseReturnValue:
     with engine.db.sessions() as session:
         sla = engine.reports.sla(session, me, period)
         names = engine.repository.latest_names(session)
-        latest = {key: engine.repository.latest_id(session, key) for key in names}
-        catalogues = {key: field_catalogue(engine, session, latest[key]) for key in names}
-        step_words = {key: dict(user_steps(engine, session, latest[key])) for key in names}
         approvals = engine.reports.approvals(session, me, period) if "approval_chain" in names else None
         conversion = engine.reports.lead_conversion(session, me, period) if "lead_qualification" in names else []
-        fields: list[tuple[Any, str, FieldCounts, dict[str, str]]] = []
-        for parts in registered():
-            if parts.key not in names:
-                continue
-            for name in parts.report_fields:
-                counts = engine.reports.counts_by_field(session, me, parts.key, name, period)
-                options = (catalogues[parts.key].get(name) or {}).get("options") or {}
-                words = {
-                    text: labels.option_label(text, options.get(text)) if text != NOT_SET else _("(not set)") for text, _n in counts.counts
-                }
-                fields.append((parts, label_of(name, catalogues[parts.key], parts), counts, words))
+        reporting = [parts for parts in registered() if parts.key in names and parts.report_fields]
+        counted = [
+            (parts, engine.reports.counts_by_field(session, me, parts.key, f, period)) for parts in reporting for f in parts.report_fields
+        ]
+        # The forms' words and the steps' names, read only for the processes the report names.
+        keys = {p.key for p in reporting} | {s.key[0] for s in sla.steps} | ({"approval_chain"} if approvals else set())
+        keys |= {"lead_qualification"} if conversion else set()
+        latest = {key: engine.repository.latest_id(session, key) for key in keys & names.keys()}
+        catalogues = {key: field_catalogue(engine, session, d) for key, d in latest.items()}
+        step_words = {key: element_names(engine, session, d) for key, d in latest.items()}
+    fields = [
+        (parts, label_of(c.field, catalogues[parts.key], parts), c, _words(catalogues[parts.key], c.field, [t for t, _n in c.counts]))
+        for parts, c in counted
+    ]
     step_names = [
         f"{labels.process_name(p, names.get(p))} · {labels.task_name(t, step_words.get(p, {}).get(t))}"
         for p, t in (s.key for s in sla.steps)
@@ -96,20 +99,18 @@ def index() -> ResponseReturnValue:
         _on_time_chart("chart-sla-steps", sla.steps, step_names),
         _on_time_chart("chart-sla-departments", sla.departments, department_names),
     ]
-    request_types = ((catalogues.get("approval_chain") or {}).get("request_type") or {}).get("options") or {}
-    type_names = [
-        labels.option_label(c.key, request_types.get(c.key)) if c.key else _("(not set)") for c in (approvals.by_type if approvals else [])
-    ]
+    by_type = approvals.by_type if approvals else []
+    type_words = _words(catalogues.get("approval_chain", {}), "request_type", [c.key for c in by_type])
+    type_names = [type_words[c.key] for c in by_type]
     approver_names = [person(c.key) for c in (approvals.by_approver if approvals else [])]
     if approvals:
         charts.append(_hours_chart("chart-approval-types", approvals.by_type, type_names))
         charts.append(_hours_chart("chart-approvers", approvals.by_approver, approver_names))
-    sources = ((catalogues.get("lead_qualification") or {}).get("source") or {}).get("options") or {}
     by_source: dict[str, list[int]] = {}
     for c in conversion:
         totals = by_source.setdefault(c.source, [0, 0, 0])
         totals[0], totals[1], totals[2] = totals[0] + c.captured, totals[1] + c.qualified, totals[2] + c.trading
-    source_names = {k: labels.option_label(k, sources.get(k)) if k else _("(not set)") for k in by_source}
+    source_names = _words(catalogues.get("lead_qualification", {}), "source", by_source)
     charts.append(
         {
             "id": "chart-conversion",

@@ -17,10 +17,19 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from engine import config
+from engine.clock import aware
+
+
+def _local(value: datetime) -> datetime:
+    """A stored time (UTC; SQLite's come naive) in the organisation's zone, without it: a
+    spreadsheet keeps no zone."""
+    return aware(value).astimezone(config.current().timezone).replace(tzinfo=None)  # type: ignore[union-attr]
+
 
 def _cell(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.replace(tzinfo=None)  # spreadsheets keep no zone: the caller gives local time
+        return _local(value)
     if isinstance(value, str):
         return ILLEGAL_CHARACTERS_RE.sub("", value)  # control characters a stored note may hold; XLSX cannot
     return value
@@ -67,7 +76,7 @@ def _csv_cell(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
+        return _local(value).strftime("%Y-%m-%d %H:%M")
     if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value  # read as text, not run as a formula (CSV injection)
     return value

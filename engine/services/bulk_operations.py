@@ -26,8 +26,9 @@ if TYPE_CHECKING:
     from store.db import Database
 
 MAX_BULK = 500
-# The statuses each operation applies to (InstanceControlService refuses the others).
+# The statuses each operation applies to (InstanceControlService refuses the others), and the one it leaves.
 APPLIES_TO = {"suspend": ("running",), "resume": ("suspended",), "terminate": ("running", "suspended", "error")}
+RESULTS = {"suspend": "suspended", "resume": "running", "terminate": "terminated"}
 
 
 @dataclass
@@ -36,6 +37,11 @@ class BulkPlan:
     changes: list[ProcessInstance] = field(default_factory=list)
     skipped: list[ProcessInstance] = field(default_factory=list)  # their status does not allow it
     total: int = 0  # how many the search matched (the plan covers the first MAX_BULK)
+
+    @property
+    def after(self) -> str:
+        """The status the changed instances will have."""
+        return RESULTS[self.action]
 
     @property
     def truncated(self) -> bool:

@@ -120,7 +120,7 @@ class HistoryCleanupService:
     def run(self, session: Session, job: Job, at: datetime) -> str:
         """The job: one batch, then the next run (at once while batches come back full)."""
         cleaned = self.clean(session, at)
-        due = at if cleaned.count and cleaned.count >= BATCH else self.next_run(at)
+        due = at if cleaned.count >= BATCH else self.next_run(at)
         pending = select(Job.id).where(Job.kind == CLEANUP_KIND, Job.status == "pending", Job.id != job.id)
         if session.scalar(pending.limit(1)) is None:
             session.add(Job(kind=CLEANUP_KIND, due_at=due, run_at=due, payload={}, created_at=at))

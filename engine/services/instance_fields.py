@@ -89,7 +89,7 @@ def record(
     """Queue the writes that bring the instance's rows from `before`'s fields to `after`'s (and,
     for a new instance, its business key's row)."""
     old, new = fields_of(before), fields_of(after) | key_row(started_with_key)
-    gone = sorted(old.keys() - new.keys() - {KEY_FIELD})
+    gone = sorted(old.keys() - new.keys())  # the key's row is never in `old`: it is never removed
     if gone:
         writes.later(session, _DELETE, {"instance": instance_id, "names": gone})
     changed = [
@@ -108,7 +108,8 @@ def _having(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
     return ProcessInstance.id.in_(select(InstanceField.instance_id).where(*conditions))
 
 
-def _number(text: str) -> float | None:
+def number_of(text: str) -> float | None:
+    """A finite number spelt in `text`, or None."""
     try:
         value = float(text)
     except ValueError:
@@ -126,7 +127,7 @@ def _like(text: str) -> str:
 def equals(name: str, value: str) -> ColumnElement[bool]:
     """The field equals the value: text without regard to case, a number as any spelling of it."""
     texts = {value.strip().lower()[:MAX_TEXT]}
-    number = _number(value)
+    number = number_of(value)
     if number is not None and (spelt := number_text(number)) is not None:
         texts.add(spelt)
     return _having(InstanceField.name == name, InstanceField.text.in_(sorted(texts)))
@@ -146,7 +147,7 @@ def anywhere(value: str, or_id: int | None = None) -> ColumnElement[bool]:
 
 
 def at_least(name: str, value: str) -> ColumnElement[bool]:
-    number = _number(value)
+    number = number_of(value)
     if number is not None:
         return _having(InstanceField.name == name, InstanceField.number >= number)
     return _having(InstanceField.name == name, InstanceField.text >= date.fromisoformat(value).isoformat())
@@ -154,7 +155,7 @@ def at_least(name: str, value: str) -> ColumnElement[bool]:
 
 def at_most(name: str, value: str) -> ColumnElement[bool]:
     """Numbers up to the value; ISO dates (and date-times) on or before the day."""
-    number = _number(value)
+    number = number_of(value)
     if number is not None:
         return _having(InstanceField.name == name, InstanceField.number <= number)
     day = date.fromisoformat(value)

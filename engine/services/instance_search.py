@@ -30,15 +30,8 @@ SORTS = {"-started": ("id", True), "started": ("id", False), "-updated": ("updat
 DEFAULT_SORT = "-started"
 
 
-def _number(text: str) -> float | None:
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if value == value and abs(value) != float("inf") else None  # not NaN, not infinite
-
-
-def _day(text: str) -> date | None:
+def iso_day(text: str) -> date | None:
+    """A day written YYYY-MM-DD, or None."""
     try:
         return date.fromisoformat(text) if len(text) == 10 else None
     except ValueError:
@@ -80,7 +73,7 @@ class InstanceSearch:
                 equals.append((match.group(1), value))
             elif match.group(2) == "like":
                 ranges.append((match.group(1), "like", value))
-            elif _number(value) is None and _day(value) is None:
+            elif instance_fields.number_of(value) is None and iso_day(value) is None:
                 errors[name] = "must be a number or an ISO date (YYYY-MM-DD)"
             else:
                 ranges.append((match.group(1), match.group(2), value))
@@ -89,7 +82,7 @@ class InstanceSearch:
         days: dict[str, date | None] = {}
         for name in ("started_from", "started_to"):
             text = str(params.get(name) or "")
-            days[name] = _day(text) if text else None
+            days[name] = iso_day(text) if text else None
             if text and days[name] is None:
                 errors[name] = "must be an ISO date (YYYY-MM-DD)"
         step = str(params.get("step") or "") or None
@@ -145,7 +138,7 @@ class InstanceSearch:
         business field (the customer's name among them)."""
         number = q.lstrip("#")
         instance_id = int(number) if number.isdigit() and 0 < int(number) <= MAX_ID else None
-        return instance_fields.anywhere(q.lstrip("#") if q.startswith("#") and instance_id else q, instance_id)
+        return instance_fields.anywhere(number if q.startswith("#") and instance_id else q, instance_id)
 
     def params(self) -> dict[str, str]:
         """The query as parameters again (links to the next page and the exports)."""

@@ -70,17 +70,6 @@ def start_field_ids(session: Session, definition_id: int) -> set[str]:
     return {f["id"] for f in meta.get("form") or [] if f.get("id")}
 
 
-def user_steps(engine: ProcessEngine, session: Session, definition_id: int) -> list[tuple[str, str]]:
-    """A definition's user tasks (BPMN id, name), subprocesses' too, in the order of the spec."""
-    spec, subs = engine.repository.spec(session, definition_id)
-    found: dict[str, str] = {}
-    for process_spec in (spec, *subs.values()):
-        for task_spec in process_spec.task_specs.values():
-            if getattr(task_spec, "manual", False) and task_spec.bpmn_id and task_spec.bpmn_id not in found:
-                found[task_spec.bpmn_id] = task_spec.bpmn_name or task_spec.bpmn_id
-    return list(found.items())
-
-
 def start_form(engine: ProcessEngine, session: Session, definition: ProcessDefinition, username: str) -> list[dict[str, Any]]:
     """The start form as clients render it, defaults computed (as TaskService.details does for tasks)."""
     fields = (definition.start_meta or {}).get("form") or []
@@ -88,13 +77,16 @@ def start_form(engine: ProcessEngine, session: Session, definition: ProcessDefin
         return forms.form_model(fields, {})
 
 
-def element_names(engine: ProcessEngine, session: Session, definition_id: int) -> dict[str, str]:
-    """BPMN element id -> name for a definition version (for history lines and diagram legends)."""
+def element_names(engine: ProcessEngine, session: Session, definition_id: int, user_tasks: bool = False) -> dict[str, str]:
+    """BPMN element id -> name for a definition version (for history lines and diagram legends),
+    in the spec's order; `user_tasks`: its user tasks only (a search's "waiting at")."""
     spec, subs = engine.repository.spec(session, definition_id)
     names: dict[str, str] = {}
     for process_spec in (spec, *subs.values()):
         for task_spec in process_spec.task_specs.values():
             element = getattr(task_spec, "bpmn_id", None)
+            if user_tasks and not getattr(task_spec, "manual", False):
+                continue
             if element and element not in names:
                 names[element] = getattr(task_spec, "bpmn_name", None) or element
     return names

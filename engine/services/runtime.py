@@ -460,13 +460,14 @@ class RuntimeService:
         search = search or InstanceSearch()
         if not search.empty:
             stmt = search.apply(stmt, config.current().timezone, self._clock())
-        matched = stmt.where(self._authorization.visible_instances_clause(session, actor)).cte("matched").prefix_with("MATERIALIZED")
+        visible = stmt.where(self._authorization.visible_instances_clause(session, actor))
+        matched = visible.cte("matched").prefix_with("MATERIALIZED")
         total = select(func.count()).select_from(matched).scalar_subquery()
         page = session.execute(
             select(matched.c.id, total.label("total")).order_by(*search.order(matched.c)).limit(limit).offset(offset)
         ).all()
         if not page:  # past the last page (or nothing): the total alone
-            return [], (session.scalar(select(func.count()).select_from(stmt.subquery())) if offset else 0) or 0
+            return [], (session.scalar(select(func.count()).select_from(visible.subquery())) if offset else 0) or 0
         ids = [r.id for r in page]
         found = {
             i.id: i

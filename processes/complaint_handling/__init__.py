@@ -72,6 +72,7 @@ PARTS = register(
             Card("summary", N_("Summary and evaluation"), ("summary", "improvement")),
         ),
         report_fields=("category", "department"),
+        rate_per_orders=True,
         register=Register(
             N_("Customer complaint register"),
             (

@@ -10,9 +10,11 @@ import csv
 import io
 import secrets
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
 
+from engine.clock import aware
 from tests.conftest import Api
 from tests.data import COMPLAINT, approval_request
 from tests.flow import Flow
@@ -58,6 +60,8 @@ def test_the_export_reads_back_with_labels_numbers_and_text_kept_as_text(ui: Cal
     assert row["严重程度"] == "高" and row["投诉类别"] == "质量"  # options in the form's words
     assert row["投诉是否成立"] == "是"
     assert "确定责任部门" in row["当前步骤"]
+    started = aware(flow.instance(instance).started_at).astimezone(ZoneInfo("Asia/Shanghai"))  # type: ignore[union-attr]
+    assert row["发起时间"] == started.replace(tzinfo=None, microsecond=row["发起时间"].microsecond)  # local time, as the pages show
     description = sheet.cell(row=2, column=headers.index("投诉内容") + 1)
     assert description.value == formula and description.data_type == "s"  # text, never a formula
     text = ui("cs_sup").get(f"/monitor/instances/export.csv?process_key=complaint_handling&q={tag}").data

@@ -13,17 +13,22 @@ from tests.flow import Flow
 from tests.webui.conftest import Page
 
 
-def test_an_admin_sees_the_incident_and_retries_it_and_the_jobs_due_next(ui: Callable[[str], Page], flow: Flow) -> None:
-    instance = flow.start("cs_agent1", "complaint_handling", COMPLAINT)
+def _incident(flow: Flow, instance_id: int, error: str) -> int:
+    """The complaint's answer deadline as a timer that failed three times."""
     now = datetime.now(UTC)
     with flow.engine.db.transaction() as session:
         job = Job(
-            kind="timer", instance_id=instance.id, element_id="assess_reply_deadline", due_at=now, run_at=now,
-            status="incident", attempts=3, last_error="ProcessError: 邮件服务器拒绝连接", payload={}, created_at=now,
+            kind="timer", instance_id=instance_id, element_id="assess_reply_deadline", due_at=now, run_at=now,
+            status="incident", attempts=3, last_error=error, payload={}, created_at=now,
         )  # fmt: skip
         session.add(job)
         session.flush()
-        job_id = job.id
+        return job.id
+
+
+def test_an_admin_sees_the_incident_and_retries_it_and_the_jobs_due_next(ui: Callable[[str], Page], flow: Flow) -> None:
+    instance = flow.start("cs_agent1", "complaint_handling", COMPLAINT)
+    job_id = _incident(flow, instance.id, "ProcessError: 邮件服务器拒绝连接")
     page = ui("admin").text("/monitor/jobs")
     assert f'data-job="{job_id}"' in page and "邮件服务器拒绝连接" in page and "assess_reply_deadline" in page
     assert 'data-kind-count="timer"' in page and 'id="job-list"' in page
@@ -41,15 +46,7 @@ def test_an_admin_sees_the_incident_and_retries_it_and_the_jobs_due_next(ui: Cal
 
 def test_the_instance_page_shows_an_admin_where_it_failed(ui: Callable[[str], Page], flow: Flow) -> None:
     instance = flow.start("cs_agent1", "complaint_handling", COMPLAINT)
-    now = datetime.now(UTC)
-    with flow.engine.db.transaction() as session:
-        job = Job(
-            kind="timer", instance_id=instance.id, element_id="assess_reply_deadline", due_at=now, run_at=now,
-            status="incident", attempts=3, last_error="ProcessError: 短信网关超时", payload={}, created_at=now,
-        )  # fmt: skip
-        session.add(job)
-        session.flush()
-        job_id = job.id
+    job_id = _incident(flow, instance.id, "ProcessError: 短信网关超时")
     page = ui("admin").text(f"/instances/{instance.id}")
     assert f'data-job="{job_id}"' in page and "短信网关超时" in page and f"/monitor/jobs/{job_id}/retry" in page
     assert '"incidents": ["assess_reply_deadline"]' in page.replace("&#34;", '"')  # marked on the diagram
