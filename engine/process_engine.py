@@ -27,6 +27,7 @@ from engine.services.inbox import InboxService
 from engine.services.instance_control import InstanceControlService
 from engine.services.management import JobService, JobSettings
 from engine.services.migration import MigrationService
+from engine.services.monitor_counters import COUNTERS_KIND, MonitorCounterService
 from engine.services.opportunities import OpportunityService
 from engine.services.receivables import ReceivableService
 from engine.services.reports import ReportService
@@ -103,6 +104,8 @@ class ProcessEngine:
             authorization=self.authorization, clock=clock, db=db, history=self.history, settings=self.settings
         )
         self.jobs.handle(CLEANUP_KIND, self.cleanup.run)
+        self.counters = MonitorCounterService(clock=clock, settings=self.settings)
+        self.jobs.handle(COUNTERS_KIND, self.counters.run)
         self.opportunities = OpportunityService(authorization=self.authorization, clock=clock, db=db, history=self.history)
         self.activities = ActivityService(
             authorization=self.authorization,

@@ -413,6 +413,83 @@ class InstanceField(Base):
     number: Mapped[float | None] = mapped_column(Float)
 
 
+class InstanceCount(Base):
+    """The monitor's instance counts by version, status and starter, as signed deltas: database
+    triggers on `process_instances` (migration 0018) add +1 for a row's new (version, status,
+    starter) and -1 for its old one, whatever wrote it; the job `monitor_counters` folds the deltas
+    into one row per key (engine.services.monitor_counters). Append-only between folds, so no two
+    transactions ever wait for the same counter row."""
+
+    __tablename__ = "instance_counts"
+    __table_args__ = (Index("ix_instance_counts_process", "process_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    definition_id: Mapped[int] = mapped_column(Integer)
+    process_key: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16))
+    started_by: Mapped[username | None]
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class InstanceTrend(Base):
+    """Instances started and finished per UTC hour (a local day is whole hours in the organisation's
+    zone), process and starter, as deltas written by the same triggers and folded by the same job.
+    Kept when history cleanup removes the instances: a past day's figures do not change."""
+
+    __tablename__ = "instance_trend"
+    __table_args__ = (Index("ix_instance_trend_hour", "hour"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(128))
+    hour: Mapped[utc_datetime]
+    started_by: Mapped[username | None]
+    started: Mapped[int] = mapped_column(Integer)
+    finished: Mapped[int] = mapped_column(Integer)
+
+
+class OpenStep(Base):
+    """Every open task's step, due time and holder: a trigger-maintained copy (migration 0018) of
+    the few columns the monitor counts open and overdue steps by, so counting a process's open
+    work reads this narrow table, not one page of `tasks` per open task."""
+
+    __tablename__ = "open_steps"
+    __table_args__ = (Index("ix_open_steps_process_step", "process_key", "task_key"),)
+
+    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(128))
+    task_key: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(200))
+    due_at: Mapped[utc_datetime | None]
+    assignee: Mapped[username | None]
+
+
+class FieldCount(Base):
+    """Instances by the value of a report field (a process package's `report_fields`), per local
+    day started and starter, as deltas: written by the engine with the instance's data
+    (engine.services.monitor_counters.record_fields), folded by the job `monitor_counters`."""
+
+    __tablename__ = "field_counts"
+    __table_args__ = (Index("ix_field_counts_field_day", "process_key", "name", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(String(200))  # as stored in instance_fields; "" when not set
+    day: Mapped[date] = mapped_column(Date)  # started, in the organisation's zone
+    started_by: Mapped[username | None]
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class CountedField(Base):
+    """A (process, report field) whose field_counts are complete: built from the instances before it
+    was counted, by the job, once (a report field a package adds later is built on its next run)."""
+
+    __tablename__ = "counted_fields"
+
+    process_key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
 class CustomerAlias(Base):
     """A name a customer was also known by: a duplicate merged into it (engine.services.customer_merge).
     Process data naming it still links to the customer, and a new customer by it is a duplicate."""

@@ -316,6 +316,7 @@ JOB_KINDS = {
     "activity_reminder": _l("Activity reminder"),
     "daily_sweep": _l("Daily check"),
     "history_cleanup": _l("History cleanup"),
+    "monitor_counters": _l("Monitor counters"),
 }
 
 

@@ -9,7 +9,7 @@ team):
 - lead conversion per source and owner: captured in the period -> qualified -> a customer trading;
 - a process's instances started in the period counted by one of its business fields (complaints by
   category and by responsible department, approvals by request type, leads by source: the fields
-  a process package names in `report_fields`), from the materialised business fields, with the
+  a process package names in `report_fields`), from their counters, with the
   rate per month and, given an order count, per 100 orders (投诉率)."""
 
 from __future__ import annotations
@@ -25,15 +25,15 @@ from sqlalchemy.orm import Session
 from engine.clock import aware
 from engine.errors import ValidationFailed
 from engine.services.identity import Actor
+from engine.services.monitor_counters import NOT_SET
 from engine.services.statistics import Scope
-from store.models import Customer, Department, InstanceField, Lead, ProcessInstance, StepRollup, User
+from store.models import Customer, Department, FieldCount, InstanceField, Lead, ProcessInstance, StepRollup, User
 
 if TYPE_CHECKING:
     from engine.authorization import Authorization
     from engine.config import Settings
 
 MAX_DAYS = 366 * 2
-NOT_SET = ""  # the instances whose field has no value (a complaint not yet assigned a department)
 
 
 @dataclass
@@ -156,22 +156,21 @@ class ReportService:
         return report
 
     def counts_by_field(self, session: Session, actor: Actor, process_key: str, name: str, period: Period) -> FieldCounts:
-        """The process's instances started in the period, by the value of one business field."""
+        """The process's instances started in the period, by the value of one of its report fields
+        (ProcessParts.report_fields), from their counters (engine.services.monitor_counters)."""
         scope = self._scope(session, actor)
-        start, end = self._bounds(period)
         rows = session.execute(
-            select(InstanceField.text, func.count())
-            .select_from(ProcessInstance)
-            .outerjoin(InstanceField, and_(InstanceField.instance_id == ProcessInstance.id, InstanceField.name == name))
+            select(FieldCount.text, func.sum(FieldCount.n))
             .where(
-                ProcessInstance.process_key == process_key,
-                ProcessInstance.started_at >= start,
-                ProcessInstance.started_at < end,
-                scope.instances(),
+                FieldCount.process_key == process_key,
+                FieldCount.name == name,
+                FieldCount.day >= period.first,
+                FieldCount.day <= period.last,
+                scope.instances(FieldCount.started_by),
             )
-            .group_by(InstanceField.text)
+            .group_by(FieldCount.text)
         ).all()
-        counts = sorted(((v or NOT_SET, int(n)) for v, n in rows), key=lambda c: (-c[1], c[0]))
+        counts = sorted(((v or NOT_SET, int(n)) for v, n in rows if n), key=lambda c: (-c[1], c[0]))
         return FieldCounts(process_key, name, counts, sum(n for _v, n in counts))
 
     def _bounds(self, period: Period) -> tuple[datetime, datetime]:

@@ -28,7 +28,7 @@ from engine.bpmn.stepping import run_engine_steps
 from engine.bpmn.wait_state import NEW_INSTANCE, WaitState
 from engine.clock import aware
 from engine.errors import EngineError, Forbidden, NotFound, ProcessError, ValidationFailed
-from engine.services import assignment, customer_links, instance_fields
+from engine.services import assignment, customer_links, instance_fields, monitor_counters
 from engine.services.identity import Actor
 from engine.services.instance_search import InstanceSearch
 from store import writes
@@ -251,6 +251,15 @@ class RuntimeService:
         # Before write_state replaces instance.data; a new instance's business key has a row too.
         started_with_key = instance.business_key if before is NEW_INSTANCE else None
         instance_fields.record(session, instance.id, instance.data or {}, data, started_with_key=started_with_key)
+        monitor_counters.record_fields(
+            session,
+            instance,
+            process_parts.parts_of(instance.process_key).report_fields,
+            instance.data or {},
+            data,
+            new=before is NEW_INSTANCE,
+            zone=config.current().timezone,
+        )
         write_state(
             session,
             instance,

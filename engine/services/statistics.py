@@ -4,8 +4,10 @@ open, overdue, completed and late in a period, and how long the step takes (p50 
 heatmap). Everything over the actor's scope (Scope): admins all, supervisors their organisation
 subtree's work; others may not monitor.
 
-Open steps are read from the worklist rows (a partial index on the open ones); completed steps
-from their daily roll-ups (engine.services.step_rollups), written with each completion."""
+Instance counts and the trend are read from the database's counters, open steps from their narrow
+copy (engine.services.monitor_counters: migration 0018's triggers), completed steps from their
+daily roll-ups (engine.services.step_rollups), written with each completion: no figure here reads
+the instances or tasks themselves, except the short list of one step's waiting instances."""
 
 from __future__ import annotations
 
@@ -22,7 +24,19 @@ from engine.errors import NotFound
 from engine.services import step_rollups
 from engine.services.identity import Actor
 from store.db import is_sqlite
-from store.models import ProcessDefinition, ProcessInstance, Role, StepRollup, Task, TaskCandidate, User, UserRole
+from store.models import (
+    InstanceCount,
+    InstanceTrend,
+    OpenStep,
+    ProcessDefinition,
+    ProcessInstance,
+    Role,
+    StepRollup,
+    Task,
+    TaskCandidate,
+    User,
+    UserRole,
+)
 
 if TYPE_CHECKING:
     from engine.authorization import Authorization
@@ -110,10 +124,12 @@ class Scope:
 
     people: frozenset[str] | None
 
-    def instances(self) -> ColumnElement[bool]:
-        return true() if self.people is None else ProcessInstance.started_by.in_(sorted(self.people))
+    def instances(self, started_by: Any = ProcessInstance.started_by) -> ColumnElement[bool]:
+        """Instances (or their counters, by their `started_by` column) started by the team."""
+        return true() if self.people is None else started_by.in_(sorted(self.people))
 
-    def open_tasks(self) -> ColumnElement[bool]:
+    def open_tasks(self, task_id: Any = Task.id, assignee: Any = Task.assignee) -> ColumnElement[bool]:
+        """Open tasks (rows of `tasks` or of `open_steps`) the team holds or is offered."""
         if self.people is None:
             return true()
         people = sorted(self.people)
@@ -129,7 +145,7 @@ class Scope:
                 and_(TaskCandidate.kind == "role", TaskCandidate.name.in_(roles)),
             )
         )
-        return or_(Task.assignee.in_(people), and_(Task.assignee.is_(None), Task.id.in_(offered)))
+        return or_(assignee.in_(people), and_(assignee.is_(None), task_id.in_(offered)))
 
     def performers(self) -> ColumnElement[bool] | None:
         return None if self.people is None else StepRollup.completed_by.in_(sorted(self.people))
@@ -181,22 +197,22 @@ class StatisticsService:
             versions[d.id] = VersionCounts(d.id, d.version)
             summary.versions.append(versions[d.id])
         counted = session.execute(
-            select(ProcessInstance.definition_id, ProcessInstance.status, func.count())
-            .where(scope.instances())
-            .group_by(ProcessInstance.definition_id, ProcessInstance.status)
+            select(InstanceCount.definition_id, InstanceCount.status, func.sum(InstanceCount.n))
+            .where(scope.instances(InstanceCount.started_by))
+            .group_by(InstanceCount.definition_id, InstanceCount.status)
         )
         for definition_id, status, count in counted:
             if definition_id in versions and status in STATUSES:
-                versions[definition_id].counts[status] += count
+                versions[definition_id].counts[status] += int(count or 0)
         for summary in summaries.values():
             for v in summary.versions:
                 for status, count in v.counts.items():
                     summary.counts[status] += count
         now = self._clock()
         open_rows = session.execute(
-            select(Task.process_key, func.count(), func.sum(case((Task.due_at < now, 1), else_=0)))
-            .where(Task.status == "open", scope.open_tasks())
-            .group_by(Task.process_key)
+            select(OpenStep.process_key, func.count(), func.sum(case((OpenStep.due_at < now, 1), else_=0)))
+            .where(scope.open_tasks(OpenStep.task_id, OpenStep.assignee))
+            .group_by(OpenStep.process_key)
         )
         for key, count, overdue in open_rows:
             if key in summaries:
@@ -205,16 +221,16 @@ class StatisticsService:
         index = {d.isoformat(): i for i, d in enumerate(days)}
         for summary in summaries.values():
             summary.started, summary.finished = [0] * len(days), [0] * len(days)
-        for column, target in ((ProcessInstance.started_at, "started"), (ProcessInstance.ended_at, "finished")):
-            day = self._local_day(session, column)
-            rows = session.execute(
-                select(ProcessInstance.process_key, day, func.count())
-                .where(scope.instances(), column >= since)
-                .group_by(ProcessInstance.process_key, day)
-            )
-            for key, on, count in rows:
-                if key in summaries and str(on) in index:
-                    getattr(summaries[key], target)[index[str(on)]] += count
+        day = self._local_day(session, InstanceTrend.hour)
+        rows = session.execute(
+            select(InstanceTrend.process_key, day, func.sum(InstanceTrend.started), func.sum(InstanceTrend.finished))
+            .where(scope.instances(InstanceTrend.started_by), InstanceTrend.hour >= since)
+            .group_by(InstanceTrend.process_key, day)
+        )
+        for key, on, started, finished in rows:
+            if key in summaries and str(on) in index:
+                summaries[key].started[index[str(on)]] += int(started or 0)
+                summaries[key].finished[index[str(on)]] += int(finished or 0)
         return list(summaries.values())
 
     # --- one process, step by step --------------------------------------------------------------
@@ -235,21 +251,21 @@ class StatisticsService:
         since = now - timedelta(days=days if days in PERIODS else 30)
         counts = dict.fromkeys(STATUSES, 0)
         for status, count in session.execute(
-            select(ProcessInstance.status, func.count())
-            .where(ProcessInstance.process_key == key, scope.instances())
-            .group_by(ProcessInstance.status)
+            select(InstanceCount.status, func.sum(InstanceCount.n))
+            .where(InstanceCount.process_key == key, scope.instances(InstanceCount.started_by))
+            .group_by(InstanceCount.status)
         ):
             if status in counts:
-                counts[status] = count
+                counts[status] = int(count or 0)
         steps: dict[str, StepStatistics] = {}
 
         def step(task_key: str, name: str | None) -> StepStatistics:
             return steps.setdefault(task_key, StepStatistics(task_key, (names or {}).get(task_key) or name or task_key))
 
         for task_key, name, count, overdue in session.execute(
-            select(Task.task_key, func.min(Task.name), func.count(), func.sum(case((Task.due_at < now, 1), else_=0)))
-            .where(Task.status == "open", Task.process_key == key, scope.open_tasks())
-            .group_by(Task.task_key)
+            select(OpenStep.task_key, func.min(OpenStep.name), func.count(), func.sum(case((OpenStep.due_at < now, 1), else_=0)))
+            .where(OpenStep.process_key == key, scope.open_tasks(OpenStep.task_id, OpenStep.assignee))
+            .group_by(OpenStep.task_key)
         ):
             s = step(task_key, name)
             s.open, s.overdue = count, int(overdue or 0)
