@@ -302,9 +302,12 @@ def time_monitor(engine: ProcessEngine, repeat: int) -> dict[str, Any]:
     return results
 
 
-# The instance search (engine.services.instance_search over instance_fields): the API's list, first
-# page and count, by query kind; and the export of a narrow search as XLSX over HTTP.
+# The instance list unfiltered and the instance search (engine.services.instance_search over
+# instance_fields): the API's first page and count, by query kind; and the export of a narrow
+# search as XLSX over HTTP.
 SEARCHES = {
+    "list:admin": ("admin", ""),  # the first page of the unfiltered list, with its total
+    "list:cs_sup": ("cs_sup", ""),
     "fields:admin": ("admin", "process_key=complaint_handling&data.category=quality&data.severity=high"),
     "fields:cs_sup": ("cs_sup", "process_key=complaint_handling&data.category=quality&data.severity=high"),
     "range:admin": ("admin", "process_key=approval_chain&data.amount.gte=150000&started_from=2000-01-01"),

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, exists, or_, select, true, union
+from sqlalchemy import ColumnElement, Select, exists, or_, select, true, union
 from sqlalchemy.orm import Session
 
 from engine.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -30,7 +30,9 @@ from engine.services.identity import Actor
 from store.models import (
     Activity,
     Customer,
+    InstancePerson,
     Lead,
+    OpenStep,
     Opportunity,
     ProcessDefinition,
     ProcessInstance,
@@ -138,22 +140,35 @@ class Authorization:
         if not self.may_start(definition, actor):
             raise Forbidden(f"you may not start '{definition.key}'")
 
+    def _visible(self, session: Session, actor: Actor) -> tuple[Select[tuple[int]], Select[tuple[int]]]:
+        """Who may see an instance besides admins, as two sets of instance ids: those they or one of
+        their reports took part in (started it, held or completed one of its tasks: the
+        participant links), and those with an open task offered to them."""
+        people = sorted({actor.username} | self._identity.subordinates(session, actor.username))
+        took_part = select(InstancePerson.instance_id).where(InstancePerson.username.in_(people))
+        offered = select(OpenStep.instance_id).where(
+            OpenStep.task_id.in_(select(TaskCandidate.task_id).where(task_counts.candidate_clause(actor)))
+        )
+        return took_part, offered
+
     def visible_instances_clause(self, session: Session, actor: Actor) -> ColumnElement[bool]:
-        """Admins: all. Others: instances they or one of their reports started or took part in, and
-        those with a task offered to them."""
+        """Whether the actor may see an instance (admins: all), instance by instance: a primary-key
+        look-up of each set (for one instance or a short list)."""
         if actor.is_admin:
             return true()
-        people = {actor.username} | self._identity.subordinates(session, actor.username)
-        touched = exists().where(
-            Task.instance_id == ProcessInstance.id,
-            or_(Task.assignee.in_(people), Task.completed_by.in_(people)),
+        took_part, offered = self._visible(session, actor)
+        return or_(
+            took_part.where(InstancePerson.instance_id == ProcessInstance.id).exists(),
+            offered.where(OpenStep.instance_id == ProcessInstance.id).exists(),
         )
-        offered = exists().where(
-            Task.instance_id == ProcessInstance.id,
-            Task.status == "open",
-            exists().where(TaskCandidate.task_id == Task.id, task_counts.candidate_clause(actor)),
-        )
-        return or_(ProcessInstance.started_by.in_(people), touched, offered)
+
+    def visible_instance_ids(self, session: Session, actor: Actor) -> Select[tuple[int]] | None:
+        """The instances the actor may see as one set of ids, for a list (None: all): ranges of
+        the participant links' key, not a test per instance."""
+        if actor.is_admin:
+            return None
+        took_part, offered = self._visible(session, actor)
+        return union(took_part, offered)  # type: ignore[return-value]
 
     def may_monitor(self, session: Session, actor: Actor) -> bool:
         """The monitor: admins (everything) and supervisors, anyone with reports (their subtree:

@@ -456,11 +456,24 @@ class OpenStep(Base):
     __table_args__ = (Index("ix_open_steps_process_step", "process_key", "task_key"),)
 
     task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True)
+    instance_id: Mapped[int] = mapped_column(Integer)
     process_key: Mapped[str] = mapped_column(String(128))
     task_key: Mapped[str] = mapped_column(String(128))
     name: Mapped[str] = mapped_column(String(200))
     due_at: Mapped[utc_datetime | None]
     assignee: Mapped[username | None]
+
+
+class InstancePerson(Base):
+    """Someone who took part in an instance: started it, held or completed one of its tasks (a
+    trigger-maintained participant link, migration 0018; kept when the task moves on). Whose
+    instances someone may list (engine.authorization) is a range of this table's key."""
+
+    __tablename__ = "instance_people"
+    __table_args__ = (Index("ix_instance_people_instance", "instance_id"),)  # for the cascade when an instance goes
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id", ondelete="CASCADE"), primary_key=True)
 
 
 class FieldCount(Base):

@@ -7,8 +7,11 @@ heap page per open task: 250 ms at 200k instances and 100k open tasks). Now:
   triggers on process_instances, so every writer is counted (starts, completions, suspensions,
   terminations, version migrations, history cleanup, a bulk load) and no two transactions wait for
   the same counter row; the job folds them (engine.services.monitor_counters);
-- open_steps: (task, process, step, name, due, assignee) of every open task, kept by triggers on
-  tasks, as task_assignments is;
+- open_steps: (task, instance, process, step, name, due, assignee) of every open task, kept by
+  triggers on tasks, as task_assignments is;
+- instance_people: who took part in each instance (started it, held or completed one of its
+  tasks; Camunda's participant identity links), kept by triggers, so an instance list of
+  someone's own and their team's instances is a range of an index, not a test per instance;
 - field_counts: written by the engine with instance data (the report fields are a process
   package's knowledge); the job builds each (process, field) from the instances before it once,
   recorded in counted_fields.
@@ -45,6 +48,8 @@ PG_TRIGGERS = [
         INSERT INTO instance_trend (process_key, hour, started_by, started, finished)
         SELECT process_key, {PG_HOUR.format("ended_at")}, started_by, 0, count(*) FROM added
         WHERE ended_at IS NOT NULL GROUP BY 1, 2, 3;
+        INSERT INTO instance_people (username, instance_id)
+        SELECT started_by, id FROM added WHERE started_by IS NOT NULL ON CONFLICT DO NOTHING;
         RETURN NULL;
     END $$
     """,
@@ -72,6 +77,9 @@ PG_TRIGGERS = [
         INSERT INTO instance_counts (definition_id, process_key, status, started_by, n) VALUES
             (OLD.definition_id, OLD.process_key, OLD.status, OLD.started_by, -1),
             (NEW.definition_id, NEW.process_key, NEW.status, NEW.started_by, 1);
+        IF NEW.started_by IS NOT NULL AND NEW.started_by IS DISTINCT FROM OLD.started_by THEN
+            INSERT INTO instance_people (username, instance_id) VALUES (NEW.started_by, NEW.id) ON CONFLICT DO NOTHING;
+        END IF;
         RETURN NULL;
     END $$
     """,
@@ -101,8 +109,8 @@ PG_TRIGGERS = [
         IF TG_OP = 'UPDATE' AND NEW.status <> 'open' THEN
             DELETE FROM open_steps WHERE task_id = NEW.id;
         ELSE
-            INSERT INTO open_steps (task_id, process_key, task_key, name, due_at, assignee)
-            VALUES (NEW.id, NEW.process_key, NEW.task_key, NEW.name, NEW.due_at, NEW.assignee)
+            INSERT INTO open_steps (task_id, instance_id, process_key, task_key, name, due_at, assignee)
+            VALUES (NEW.id, NEW.instance_id, NEW.process_key, NEW.task_key, NEW.name, NEW.due_at, NEW.assignee)
             ON CONFLICT (task_id) DO UPDATE SET due_at = EXCLUDED.due_at, assignee = EXCLUDED.assignee;
         END IF;
         RETURN NULL;
@@ -119,11 +127,32 @@ PG_TRIGGERS = [
                OR OLD.due_at IS DISTINCT FROM NEW.due_at))
     EXECUTE FUNCTION crmflow_tasks_open_steps()
     """,
+    """
+    CREATE FUNCTION crmflow_tasks_people() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        INSERT INTO instance_people (username, instance_id)
+        SELECT who, NEW.instance_id FROM (VALUES (NEW.assignee), (NEW.completed_by)) AS holders (who)
+        WHERE who IS NOT NULL ON CONFLICT DO NOTHING;
+        RETURN NULL;
+    END $$
+    """,
+    """
+    CREATE TRIGGER tasks_people_insert AFTER INSERT ON tasks FOR EACH ROW
+    WHEN (NEW.assignee IS NOT NULL OR NEW.completed_by IS NOT NULL)
+    EXECUTE FUNCTION crmflow_tasks_people()
+    """,
+    """
+    CREATE TRIGGER tasks_people_update AFTER UPDATE OF assignee, completed_by ON tasks FOR EACH ROW
+    WHEN ((NEW.assignee IS NOT NULL AND NEW.assignee IS DISTINCT FROM OLD.assignee)
+          OR (NEW.completed_by IS NOT NULL AND NEW.completed_by IS DISTINCT FROM OLD.completed_by))
+    EXECUTE FUNCTION crmflow_tasks_people()
+    """,
 ]
 
 _COUNT = "INSERT INTO instance_counts (definition_id, process_key, status, started_by, n) VALUES"
 _TREND = "INSERT INTO instance_trend (process_key, hour, started_by, started, finished)"
-_OPEN = "INSERT OR REPLACE INTO open_steps (task_id, process_key, task_key, name, due_at, assignee)"
+_OPEN = "INSERT OR REPLACE INTO open_steps (task_id, instance_id, process_key, task_key, name, due_at, assignee)"
+_PERSON = "INSERT OR IGNORE INTO instance_people (username, instance_id)"
 SQLITE_TRIGGERS = [
     f"""
     CREATE TRIGGER process_instances_inserted AFTER INSERT ON process_instances
@@ -131,6 +160,7 @@ SQLITE_TRIGGERS = [
         {_COUNT} (NEW.definition_id, NEW.process_key, NEW.status, NEW.started_by, 1);
         {_TREND} VALUES (NEW.process_key, {SQLITE_HOUR.format("NEW.started_at")}, NEW.started_by, 1, 0);
         {_TREND} SELECT NEW.process_key, {SQLITE_HOUR.format("NEW.ended_at")}, NEW.started_by, 0, 1 WHERE NEW.ended_at IS NOT NULL;
+        {_PERSON} SELECT NEW.started_by, NEW.id WHERE NEW.started_by IS NOT NULL;
     END
     """,
     f"""
@@ -146,6 +176,7 @@ SQLITE_TRIGGERS = [
     BEGIN
         {_COUNT} (OLD.definition_id, OLD.process_key, OLD.status, OLD.started_by, -1);
         {_COUNT} (NEW.definition_id, NEW.process_key, NEW.status, NEW.started_by, 1);
+        {_PERSON} SELECT NEW.started_by, NEW.id WHERE NEW.started_by IS NOT NULL;
     END
     """,
     f"""
@@ -158,7 +189,7 @@ SQLITE_TRIGGERS = [
     f"""
     CREATE TRIGGER tasks_open_steps_insert AFTER INSERT ON tasks WHEN NEW.status = 'open'
     BEGIN
-        {_OPEN} VALUES (NEW.id, NEW.process_key, NEW.task_key, NEW.name, NEW.due_at, NEW.assignee);
+        {_OPEN} VALUES (NEW.id, NEW.instance_id, NEW.process_key, NEW.task_key, NEW.name, NEW.due_at, NEW.assignee);
     END
     """,
     """
@@ -171,12 +202,30 @@ SQLITE_TRIGGERS = [
     CREATE TRIGGER tasks_open_steps_update AFTER UPDATE OF status, assignee, due_at ON tasks
     WHEN NEW.status = 'open' AND (OLD.status IS NOT NEW.status OR OLD.assignee IS NOT NEW.assignee OR OLD.due_at IS NOT NEW.due_at)
     BEGIN
-        {_OPEN} VALUES (NEW.id, NEW.process_key, NEW.task_key, NEW.name, NEW.due_at, NEW.assignee);
+        {_OPEN} VALUES (NEW.id, NEW.instance_id, NEW.process_key, NEW.task_key, NEW.name, NEW.due_at, NEW.assignee);
+    END
+    """,
+    f"""
+    CREATE TRIGGER tasks_people_insert AFTER INSERT ON tasks WHEN NEW.assignee IS NOT NULL OR NEW.completed_by IS NOT NULL
+    BEGIN
+        {_PERSON} SELECT NEW.assignee, NEW.instance_id WHERE NEW.assignee IS NOT NULL;
+        {_PERSON} SELECT NEW.completed_by, NEW.instance_id WHERE NEW.completed_by IS NOT NULL;
+    END
+    """,
+    f"""
+    CREATE TRIGGER tasks_people_update AFTER UPDATE OF assignee, completed_by ON tasks
+    WHEN NEW.assignee IS NOT NULL OR NEW.completed_by IS NOT NULL
+    BEGIN
+        {_PERSON} SELECT NEW.assignee, NEW.instance_id WHERE NEW.assignee IS NOT NULL;
+        {_PERSON} SELECT NEW.completed_by, NEW.instance_id WHERE NEW.completed_by IS NOT NULL;
     END
     """,
 ]
 
 PG_DROP = [
+    "DROP TRIGGER IF EXISTS tasks_people_update ON tasks",
+    "DROP TRIGGER IF EXISTS tasks_people_insert ON tasks",
+    "DROP FUNCTION IF EXISTS crmflow_tasks_people()",
     "DROP TRIGGER IF EXISTS tasks_open_steps_update ON tasks",
     "DROP TRIGGER IF EXISTS tasks_open_steps_insert ON tasks",
     "DROP TRIGGER IF EXISTS process_instances_finished ON process_instances",
@@ -190,6 +239,8 @@ PG_DROP = [
     "DROP FUNCTION IF EXISTS crmflow_instances_inserted()",
 ]
 SQLITE_DROP = [
+    "DROP TRIGGER IF EXISTS tasks_people_update",
+    "DROP TRIGGER IF EXISTS tasks_people_insert",
     "DROP TRIGGER IF EXISTS tasks_open_steps_update",
     "DROP TRIGGER IF EXISTS tasks_open_steps_close",
     "DROP TRIGGER IF EXISTS tasks_open_steps_insert",
@@ -231,6 +282,7 @@ def upgrade() -> None:
     op.create_table(
         "open_steps",
         sa.Column("task_id", sa.String(length=36), sa.ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column("instance_id", sa.Integer(), nullable=False),
         sa.Column("process_key", sa.String(length=128), nullable=False),
         sa.Column("task_key", sa.String(length=128), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
@@ -238,6 +290,12 @@ def upgrade() -> None:
         sa.Column("assignee", sa.String(length=64), nullable=True),
     )
     op.create_index("ix_open_steps_process_step", "open_steps", ["process_key", "task_key"])
+    op.create_table(
+        "instance_people",
+        sa.Column("username", sa.String(length=64), primary_key=True),
+        sa.Column("instance_id", sa.Integer(), sa.ForeignKey("process_instances.id", ondelete="CASCADE"), primary_key=True),
+    )
+    op.create_index("ix_instance_people_instance", "instance_people", ["instance_id"])
     op.create_table(
         "field_counts",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -269,8 +327,14 @@ def upgrade() -> None:
         f" WHERE ended_at IS NOT NULL GROUP BY 1, 2, 3"
     )
     _run(
-        "INSERT INTO open_steps (task_id, process_key, task_key, name, due_at, assignee)"
-        " SELECT id, process_key, task_key, name, due_at, assignee FROM tasks WHERE status = 'open'"
+        "INSERT INTO open_steps (task_id, instance_id, process_key, task_key, name, due_at, assignee)"
+        " SELECT id, instance_id, process_key, task_key, name, due_at, assignee FROM tasks WHERE status = 'open'"
+    )
+    _run(
+        "INSERT INTO instance_people (username, instance_id)"
+        " SELECT started_by, id FROM process_instances WHERE started_by IS NOT NULL"
+        " UNION SELECT assignee, instance_id FROM tasks WHERE assignee IS NOT NULL"
+        " UNION SELECT completed_by, instance_id FROM tasks WHERE completed_by IS NOT NULL"
     )
     for statement in SQLITE_TRIGGERS if sqlite else PG_TRIGGERS:
         _run(statement)
@@ -297,5 +361,5 @@ def downgrade() -> None:
     op.execute("DELETE FROM jobs WHERE kind = 'monitor_counters'")
     for statement in SQLITE_DROP if sqlite else PG_DROP:
         op.execute(statement)
-    for table in ("counted_fields", "field_counts", "open_steps", "instance_trend", "instance_counts"):
+    for table in ("counted_fields", "field_counts", "instance_people", "open_steps", "instance_trend", "instance_counts"):
         op.drop_table(table)

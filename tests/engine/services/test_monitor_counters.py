@@ -3,7 +3,9 @@ rows they count say: instance counts by version, status and starter and the open
 whole database (every test's instances, however they were written), the starts/ends trend and the
 report-field counts for the instances of a starter of the test's own; folding them changes no sum
 and leaves one row per key; a report field not counted yet is built from the instances before it;
-on PostgreSQL a delta committed during a fold is neither lost nor counted twice."""
+on PostgreSQL a delta committed during a fold is neither lost nor counted twice. The participant
+links behind the instance lists name everyone who started, held or completed a task of an
+instance."""
 
 from __future__ import annotations
 
@@ -21,7 +23,18 @@ from engine.clock import aware
 from engine.process_engine import ProcessEngine
 from engine.services import monitor_counters
 from store.db import is_sqlite
-from store.models import CountedField, FieldCount, InstanceCount, InstanceField, InstanceTrend, Job, OpenStep, ProcessInstance, Task
+from store.models import (
+    CountedField,
+    FieldCount,
+    InstanceCount,
+    InstanceField,
+    InstancePerson,
+    InstanceTrend,
+    Job,
+    OpenStep,
+    ProcessInstance,
+    Task,
+)
 from tests.data import COMPLAINT, approval_request
 from tests.flow import Flow
 
@@ -44,15 +57,30 @@ def open_steps(engine: ProcessEngine) -> tuple[set[tuple], set[tuple]]:
     with engine.db.sessions() as session:
         copied = {
             tuple(r)
-            for r in session.execute(select(OpenStep.task_id, OpenStep.process_key, OpenStep.task_key, OpenStep.due_at, OpenStep.assignee))
+            for r in session.execute(
+                select(OpenStep.task_id, OpenStep.instance_id, OpenStep.process_key, OpenStep.task_key, OpenStep.due_at, OpenStep.assignee)
+            )
         }
         live = {
             tuple(r)
             for r in session.execute(
-                select(Task.id, Task.process_key, Task.task_key, Task.due_at, Task.assignee).where(Task.status == "open")
+                select(Task.id, Task.instance_id, Task.process_key, Task.task_key, Task.due_at, Task.assignee).where(Task.status == "open")
             )
         }
     return copied, live
+
+
+def participants(engine: ProcessEngine) -> tuple[set[tuple], set[tuple]]:
+    """(linked, live): who took part in which instance, by the links and by the rows themselves."""
+    with engine.db.sessions() as session:
+        linked = {tuple(r) for r in session.execute(select(InstancePerson.username, InstancePerson.instance_id))}
+        live = {
+            tuple(r)
+            for r in session.execute(select(ProcessInstance.started_by, ProcessInstance.id).where(ProcessInstance.started_by.is_not(None)))
+        }
+        for column in (Task.assignee, Task.completed_by):
+            live |= {tuple(r) for r in session.execute(select(column, Task.instance_id).where(column.is_not(None)))}
+    return linked, live
 
 
 def hour(value: datetime) -> datetime:
@@ -143,6 +171,9 @@ def test_the_counters_say_what_the_rows_say_before_and_after_a_fold(flow: Flow, 
         assert counted == live
         copied, open_live = open_steps(flow.engine)
         assert copied == open_live
+        linked, took_part = participants(flow.engine)
+        assert took_part <= linked  # everyone who took part can find the instance in their lists
+        assert {p for p in linked if p[0] == starter} == {p for p in took_part if p[0] == starter}
         counted_trend, live_trend = trend(flow.engine, starter)
         # the removed instance's start stays in the trend (a past day's figure does not change)
         assert counted_trend - live_trend == Counter({("complaint_handling", made["removed_hour"], "started"): 1})
