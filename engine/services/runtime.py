@@ -470,7 +470,12 @@ class RuntimeService:
         if not search.empty:
             stmt = search.apply(stmt, config.current().timezone, self._clock())
         visible_ids = self._authorization.visible_instance_ids(session, actor)
-        visible = stmt if visible_ids is None else stmt.where(ProcessInstance.id.in_(visible_ids))
+        if visible_ids is None:
+            visible = stmt
+        elif search.empty:  # the whole list: the actor's links, a range each
+            visible = stmt.where(ProcessInstance.id.in_(visible_ids))
+        else:  # a search's few matches: each tested by primary key
+            visible = stmt.where(self._authorization.visible_instances_clause(session, actor))
         if visible_ids is None and search.empty:  # everything, or one process or status: its counter
             return self._page_of_all(session, stmt, search, limit, offset, process_key, status)
         matched = visible.cte("matched").prefix_with("MATERIALIZED")
