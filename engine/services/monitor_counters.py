@@ -80,8 +80,9 @@ def _summed(rows: Any, deltas: Deltas) -> Any:
 # --- report fields, written by the engine ---------------------------------------------------------
 
 
-def _text(found: tuple[str, float | None] | None) -> str:
-    return found[0] if found else NOT_SET
+def _text(data: Mapping[str, Any], name: str) -> str:
+    """A report field's stored text (as instance_fields keeps it), NOT_SET without one."""
+    return instance_fields.text_of(data.get(name)) or NOT_SET
 
 
 def record_fields(
@@ -96,22 +97,20 @@ def record_fields(
 ) -> None:
     """Queue the deltas that move the instance between values of its report fields: +1 for each on
     a new instance; -1 for the old value and +1 for the new one when an action changed it."""
-    names = tuple(names)
-    if not names:
-        return
-    old, now = instance_fields.fields_of(before), instance_fields.fields_of(after)
-    key = {
-        "process_key": instance.process_key,
-        "day": aware(instance.started_at).astimezone(zone).date(),  # type: ignore[arg-type]
-        "started_by": instance.started_by,
-    }
     rows: list[dict[str, Any]] = []
+    key: dict[str, Any] = {}
     for name in names:
-        was, is_ = _text(old.get(name)), _text(now.get(name))
-        if new:
-            rows.append({**key, "name": name, "text": is_, "n": 1})
-        elif was != is_:
-            rows += [{**key, "name": name, "text": was, "n": -1}, {**key, "name": name, "text": is_, "n": 1}]
+        was, is_ = _text(before, name), _text(after, name)
+        if not new and was == is_:
+            continue
+        key = key or {
+            "process_key": instance.process_key,
+            "day": aware(instance.started_at).astimezone(zone).date(),  # type: ignore[union-attr]
+            "started_by": instance.started_by,
+        }
+        if not new:
+            rows.append({**key, "name": name, "text": was, "n": -1})
+        rows.append({**key, "name": name, "text": is_, "n": 1})
     if rows:
         writes.later(session, _FIELD_COUNTS.insert().inline(), rows)  # inline: no RETURNING of the id in a pipeline
 

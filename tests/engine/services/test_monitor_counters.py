@@ -230,7 +230,7 @@ def test_the_job_folds_and_comes_back(flow: Flow, starter: str) -> None:
         before = session.scalar(select(func.count()).select_from(InstanceCount))
         assert engine.counters.run(session, job, datetime.now(UTC)) == "fired"
         after = session.scalar(select(func.count()).select_from(InstanceCount))
-        assert after <= before
+        assert after < before  # the starter's four complaint starts, one row per key now
         following = session.scalars(select(Job.due_at).where(Job.kind == monitor_counters.COUNTERS_KIND, Job.id != job.id)).all()
     assert len(following) == 1 and aware(following[0]) > datetime.now(UTC)
     counted, live = instance_counts(engine)
