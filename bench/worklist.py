@@ -18,6 +18,7 @@ import json
 import random
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -179,6 +180,53 @@ class Generator:
                 if is_open:
                     cand_rows.extend([(tid, "role", r) for r in roles] + [(tid, "user", u) for u in users])
         return inst_rows, task_rows, cand_rows, field_rows
+
+    def archive(self, instances: int) -> Rows:
+        """Finished instances of the past three years, as the monitor meets them once a company has
+        run for a while: one completed task row each (the step that ended it, by a holder of its
+        role), so their starters and performers are linked as the engine's would be."""
+        inst_rows, task_rows, _cands, field_rows = self.batch(instances)
+        rng = self.rng
+        for n, row in enumerate(inst_rows):
+            started = self.now - timedelta(days=rng.uniform(30, 3 * 365))
+            inst_rows[n] = (*row[:3], "completed", *row[4:10], started, started + timedelta(days=3), started + timedelta(days=3))
+        done = [t for t in task_rows if t[5] == "completed"][:: TASKS_PER_INSTANCE - 1]
+        by_instance = {t[1]: t for t in done}
+        return inst_rows, list(by_instance.values()), [], field_rows
+
+
+def history_rows(instance_ids: range, per_instance: int, now: datetime) -> Iterator[tuple[Any, ...]]:
+    """`per_instance` lines per instance: its start, claims and completions of its steps, its end."""
+    for iid in instance_ids:
+        at = now - timedelta(days=iid % 900, hours=iid % 24)
+        yield (at, "bench", "start", iid, None, "{}")
+        for k in range(per_instance - 2):
+            yield (at + timedelta(hours=k + 1), "bench", ("claim", "complete")[k % 2], iid, "step", "{}")
+        yield (at + timedelta(hours=per_instance), None, "end", iid, None, "{}")
+
+
+def scale_up(dsn: str, generator: Generator, instances: int, history: int) -> dict[str, Any]:
+    """Grow the loaded database to the monitor's size (#14: 1M instances, 10M history rows) with
+    finished instances and the history of every instance; returns what was loaded and how fast."""
+    start = time.perf_counter()
+    with psycopg.connect(dsn) as conn:
+        have = int(conn.execute("SELECT count(*) FROM process_instances").fetchone()[0])  # type: ignore[index]
+    while have < instances:
+        n = min(50_000, instances - have)
+        load(dsn, generator.archive(n))
+        have += n
+    per_instance = max(2, history // instances)
+    with psycopg.connect(dsn) as conn:
+        first, last = conn.execute("SELECT min(id), max(id) FROM process_instances").fetchone()  # type: ignore[misc]
+        with conn.cursor() as cur, cur.copy('COPY history_events (at, "user", action, instance_id, task_key, data) FROM STDIN') as copy:
+            for row in history_rows(range(first, last + 1), per_instance, generator.now):
+                copy.write_row(row)
+        conn.commit()
+        conn.autocommit = True
+        conn.execute("ANALYZE history_events")
+        rows = int(conn.execute("SELECT count(*) FROM history_events").fetchone()[0])  # type: ignore[index]
+        tasks = int(conn.execute("SELECT count(*) FROM tasks").fetchone()[0])  # type: ignore[index]
+    return {"instances": have, "history_rows": rows, "task_rows": tasks, "load_s": rnd(time.perf_counter() - start)}
 
 
 INSTANCE_COLUMNS = (
@@ -374,8 +422,10 @@ def explain(engine: ProcessEngine, username: str, scope: str) -> list[str]:
     return lines
 
 
-def measure(engine: ProcessEngine, url: str, sizes: tuple[int, ...], repeat: int) -> dict[str, Any]:
-    """`sizes`: total task rows after each load, ascending; the worklist is timed at each size."""
+def measure(engine: ProcessEngine, url: str, sizes: tuple[int, ...], repeat: int, monitor_scale: tuple[int, int]) -> dict[str, Any]:
+    """`sizes`: total task rows after each load, ascending; the worklist is timed at each size.
+    Then the database grows to `monitor_scale` (instances, history rows) and the monitor, the
+    searches and the lists are timed, with the worklist once more."""
     with engine.db.sessions() as session:
         definition_ids = {key: engine.repository.latest(session, key).id for key in PROCESSES}
     generator = Generator(definition_ids)
@@ -406,6 +456,12 @@ def measure(engine: ProcessEngine, url: str, sizes: tuple[int, ...], repeat: int
     largest = out[str(sizes[-1])]
     scope, username = largest["slowest"].split(":")
     largest["explain"] = explain(engine, username, scope)
+    largest["scaled"] = scale_up(dsn, generator, *monitor_scale)
+    fill_rollups(dsn)
+    with engine.db.transaction() as session:
+        engine.counters.catch_up(session)
+    queries = time_queries(engine, repeat)
+    largest["scaled"]["worklist_p95_ms"] = max(q["p95_ms"] or 0 for q in queries.values())
     largest["monitor"] = time_monitor(engine, repeat)
     largest["search"] = time_search(url, repeat)
     return out

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement, Select, exists, or_, select, true, union
 from sqlalchemy.orm import Session
 
+from engine import process_parts
 from engine.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from engine.services import task_counts
 from engine.services.assignment import may_leave_out
@@ -32,7 +33,6 @@ from store.models import (
     Customer,
     InstancePerson,
     Lead,
-    OpenStep,
     Opportunity,
     ProcessDefinition,
     ProcessInstance,
@@ -140,35 +140,36 @@ class Authorization:
         if not self.may_start(definition, actor):
             raise Forbidden(f"you may not start '{definition.key}'")
 
-    def _visible(self, session: Session, actor: Actor) -> tuple[Select[tuple[int]], Select[tuple[int]]]:
-        """Who may see an instance besides admins, as two sets of instance ids: those they or one of
-        their reports took part in (started it, held or completed one of its tasks: the
-        participant links), and those with an open task offered to them."""
-        people = sorted({actor.username} | self._identity.subordinates(session, actor.username))
-        took_part = select(InstancePerson.instance_id).where(InstancePerson.username.in_(people))
-        offered = select(OpenStep.instance_id).where(
-            OpenStep.task_id.in_(select(TaskCandidate.task_id).where(task_counts.candidate_clause(actor)))
-        )
-        return took_part, offered
+    def _team(self, session: Session, actor: Actor) -> list[str]:
+        return sorted({actor.username} | self._identity.subordinates(session, actor.username))
 
     def visible_instances_clause(self, session: Session, actor: Actor) -> ColumnElement[bool]:
         """Whether the actor may see an instance (admins: all), instance by instance: a primary-key
-        look-up of each set (for one instance or a short list)."""
+        look-up of the instance's participant links and offered steps (for one instance or a
+        search's few matches). Besides admins, who may see an instance: those who took part in it
+        or one of whose reports did (started it, held or completed one of its tasks: the
+        participant links), and those an open task of it is offered to."""
         if actor.is_admin:
             return true()
-        took_part, offered = self._visible(session, actor)
+        took_part = select(InstancePerson.instance_id).where(InstancePerson.username.in_(self._team(session, actor)))
+        offered = select(TaskCandidate.instance_id).where(task_counts.candidate_clause(actor))
         return or_(
             took_part.where(InstancePerson.instance_id == ProcessInstance.id).exists(),
-            offered.where(OpenStep.instance_id == ProcessInstance.id).exists(),
+            offered.where(TaskCandidate.instance_id == ProcessInstance.id).exists(),
         )
 
-    def visible_instance_ids(self, session: Session, actor: Actor) -> Select[tuple[int]] | None:
-        """The instances the actor may see as one set of ids, for a list (None: all): ranges of
-        the participant links' key, not a test per instance."""
+    def visible_instance_sets(self, session: Session, actor: Actor) -> list[Select[tuple[int]]] | None:
+        """The same rule for a whole list (None: all): one set of instance ids per person of the
+        team and per key the actor's open steps are offered by, each a range of one index in id
+        order, so a page is the newest ids of each set merged and never a pass over them all."""
         if actor.is_admin:
             return None
-        took_part, offered = self._visible(session, actor)
-        return union(took_part, offered)  # type: ignore[return-value]
+        took_part = [select(InstancePerson.instance_id).where(InstancePerson.username == p) for p in self._team(session, actor)]
+        offered = [
+            select(TaskCandidate.instance_id).where(TaskCandidate.kind == kind, TaskCandidate.name == name)
+            for kind, name in task_counts.candidate_keys(actor)
+        ]
+        return took_part + offered
 
     def may_monitor(self, session: Session, actor: Actor) -> bool:
         """The monitor: admins (everything) and supervisors, anyone with reports (their subtree:
@@ -197,6 +198,24 @@ class Authorization:
             return False
         open_tasks = session.scalars(select(Task).where(Task.instance_id == instance.id, Task.status == "open"))
         return any(self.stands_in_for(session, actor, task) for task in open_tasks)
+
+    @staticmethod
+    def may_withdraw(actor: Actor, instance: ProcessInstance) -> bool:
+        """撤回: a request's requester takes it back while it runs, if its process allows it."""
+        return instance.started_by == actor.username and process_parts.parts_of(instance.process_key).withdrawable
+
+    def check_withdraw(self, actor: Actor, instance: ProcessInstance) -> None:
+        if not self.may_withdraw(actor, instance):
+            raise Forbidden("only the requester may withdraw a request, and only of a process that allows it")
+
+    @staticmethod
+    def may_urge(actor: Actor, instance: ProcessInstance) -> bool:
+        """催办: the requester nudges whoever the open steps wait for."""
+        return instance.started_by == actor.username
+
+    def check_urge(self, actor: Actor, instance: ProcessInstance) -> None:
+        if not self.may_urge(actor, instance):
+            raise Forbidden("only the requester may urge the approvers")
 
     @staticmethod
     def may_deliver(actor: Actor, instance: ProcessInstance, senders: list[str]) -> bool:

@@ -69,3 +69,10 @@ class ProcessError(EngineError):
 
 class TooManyAttempts(EngineError):
     code, status = "too_many_attempts", 429
+
+
+class TooSoon(EngineError):
+    """Asked again before the allowed interval passed (an urge within the hour); `retry_after`
+    says in how many seconds it may be asked."""
+
+    code, status = "too_soon", 429

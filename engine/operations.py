@@ -138,14 +138,14 @@ def _recipients(session: Session, instance: ProcessInstance | None, to: str) -> 
         if task is None:
             return []
         # An unclaimed task is its candidates' to do: remind them, alert their superiors.
-        people = [task.assignee] if task.assignee else _candidates(session, task)
+        people = [task.assignee] if task.assignee else candidates(session, task)
         if kind == "assignee_of":
             return people
         return sorted({m for p in people if (m := superior_of(session, p))})
     raise EngineError(f"unknown notification recipient '{to}'")
 
 
-def _candidates(session: Session, task: Task) -> list[str]:
+def candidates(session: Session, task: Task) -> list[str]:
     users = [u for u in task.candidate_users.split(",") if u]
     for role in (r for r in task.candidate_roles.split(",") if r):
         users.extend(users_with_role(session, role))

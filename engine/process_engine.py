@@ -32,6 +32,7 @@ from engine.services.opportunities import OpportunityService
 from engine.services.receivables import ReceivableService
 from engine.services.reports import ReportService
 from engine.services.repository import RepositoryService
+from engine.services.requester import RequesterService
 from engine.services.runtime import RuntimeService
 from engine.services.statistics import StatisticsService
 from engine.services.substitutes import SubstituteService
@@ -86,6 +87,9 @@ class ProcessEngine:
         self.repository.use_jobs(self.jobs)
         self.instances = InstanceControlService(
             authorization=self.authorization, clock=clock, db=db, history=self.history, runtime=self.runtime
+        )
+        self.requests = RequesterService(
+            authorization=self.authorization, clock=clock, context=self.context, db=db, history=self.history, runtime=self.runtime
         )
         self.bulk = BulkOperationService(
             authorization=self.authorization, db=db, history=self.history, instances=self.instances, runtime=self.runtime

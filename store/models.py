@@ -285,6 +285,8 @@ class TaskCandidate(Base):
             postgresql_where=text("NOT claimed"),
             sqlite_where=text("claimed = 0"),
         ),
+        # The instances whose open steps a key is offered (engine.authorization.visible_instance_sets).
+        Index("ix_task_candidates_instance", "kind", "name", "instance_id"),
     )
 
     task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True)
@@ -296,6 +298,8 @@ class TaskCandidate(Base):
     due_at: Mapped[utc_datetime | None]
     priority: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[utc_datetime | None]
+    # The task's instance, set by the same insert trigger (migration 0019).
+    instance_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class TaskAssignment(Base):

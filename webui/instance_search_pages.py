@@ -87,7 +87,8 @@ def index() -> ResponseReturnValue:
         overdue={t.id for steps_ in open_steps.values() for t in steps_ if t.due_at is not None and aware(t.due_at) < now},  # type: ignore[operator]
         total=total,
         page=page,
-        pages=max(1, -(-total // PAGE_SIZE)),
+        pages=max(1, -(-total // PAGE_SIZE)) if total.exact else None,
+        page_size=PAGE_SIZE,
         page_url=lambda n: url_for("instance_search.index") + "?" + urlencode({**params, **({"page": n} if n > 1 else {})}),
         register_title=_(register_of.title) if register_of else None,
         now=now,

@@ -7,12 +7,12 @@ from flask import render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from engine.errors import Conflict, ValidationFailed
+from engine.errors import Conflict, TooSoon, ValidationFailed
 from engine.services.activities import ACTIVITY_KINDS
 from engine.services.presentation import diagram_state, element_names, field_catalogue
 from webui import context, labels
 from webui.documents import xml_response
-from webui.ui import actor, done, eng, error_page, page_blueprint
+from webui.ui import actor, done, eng, error_page, page_blueprint, person
 
 bp = page_blueprint("instances", __name__)
 
@@ -32,6 +32,9 @@ def show(instance_id: int) -> ResponseReturnValue:
         diagram = diagram_state(engine, session, instance).as_dict()
         lead, lead_activities = engine.activities.of_instance(session, instance.id)
         may_operate = engine.authorization.may_administer(me)
+        running = instance.status == "running"
+        may_urge = running and engine.authorization.may_urge(me, instance)
+        may_withdraw = running and engine.authorization.may_withdraw(me, instance)
         # Admins see where it failed: the incident's element marked on the diagram, its error and a retry.
         incidents = engine.jobs.incidents(session, me, instance.id) if may_operate else []
         diagram["incidents"] = sorted({j.element_id for j in incidents if j.element_id})
@@ -52,9 +55,13 @@ def show(instance_id: int) -> ResponseReturnValue:
         lead=lead,
         lead_activities=lead_activities,
         may_operate=may_operate,
+        may_urge=may_urge,
+        may_withdraw=may_withdraw,
         incidents=incidents,
         suspension=next((e for e in reversed(history) if e.action == "suspend"), None) if instance.status == "suspended" else None,
-        termination=next((e for e in reversed(history) if e.action == "terminate"), None) if instance.status == "terminated" else None,
+        termination=next((e for e in reversed(history) if e.action in ("terminate", "withdraw")), None)
+        if instance.status == "terminated"
+        else None,
         activity_kinds=ACTIVITY_KINDS,
         now=engine.clock(),
     )
@@ -95,3 +102,24 @@ def operate(instance_id: int) -> ResponseReturnValue:
         "terminate": _("Terminated: its tasks left every worklist."),
     }
     return done(messages[operation], back)
+
+
+@bp.post("/instances/<int(min=1, max=2147483647):instance_id>/requester")
+def requester(instance_id: int) -> ResponseReturnValue:
+    """The requester urges (催办) whoever the request waits for, or withdraws it (撤回)."""
+    back = url_for("instances.show", instance_id=instance_id)
+    action = request.form.get("action", "")
+    service = eng().requests
+    try:
+        if action == "urge":
+            told = service.urge(actor(), instance_id)
+            return done(_("Urged: %(people)s told.", people="、".join(person(u) for u in told)), back)
+        if action == "withdraw":
+            service.withdraw(actor(), instance_id, {"reason": request.form.get("reason", "")})
+            return done(_("Withdrawn: it left every worklist."), back)
+    except ValidationFailed as exc:
+        detail = "; ".join(labels.field_error(v) for v in exc.fields.values())
+        return done(_("Not done: %(detail)s", detail=detail), back + "#requester", "error", events=())
+    except (Conflict, TooSoon) as exc:
+        return done(labels.error_message(exc), back, "warning", events=())
+    return error_page(400, _("This action is not available here."))

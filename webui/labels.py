@@ -15,7 +15,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from engine.errors import Conflict, EngineError, Forbidden, NotFound, ProcessError, ValidationFailed
+from engine.errors import Conflict, EngineError, Forbidden, NotFound, ProcessError, TooSoon, ValidationFailed
 from engine.process_parts import registered
 
 ROLE_EN = {
@@ -52,6 +52,9 @@ ACTIONS = {
     "suspend": _l("suspended"),
     "resume": _l("resumed"),
     "incident": _l("incident"),
+    "route": _l("routed by the reporting line"),
+    "withdraw": _l("withdrew the request"),
+    "urge": _l("urged"),
 }
 
 # The audit log in sentences (#13.13): each administrative action, with the data key it names.
@@ -175,6 +178,8 @@ NOTIFICATION_KINDS = {
     "substitute": _l("You stand in for a colleague"),
     "untouched": _l("Untouched for a month"),
     "birthday": _l("Birthday"),
+    "urge": _l("Urged"),
+    "withdrawn": _l("Withdrawn"),
 }
 
 STATUSES = {
@@ -194,6 +199,7 @@ OUTCOMES = {
     "invalid": _l("Invalid"),
     "merged": _l("Merged"),
     "approved": _l("Approved"),
+    "withdrawn": _l("Withdrawn"),
 }
 
 FIELD_ERRORS: list[tuple[re.Pattern[str], Any]] = [
@@ -336,7 +342,12 @@ def error_message(exc: EngineError) -> str:
     """A sentence for the person at the screen; engine texts stay in the log, not on the page."""
     if isinstance(exc, Conflict) and exc.code == "suspended":
         return _("An administrator has suspended this process: nothing can be done on it until it is resumed.")
-    if isinstance(exc, Conflict) and exc.message.startswith(("only a", "the instance has ended")):
+    if isinstance(exc, TooSoon):
+        minutes = int(exc.extra.get("retry_after") or 60) // 60 + 1
+        return _("Already urged within the hour: you can urge again in %(minutes)d minutes.", minutes=minutes)
+    if isinstance(exc, Conflict) and exc.message == "the request is not waiting for anyone":
+        return _("The request is not waiting for anyone right now.")
+    if isinstance(exc, Conflict) and exc.message.startswith(("only a", "the instance has ended", "the request is not running")):
         return _("This process is not in a state for that any more; the page shows its current state.")
     if isinstance(exc, Conflict):
         holder = re.search(r"already claimed by (\S+)", exc.message)

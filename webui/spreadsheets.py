@@ -96,11 +96,12 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 def download(kind: str, title: str, filename: str, headers: Sequence[str], rows: Iterable[Sequence[Any]], total: int) -> Response:
     """A table as an XLSX or CSV download; X-Total-Count says how many rows matched (the file may
-    hold the first of them)."""
+    hold the first of them), when that was counted (not past instance_search.TOTAL_CAP)."""
     if kind == "xlsx":
         response = Response(workbook(title, headers, rows), mimetype=XLSX)
     else:
         response = Response(csv_bytes(headers, rows), mimetype="text/csv")
     response.headers["Content-Disposition"] = f"attachment; filename={filename}.{kind}"
-    response.headers["X-Total-Count"] = str(total)
+    if getattr(total, "exact", True):
+        response.headers["X-Total-Count"] = str(total)
     return response

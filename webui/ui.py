@@ -271,6 +271,13 @@ def duration(seconds: float | None) -> str:
     return format_timedelta(timedelta(seconds=seconds), granularity="minute", threshold=1.1)
 
 
+def count_label(total: int) -> str:
+    """A list's total in the locale's digits; a total that stopped at its cap (instance_search.Total)
+    as "10,000+"."""
+    text = format_decimal(total)
+    return text if getattr(total, "exact", True) else text + "+"
+
+
 def register_template_helpers(app: Flask) -> None:
     helpers: dict[str, Callable[..., Any]] = {
         "local_time": local_time,
@@ -297,6 +304,7 @@ def register_template_helpers(app: Flask) -> None:
         "may_monitor": may_monitor,
         "job_kind": labels.job_kind,
         "duration": duration,
+        "count_label": count_label,
         "iso": iso,
     }
     app.jinja_env.globals.update(helpers)

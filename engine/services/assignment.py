@@ -28,6 +28,20 @@ from engine.operations import EXPRESSION_FUNCTIONS
 from store.models import Role, Task, TaskCandidate, User, UserRole
 
 FOUR_EYES = "fourEyes"
+# A task's `approverFrom` property (value `initiator`): its roles go to the requester's own holder,
+# the nearest superior up the requester's reporting line who holds one of them (DOMAIN.md,
+# "Approvals as Chinese office staff expect them"); with none in the line, to every holder.
+REPORTING_LINE = "approverFrom"
+LINE_DEPTH = 20  # a reporting line longer than this is a loop in the organisation chart
+
+
+@dataclass
+class Routing:
+    """How a reporting-line task was routed, for its history: to whom, for which role, or to every
+    holder of the roles when no superior in the line holds one."""
+
+    roles: list[str]
+    to: str | None
 
 
 @dataclass
@@ -111,6 +125,33 @@ def _priority(text: str | None, data: dict[str, Any], default: int) -> int:
         return int(value)
     except (EngineError, ValueError, TypeError, NameError):
         return default
+
+
+def own_approver(session: Session, spiff_task: Any, who: Assignment, initiator: str | None) -> tuple[Assignment, Routing | None]:
+    """A task with `approverFrom=initiator` offered by role goes to the nearest active superior of
+    the initiator who holds one of its roles; the assignment unchanged, with a Routing that says
+    so, when the line has none (or the task names people, or has its assignee already)."""
+    props = (getattr(spiff_task.task_spec, "extensions", None) or {}).get("camundaProperties", {})
+    if props.get(REPORTING_LINE) != "initiator" or not initiator or not who.candidate_roles or who.assignee or who.candidate_users:
+        return who, None
+    holders = set(
+        session.scalars(
+            select(User.id)
+            .join(UserRole, UserRole.user_id == User.id)
+            .join(Role, Role.id == UserRole.role_id)
+            .where(Role.name.in_(who.candidate_roles), User.active.is_(True))
+        )
+    )
+    line = select(User.superior_id).where(User.username == initiator).scalar_subquery()
+    superior = session.execute(select(User.id, User.username, User.superior_id).where(User.id == line)).first()
+    for _ in range(LINE_DEPTH):  # one primary-key read per level: lines are a few levels deep
+        if superior is None:
+            break
+        if superior.id in holders:
+            own = Assignment([], [superior.username], None, who.due_at, who.follow_up_at, who.priority)
+            return own, Routing(who.candidate_roles, superior.username)
+        superior = session.execute(select(User.id, User.username, User.superior_id).where(User.id == superior.superior_id)).first()
+    return who, Routing(who.candidate_roles, None)
 
 
 def four_eyes_names(spec: Any) -> list[str]:

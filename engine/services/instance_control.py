@@ -108,26 +108,32 @@ class InstanceControlService:
             instance = self._locked(session, actor, instance_id, "terminate a process")
             if instance.status in ("completed", "terminated"):
                 raise Conflict(f"the instance has ended already ({instance.status})")
-            now = self._clock()
-            instance.status = "terminated"
-            instance.ended_at = now
-            instance.updated_at = now
-            cancelled = session.execute(
-                update(Task)
-                .where(Task.instance_id == instance.id, Task.status == "open")
-                .values(status="cancelled", completed_at=now, suspended=False)
-                .execution_options(synchronize_session=False)
-            ).rowcount
-            session.execute(
-                update(Job)
-                .where(Job.instance_id == instance.id, Job.status.in_((*OPEN_JOBS, "incident")))
-                .values(status="cancelled", lock_owner=None, lock_expires_at=None)
-                .execution_options(synchronize_session=False)
-            )
+            cancelled = end(session, instance, self._clock())
             self._history.record(
                 session, actor.username, "terminate", instance_id=instance.id, comment=reason, data={"tasks_cancelled": cancelled}
             )
             return instance
+
+
+def end(session: Session, instance: ProcessInstance, now: datetime) -> int:
+    """The instance `terminated` now, its open tasks cancelled (out of every worklist), its jobs
+    cancelled; returns how many tasks were cancelled. The caller holds the instance's lock."""
+    instance.status = "terminated"
+    instance.ended_at = now
+    instance.updated_at = now
+    cancelled = session.execute(
+        update(Task)
+        .where(Task.instance_id == instance.id, Task.status == "open")
+        .values(status="cancelled", completed_at=now, suspended=False)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.execute(
+        update(Job)
+        .where(Job.instance_id == instance.id, Job.status.in_((*OPEN_JOBS, "incident")))
+        .values(status="cancelled", lock_owner=None, lock_expires_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(cancelled)
 
 
 def _set_tasks(session: Session, instance_id: int, *, suspended: bool) -> None:

@@ -26,6 +26,28 @@ FIELD = re.compile(r"^data\.([A-Za-z_][A-Za-z0-9_]{0,63})(?:\.(gte|lte|like))?$"
 STEP = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}$")
 MAX_FILTERS = 20
 MAX_VALUE = 200
+# A non-admin's unfiltered list counts this many instances at most: past it the count would cost
+# a pass over every instance the team ever took part in, for a number no one pages through.
+TOTAL_CAP = 10_000
+
+
+class Total(int):
+    """A list's total: exact, or (`exact` False) more than TOTAL_CAP matched and this is the cap.
+    An int, so that pages, JSON and templates use it as the number it is."""
+
+    exact: bool
+
+    def __new__(cls, value: int, exact: bool = True) -> Total:
+        total = super().__new__(cls, value)
+        total.exact = exact
+        return total
+
+    @classmethod
+    def counted(cls, n: int, cap: int = TOTAL_CAP) -> Total:
+        """`n` instances counted up to one past the cap."""
+        return cls(cap, exact=False) if n > cap else cls(n)
+
+
 SORTS = {"-started": ("id", True), "started": ("id", False), "-updated": ("updated_at", True), "updated": ("updated_at", False)}
 DEFAULT_SORT = "-started"
 

@@ -18,7 +18,7 @@ from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import Select, bindparam, delete, distinct, func, insert, select, union, union_all, update
 from sqlalchemy.orm import Session, defer
 
 from engine import config, operations, process_parts
@@ -30,7 +30,7 @@ from engine.clock import aware
 from engine.errors import EngineError, Forbidden, NotFound, ProcessError, ValidationFailed
 from engine.services import assignment, customer_links, instance_fields, monitor_counters
 from engine.services.identity import Actor
-from engine.services.instance_search import InstanceSearch
+from engine.services.instance_search import SORTS, TOTAL_CAP, InstanceSearch, Total
 from store import writes
 from store.db import is_sqlite
 from store.models import InstanceCount, Job, ProcessDefinition, ProcessInstance, Task, TaskCandidate
@@ -296,10 +296,21 @@ class RuntimeService:
             if task_id in known:
                 continue
             who = assignment.resolve(session, spiff_task, instance.started_by, now, parts.priority(spiff_task.data))
+            who, routing = assignment.own_approver(session, spiff_task, who, instance.started_by)
             excluded = assignment.excluded_users(session, spiff_task, instance.id, instance.started_by)
             who = assignment.without(session, who, excluded)
             spec = spiff_task.task_spec
             name = (spec.bpmn_name or spec.bpmn_id)[:200]
+            if routing is not None:
+                self._history.record(
+                    session,
+                    None,
+                    "route",
+                    instance_id=instance.id,
+                    task_id=task_id,
+                    task_key=spec.bpmn_id,
+                    data={"roles": routing.roles, "to": routing.to},
+                )
             rows.append(
                 {
                     "id": task_id,
@@ -345,6 +356,7 @@ class RuntimeService:
                 continue
             with operations.action(self._context(session, None, instance)):  # expressions may ask the instance
                 who = assignment.resolve(session, spiff_task, instance.started_by, now, parts.priority(spiff_task.data))
+            who, _routing = assignment.own_approver(session, spiff_task, who, instance.started_by)
             excluded = assignment.excluded_users(session, spiff_task, instance.id, instance.started_by)
             who = assignment.without(session, who, excluded)
             spec = spiff_task.task_spec
@@ -455,8 +467,9 @@ class RuntimeService:
         limit: int = 50,
         offset: int = 0,
         search: InstanceSearch | None = None,
-    ) -> tuple[list[ProcessInstance], int]:
-        """The instances the actor may see, newest first; `search` filters by business data. The
+    ) -> tuple[list[ProcessInstance], Total]:
+        """The instances the actor may see, newest first; `search` filters by business data; the
+        total is exact but for a non-admin's unfiltered list past TOTAL_CAP (`Total.exact`). The
         matching ids are found once (a materialised CTE: PostgreSQL's planner would otherwise
         walk the primary key in order for the page and again for the count), counted and
         paged; then only the page's rows are read, without their state blobs (a list never runs
@@ -469,27 +482,29 @@ class RuntimeService:
         search = search or InstanceSearch()
         if not search.empty:
             stmt = search.apply(stmt, config.current().timezone, self._clock())
-        visible_ids = self._authorization.visible_instance_ids(session, actor)
-        if visible_ids is None:
+        sets = self._authorization.visible_instance_sets(session, actor)
+        if search.empty and sets is None:  # everything, or one process or status: its counter
+            return self._page_of_all(session, stmt, search, limit, offset, process_key, status)
+        if search.empty and not (process_key or status) and SORTS[search.sort][0] == "id":
+            return self._page_of_sets(session, sets or [], search, limit, offset)
+        if sets is None:
             visible = stmt
-        elif search.empty:  # the whole list: the actor's links, a range each
-            visible = stmt.where(ProcessInstance.id.in_(visible_ids))
+        elif search.empty:  # one process or status of the actor's sets
+            visible = stmt.where(ProcessInstance.id.in_(union(*sets)))
         else:  # a search's few matches: each tested by primary key
             visible = stmt.where(self._authorization.visible_instances_clause(session, actor))
-        if visible_ids is None and search.empty:  # everything, or one process or status: its counter
-            return self._page_of_all(session, stmt, search, limit, offset, process_key, status)
         matched = visible.cte("matched").prefix_with("MATERIALIZED")
         total = select(func.count()).select_from(matched).scalar_subquery()
         page = session.execute(
             select(matched.c.id, total.label("total")).order_by(*search.order(matched.c)).limit(limit).offset(offset)
         ).all()
         if not page:  # past the last page (or nothing): the total alone
-            return [], (session.scalar(select(func.count()).select_from(visible.subquery())) if offset else 0) or 0
-        return self._rows(session, [r.id for r in page]), int(page[0].total)
+            return [], Total((session.scalar(select(func.count()).select_from(visible.subquery())) if offset else 0) or 0)
+        return self._rows(session, [r.id for r in page]), Total(page[0].total)
 
     def _page_of_all(
         self, session: Session, stmt: Any, search: InstanceSearch, limit: int, offset: int, process_key: str | None, status: str | None
-    ) -> tuple[list[ProcessInstance], int]:
+    ) -> tuple[list[ProcessInstance], Total]:
         """An admin's unfiltered list (or of one process or status): the page by the index of its
         order, the total from the monitor's counters (engine.services.monitor_counters)."""
         counted = select(func.coalesce(func.sum(InstanceCount.n), 0))
@@ -497,10 +512,36 @@ class RuntimeService:
             counted = counted.where(InstanceCount.process_key == process_key)
         if status:
             counted = counted.where(InstanceCount.status == status)
-        total = int(session.scalar(counted) or 0)
+        total = Total(session.scalar(counted) or 0)
         listed = stmt.subquery()
         ids = list(session.scalars(select(listed.c.id).order_by(*search.order(listed.c)).limit(limit).offset(offset)))
         return self._rows(session, ids), total
+
+    def _page_of_sets(
+        self, session: Session, sets: list[Select[tuple[int]]], search: InstanceSearch, limit: int, offset: int
+    ) -> tuple[list[ProcessInstance], Total]:
+        """A non-admin's unfiltered list in id order, read along one index per visible set: the page
+        from the first `offset + limit` distinct ids of each set (the page's ids are among them),
+        the total from the first TOTAL_CAP + 1 of each (exact up to the cap: a set longer than
+        that makes the union longer too; every set shorter gives every id)."""
+        descending = SORTS[search.sort][1]
+
+        def ordered(column: Any) -> Any:
+            return column.desc() if descending else column.asc()
+
+        def heads(n: int) -> Any:
+            firsts = [found.distinct().order_by(ordered(found.selected_columns[0])).limit(n).subquery() for found in sets]
+            return union_all(*(select(first.c[0].label("id")) for first in firsts)).subquery()
+
+        merged = heads(offset + limit)
+        cap = TOTAL_CAP
+        counted = heads(cap + 1)
+        total = select(func.count(distinct(counted.c.id))).scalar_subquery()
+        page = select(merged.c.id).distinct().order_by(ordered(merged.c.id)).limit(limit).offset(offset).subquery()
+        rows = session.execute(select(page.c.id, total.label("total")).order_by(ordered(page.c.id))).all()
+        if not rows:
+            return [], Total.counted(int(session.scalar(select(total)) or 0) if offset else 0, cap)
+        return self._rows(session, [r.id for r in rows]), Total.counted(int(rows[0].total), cap)
 
     @staticmethod
     def _rows(session: Session, ids: list[int]) -> list[ProcessInstance]:

@@ -21,7 +21,7 @@ def approver_steps(data: dict[str, Any]) -> list[tuple[str, str]]:
     if not isinstance(roles, list):
         return []
     index = data.get("step_index") if isinstance(data.get("step_index"), int) else 0
-    finished = data.get("outcome") in ("approved", "rejected")
+    finished = data.get("outcome") in ("approved", "rejected", "withdrawn")
     steps = []
     for i, role in enumerate(roles):
         if i < index or (finished and data.get("outcome") == "approved"):
@@ -57,5 +57,6 @@ PARTS = register(
         money_fields=frozenset({"amount"}),
         multiline_fields=frozenset({"description"}),
         steps=approver_steps,
+        withdrawable=True,
     )
 )

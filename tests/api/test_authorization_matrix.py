@@ -123,6 +123,9 @@ def test_every_api_operation_is_in_the_matrix_or_its_own_tests(app: Any) -> None
         "/api/v1/process-instances/<int(min=1, max=2147483647):instance_id>/suspend",
         "/api/v1/process-instances/<int(min=1, max=2147483647):instance_id>/resume",
         "/api/v1/process-instances/<int(min=1, max=2147483647):instance_id>/terminate",
+        # the requester's own: tests/api/test_requester_api.py
+        "/api/v1/process-instances/<int(min=1, max=2147483647):instance_id>/withdraw",
+        "/api/v1/process-instances/<int(min=1, max=2147483647):instance_id>/urge",
         # activities and follow-ups: tests/api/test_activities_api.py
         "/api/v1/opportunities/<int(min=1, max=2147483647):opportunity_id>/activities",
         "/api/v1/leads/<int(min=1, max=2147483647):lead_id>/activities", "/api/v1/me/follow-ups",

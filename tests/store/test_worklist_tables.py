@@ -127,6 +127,7 @@ def test_the_migration_backfills_and_downgrades(dialect: str, tmp_path: Path, pg
                 text(
                     "SELECT count(*) FROM task_candidates c JOIN tasks t ON t.id = c.task_id"
                     " WHERE c.priority = t.priority AND c.created_at = t.created_at AND c.due_at IS NULL AND t.due_at IS NULL"
+                    " AND c.instance_id = t.instance_id"  # and its instance (0019)
                 )
             ).scalar()
         assert copied == 2

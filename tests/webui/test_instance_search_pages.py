@@ -12,13 +12,16 @@ import secrets
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
+import pytest
 from openpyxl import load_workbook
 
 from engine.clock import aware
+from engine.services import runtime
 from tests.conftest import Api
 from tests.data import COMPLAINT, approval_request
 from tests.flow import Flow
 from tests.webui.conftest import Page
+from webui import instance_search_pages
 
 
 def _complaint(flow: Flow, tag: str, **extra: object) -> int:
@@ -132,3 +135,22 @@ def test_admins_preview_and_run_a_bulk_operation_from_the_search(ui: Callable[[s
     assert admin.get(f"/monitor/instances/bulk?q={tag}&action=explode").status_code == 422
     assert admin.post("/monitor/instances/bulk", {"action": "suspend", "instance": [str(second)]}).status_code == 422  # no reason
     assert flow.instance(second).status == "running"
+
+
+def test_a_supervisors_unfiltered_list_past_the_cap_says_so_and_pages_on(
+    ui: Callable[[str], Page], api: Api, flow: Flow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # cs_sup's team has more instances than a cap of 2 in the shared database (this test adds
+    # three): the page says "2+", offers a next page, and says no "of n"; the API marks the total.
+    for _ in range(3):
+        _complaint(flow, secrets.token_hex(3))
+    monkeypatch.setattr(runtime, "TOTAL_CAP", 2)
+    monkeypatch.setattr(instance_search_pages, "PAGE_SIZE", 2)
+    page = ui("cs_sup").text("/monitor/instances")
+    assert "data-total>2+</span>" in page
+    assert 'rel="next"' in page and "第 1 /" not in page and "Page 1 of" not in page
+    listed = api.get("cs_sup", "/api/v1/process-instances?limit=2").get_json()
+    assert listed["total"] == 2 and listed["total_exact"] is False and len(listed["items"]) == 2
+    exported = api.get("cs_sup", "/api/v1/process-instances/export.csv")
+    assert exported.status_code == 200 and "X-Total-Count" not in exported.headers
+    assert api.get("admin", "/api/v1/process-instances?limit=2").get_json()["total_exact"] is True

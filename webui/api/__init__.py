@@ -98,7 +98,8 @@ def authenticate() -> ResponseReturnValue | None:
 
 @bp.errorhandler(EngineError)
 def engine_error(exc: EngineError) -> ResponseReturnValue:
-    return error_response(exc.status, exc.code, exc.message, **exc.extra)
+    retry = exc.extra.get("retry_after")
+    return error_response(exc.status, exc.code, exc.message, headers={"Retry-After": str(retry)} if retry else None, **exc.extra)
 
 
 def unexpected_error(exc: Exception) -> ResponseReturnValue:

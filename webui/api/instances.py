@@ -49,7 +49,8 @@ def list_instances() -> ResponseReturnValue:
             int_arg("offset", 0, 0, 10_000_000),
             query.search,
         )
-        return {"items": [instance_view(session, i, full=False) for i in rows], "total": total}
+        # total_exact false: more than instance_search.TOTAL_CAP matched and total is the cap
+        return {"items": [instance_view(session, i, full=False) for i in rows], "total": total, "total_exact": total.exact}
 
 
 def _export(kind: str) -> ResponseReturnValue:
@@ -104,3 +105,16 @@ def resume_instance(instance_id: int) -> ResponseReturnValue:
 def terminate_instance(instance_id: int) -> ResponseReturnValue:
     """Admins: the end, with `reason` (required); its tasks leave every worklist, its jobs are cancelled."""
     return _operated(instance_id, engine().instances.terminate, json_body())
+
+
+@bp.post(f"/process-instances/{INSTANCE_ID}/withdraw")
+def withdraw_instance(instance_id: int) -> ResponseReturnValue:
+    """The requester takes a running request back (`reason` optional): `terminated`, outcome `withdrawn`."""
+    return _operated(instance_id, engine().requests.withdraw, _optional_body())
+
+
+@bp.post(f"/process-instances/{INSTANCE_ID}/urge")
+def urge_instance(instance_id: int) -> ResponseReturnValue:
+    """The requester nudges whoever the open steps wait for; once an hour (429 with Retry-After)."""
+    told = engine().requests.urge(actor(), instance_id)
+    return {"notified": told}

@@ -105,7 +105,7 @@ def _errors(*codes: int) -> dict[str, Any]:
         409: "Conflict",
         413: "Too large",
         422: "Invalid content",
-        429: "Too many failed logins",
+        429: "Too many failed logins, or asked again too soon (Retry-After)",
     }
     return {str(c): _json(_ref("Error"), text[c]) for c in codes}
 
@@ -168,7 +168,8 @@ def _export(summary: str, media_type: str) -> dict[str, Any]:
     return {
         "get": {
             "summary": summary,
-            "description": _SEARCH_DESCRIPTION + " At most 10,000 rows; X-Total-Count says how many matched.",
+            "description": _SEARCH_DESCRIPTION
+            + " At most 10,000 rows; X-Total-Count says how many matched (left out when more than 10,000 matched a non-admin's unfiltered list: not counted).",
             "parameters": _SEARCH,
             "responses": {
                 "200": {"description": "A download", "content": {media_type: {"schema": {"type": "string", "format": "binary"}}}},
@@ -451,7 +452,15 @@ SPEC: dict[str, Any] = {
                     "200": _json(
                         {
                             "type": "object",
-                            "properties": {"items": {"type": "array", "items": _ref("Instance")}, "total": {"type": "integer"}},
+                            "properties": {
+                                "items": {"type": "array", "items": _ref("Instance")},
+                                "total": {"type": "integer"},
+                                "total_exact": {
+                                    "type": "boolean",
+                                    "description": "false: more than 10,000 instances matched a non-admin's unfiltered list and"
+                                    " total is 10,000 (page on with offset while items come back full)",
+                                },
+                            },
                         }
                     ),
                     **_errors(400, 401, 422),
@@ -485,6 +494,30 @@ SPEC: dict[str, Any] = {
         "/process-instances/{instance_id}/terminate": _instance_operation(
             "Terminate (admins): open tasks leave every worklist, jobs are cancelled, who and why in the history", reason_required=True
         ),
+        "/process-instances/{instance_id}/withdraw": _instance_operation(
+            "Withdraw (撤回, the requester, while it runs, where the process allows it): `terminated`, outcome `withdrawn`;"
+            " whoever it waited for is told",
+            reason_required=False,
+        ),
+        "/process-instances/{instance_id}/urge": {
+            "post": {
+                "summary": "Urge (催办, the requester): whoever the open steps wait for is notified (kind `urge`); once an hour",
+                "parameters": [
+                    {
+                        "name": "instance_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647},
+                    }
+                ],
+                "responses": {
+                    "200": _json(
+                        {"type": "object", "properties": {"notified": {"type": "array", "items": {"type": "string"}}}}, "Who was told"
+                    ),
+                    **_errors(401, 403, 404, 409, 429),
+                },
+            }
+        },
         "/process-instances/{instance_id}": {
             "get": {
                 "summary": "One instance: data, open tasks, history",

@@ -1,0 +1,97 @@
+"""The requester's own actions on a running request over the API (API.md "Contract additions"):
+withdraw (撤回) by the requester only, ending it `terminated` with outcome `withdrawn`, its steps
+out of every worklist and its approver told; urge (催办) notifying whoever the request waits for,
+once an hour (429 with Retry-After); 404 for those who may not see the request."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from engine.process_engine import ProcessEngine
+from store.models import HistoryEvent, Notification, Task
+from tests.conftest import Api
+from tests.data import COMPLAINT, approval_request
+
+WITHDRAW = "/api/v1/process-instances/{}/withdraw"
+URGE = "/api/v1/process-instances/{}/urge"
+
+
+def _request(api: Api, user: str = "store_staff", amount: float = 640) -> int:
+    made = api.post(
+        user, "/api/v1/process-instances", json={"process_key": "approval_chain", "data": approval_request("store_expense", amount)}
+    )
+    assert made.status_code == 201, made.get_json()
+    return int(made.get_json()["id"])
+
+
+def _notices(engine: ProcessEngine, instance_id: int, kind: str) -> list[str]:
+    with engine.db.sessions() as session:
+        return sorted(
+            session.scalars(select(Notification.username).where(Notification.instance_id == instance_id, Notification.kind == kind))
+        )
+
+
+def test_the_requester_withdraws_a_running_request(api: Api, engine: ProcessEngine) -> None:
+    instance_id = _request(api)
+    task_id = api.get("region_mgr", f"/api/v1/process-instances/{instance_id}").get_json()["tasks"][0]["id"]
+    answer = api.post("store_staff", WITHDRAW.format(instance_id), json={"reason": "填错了金额"})
+    assert answer.status_code == 200, answer.get_json()
+    body = answer.get_json()
+    assert body["status"] == "terminated" and body["data"]["outcome"] == "withdrawn"
+    assert body["tasks"] == []
+    with engine.db.sessions() as session:
+        assert session.get(Task, task_id).status == "cancelled"  # type: ignore[union-attr]
+        line = session.scalars(select(HistoryEvent).where(HistoryEvent.instance_id == instance_id, HistoryEvent.action == "withdraw")).one()
+    assert (line.user, line.comment) == ("store_staff", "填错了金额")
+    assert _notices(engine, instance_id, "withdrawn") == ["region_mgr"]
+    listed = api.get("region_mgr", "/api/v1/tasks?scope=available&process_key=approval_chain&limit=200").get_json()["items"]
+    assert task_id not in {t["id"] for t in listed}
+    again = api.post("store_staff", WITHDRAW.format(instance_id))
+    assert again.status_code == 409
+
+
+def test_only_the_requester_may_withdraw(api: Api) -> None:
+    instance_id = _request(api)
+    assert api.post("region_mgr", WITHDRAW.format(instance_id), json={}).status_code == 403  # sees it, not theirs
+    assert api.post("admin", WITHDRAW.format(instance_id), json={}).status_code == 403  # admins terminate instead
+    assert api.post("sales1", WITHDRAW.format(instance_id), json={}).status_code == 404  # may not see it
+    assert api.get("store_staff", f"/api/v1/process-instances/{instance_id}").get_json()["status"] == "running"
+
+
+def test_a_process_that_allows_no_withdrawal_refuses_it(api: Api) -> None:
+    made = api.post("cs_agent1", "/api/v1/process-instances", json={"process_key": "complaint_handling", "data": COMPLAINT})
+    assert api.post("cs_agent1", WITHDRAW.format(made.get_json()["id"]), json={}).status_code == 403
+
+
+def test_a_bad_reason_changes_nothing(api: Api) -> None:
+    instance_id = _request(api)
+    assert api.post("store_staff", WITHDRAW.format(instance_id), json={"reason": 5}).status_code == 422
+    assert api.post("store_staff", WITHDRAW.format(instance_id), json={"reason": "x" * 1001}).status_code == 422
+    assert api.get("store_staff", f"/api/v1/process-instances/{instance_id}").get_json()["status"] == "running"
+
+
+def test_urge_tells_the_approver_once_an_hour(api: Api, engine: ProcessEngine) -> None:
+    instance_id = _request(api)
+    first = api.post("store_staff", URGE.format(instance_id))
+    assert first.status_code == 200 and first.get_json() == {"notified": ["region_mgr"]}
+    assert _notices(engine, instance_id, "urge") == ["region_mgr"]
+    again = api.post("store_staff", URGE.format(instance_id))
+    assert again.status_code == 429 and again.get_json()["error"] == "too_soon"
+    assert 3500 <= int(again.headers["Retry-After"]) <= 3601
+    assert _notices(engine, instance_id, "urge") == ["region_mgr"]  # the refusal told no one
+    with engine.db.transaction() as session:  # an hour goes by
+        urged = session.scalars(select(HistoryEvent).where(HistoryEvent.instance_id == instance_id, HistoryEvent.action == "urge")).one()
+        urged.at -= timedelta(hours=1, seconds=1)
+    assert api.post("store_staff", URGE.format(instance_id)).status_code == 200
+    assert _notices(engine, instance_id, "urge") == ["region_mgr", "region_mgr"]
+
+
+def test_only_the_requester_may_urge_and_only_a_running_request(api: Api) -> None:
+    instance_id = _request(api)
+    assert api.post("region_mgr", URGE.format(instance_id)).status_code == 403
+    assert api.post("sales1", URGE.format(instance_id)).status_code == 404
+    assert api.post("store_staff", URGE.format(2147483647)).status_code == 404
+    api.post("store_staff", WITHDRAW.format(instance_id), json={})
+    assert api.post("store_staff", URGE.format(instance_id)).status_code == 409
