@@ -283,7 +283,7 @@ def fill_rollups(dsn: str) -> None:
         conn.execute("TRUNCATE step_rollups")
         conn.execute(ROLLUPS)
         conn.execute("ANALYZE step_rollups")
-        for table in ("instance_counts", "instance_trend", "open_steps"):  # as autovacuum would after a load
+        for table in ("instance_counts", "instance_trend", "open_steps", "instance_people"):  # as autovacuum would after a load
             conn.execute(f"ANALYZE {table}")
 
 

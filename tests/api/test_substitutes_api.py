@@ -18,10 +18,13 @@ PASSWORD = "demo pass"  # tests.conftest.new_user
 
 @pytest.fixture
 def people(new_user: Callable[..., str]) -> dict[str, str]:
-    """A region manager who goes away, and a colleague of theirs who stands in."""
+    """A region manager who goes away, a colleague of theirs who stands in, and store staff of the
+    manager's own region, whose requests go to them."""
+    away = new_user("away", ["region_manager"], superior="ops_mgr")
     return {
-        "away": new_user("away", ["region_manager"], superior="ops_mgr"),
+        "away": away,
         "stand_in": new_user("cover", ["store_staff"], superior="ops_mgr"),
+        "requester": new_user("req", ["store_staff"], superior=away),
     }
 
 
@@ -49,7 +52,7 @@ def test_name_show_use_and_end_ones_own_substitute(api: Api, flow: Flow, people:
     shown = _call(api, "GET", stand_in, "/api/v1/me/substitute").get_json()
     assert [c["username"] for c in shown["covering"]] == [away]
 
-    instance = flow.start("store_staff", "approval_chain", approval_request("store_expense", 650))
+    instance = flow.start(people["requester"], "approval_chain", approval_request("store_expense", 650))
     step = flow.task(instance.id, "approve")
     listed = _call(api, "GET", stand_in, f"/api/v1/tasks?scope=substitute&instance_id={instance.id}").get_json()
     assert [t["id"] for t in listed["items"]] == [step.id]
@@ -60,7 +63,7 @@ def test_name_show_use_and_end_ones_own_substitute(api: Api, flow: Flow, people:
 
     assert _call(api, "DELETE", away, "/api/v1/me/substitute").status_code == 204
     assert _call(api, "GET", away, "/api/v1/me/substitute").get_json()["substitute"] is None
-    later = flow.start("store_staff", "approval_chain", approval_request("store_expense", 640))
+    later = flow.start(people["requester"], "approval_chain", approval_request("store_expense", 640))
     listed = _call(api, "GET", stand_in, f"/api/v1/tasks?scope=substitute&instance_id={later.id}").get_json()
     assert listed["items"] == []  # ended: nothing more is theirs
 

@@ -57,7 +57,7 @@ def test_a_superior_cannot_hand_a_requesters_approval_step_to_the_requester(flow
     instance = flow.start("store_staff", "approval_chain", approval_request("store_expense", 3000))
     flow.complete("region_mgr", instance.id, "approve", {"decision": "approve"})
     step = flow.task(instance.id, "approve")
-    assert step.candidate_roles == "ops_manager"
+    assert step.candidate_users == "ops_mgr"  # the requester's own operations manager
     with pytest.raises(ValidationFailed) as refused:
         flow.engine.tasks.assign(flow.actor("region_mgr"), step.id, "store_staff")
     assert "four-eyes" in refused.value.fields["username"]  # the requester, and not an ops manager either

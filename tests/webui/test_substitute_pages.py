@@ -25,7 +25,8 @@ def test_naming_a_substitute_gives_them_the_tab_and_the_history_says_for_whom(
     assert answer.status_code == 302
     assert 'data-substitute-state="active"' in page.text("/account/substitute")
 
-    instance = flow.start("store_staff", "approval_chain", approval_request("store_expense", 620))
+    requester = new_user("req", ["store_staff"], away)  # of the absent manager's own region
+    instance = flow.start(requester, "approval_chain", approval_request("store_expense", 620))
     step = flow.task(instance.id, "approve")
     worklist = ui(stand_in).text("/tasks?tab=substitute")
     assert 'data-tab="substitute"' in worklist and step.id in worklist

@@ -23,6 +23,12 @@ def away(new_user: Callable[..., str]) -> str:
 
 
 @pytest.fixture
+def requester(new_user: Callable[..., str], away: str) -> str:
+    """Store staff of the absent manager's own region: their requests go to that manager."""
+    return new_user("req", ["store_staff"], superior=away)
+
+
+@pytest.fixture
 def stand_in(new_user: Callable[..., str]) -> str:
     """Someone without the region manager's role, who will stand in for them."""
     return new_user("sub", ["cs_agent"], display_name="代理人")
@@ -44,9 +50,11 @@ def _tabs(flow: Flow, username: str) -> list[str]:
         return flow.engine.worklist.tabs(session, flow.actor(username))
 
 
-def test_the_substitute_sees_and_completes_the_pool_work_of_the_absent_person_for_them(flow: Flow, away: str, stand_in: str) -> None:
-    instance = flow.start("store_staff", "approval_chain", approval_request("store_expense", 900))
-    step = flow.task(instance.id, "approve")  # offered to the region managers' pool
+def test_the_substitute_sees_and_completes_the_pool_work_of_the_absent_person_for_them(
+    flow: Flow, away: str, stand_in: str, requester: str
+) -> None:
+    instance = flow.start(requester, "approval_chain", approval_request("store_expense", 900))
+    step = flow.task(instance.id, "approve")  # offered to the requester's own region manager
     with pytest.raises(NotFound):  # not offered to them: they do not even see it
         flow.engine.tasks.claim(flow.actor(stand_in), step.id)
     assert "substitute" not in _tabs(flow, stand_in)
@@ -70,8 +78,8 @@ def test_the_substitute_sees_and_completes_the_pool_work_of_the_absent_person_fo
         assert flow.engine.tasks.get(session, flow.actor(stand_in), step.id).completed_by == stand_in  # still theirs to look at
 
 
-def test_work_assigned_to_the_absent_person_is_the_substitutes_to_finish(flow: Flow, away: str, stand_in: str) -> None:
-    instance = flow.start("store_staff", "approval_chain", approval_request("store_expense", 800))
+def test_work_assigned_to_the_absent_person_is_the_substitutes_to_finish(flow: Flow, away: str, stand_in: str, requester: str) -> None:
+    instance = flow.start(requester, "approval_chain", approval_request("store_expense", 800))
     step = flow.task(instance.id, "approve")
     flow.engine.tasks.claim(flow.actor(away), step.id)  # taken before leaving
     flow.engine.substitutes.name(flow.actor("ops_mgr"), away, {"username": stand_in, **_days(flow, 0, 0)})  # by their superior
@@ -87,25 +95,23 @@ def test_work_assigned_to_the_absent_person_is_the_substitutes_to_finish(flow: F
     assert flow.instance(instance.id).status == "running"  # on to the next step of the chain
 
 
-def test_four_eyes_holds_for_the_substitute_too(flow: Flow, away: str) -> None:
+def test_four_eyes_holds_for_the_substitute_too(flow: Flow, away: str, requester: str) -> None:
     """The requester never decides their own request, not even for someone away."""
-    flow.engine.substitutes.name(flow.actor(away), away, {"username": "store_staff", **_days(flow, 0, 1)})
-    try:
-        instance = flow.start("store_staff", "approval_chain", approval_request("store_expense", 700))
-        step = flow.task(instance.id, "approve")
-        with flow.engine.db.sessions() as session:
-            assert not flow.engine.authorization.stands_in_for(session, flow.actor("store_staff"), step)
-        with pytest.raises((Forbidden, NotFound)):
-            flow.engine.tasks.claim(flow.actor("store_staff"), step.id)
-        with pytest.raises((Forbidden, NotFound)):
-            flow.engine.tasks.complete(flow.actor("store_staff"), step.id, {"decision": "approve"})
-        assert flow.task(instance.id, "approve").assignee is None
-    finally:  # store_staff is everyone's demo requester
-        flow.engine.substitutes.clear(flow.actor(away), away)
+    flow.engine.substitutes.name(flow.actor(away), away, {"username": requester, **_days(flow, 0, 1)})
+    instance = flow.start(requester, "approval_chain", approval_request("store_expense", 700))
+    step = flow.task(instance.id, "approve")
+    assert step.candidate_users == away  # theirs, and the requester stands in for them
+    with flow.engine.db.sessions() as session:
+        assert not flow.engine.authorization.stands_in_for(session, flow.actor(requester), step)
+    with pytest.raises((Forbidden, NotFound)):
+        flow.engine.tasks.claim(flow.actor(requester), step.id)
+    with pytest.raises((Forbidden, NotFound)):
+        flow.engine.tasks.complete(flow.actor(requester), step.id, {"decision": "approve"})
+    assert flow.task(instance.id, "approve").assignee is None
 
 
-def test_it_starts_and_ends_with_its_dates(flow: Flow, away: str, stand_in: str) -> None:
-    instance = flow.start("store_staff", "approval_chain", approval_request("store_expense", 600))
+def test_it_starts_and_ends_with_its_dates(flow: Flow, away: str, stand_in: str, requester: str) -> None:
+    instance = flow.start(requester, "approval_chain", approval_request("store_expense", 600))
     step = flow.task(instance.id, "approve")
 
     flow.engine.substitutes.name(flow.actor(away), away, {"username": stand_in, **_days(flow, 1, 5)})  # from tomorrow
