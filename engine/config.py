@@ -121,6 +121,7 @@ class Settings:
     login_max_failures_per_address: int = 30
     worklist_page_size: int = 25
     sandbox_workers: int = 2  # sandbox processes per app process for non-trivial expressions and scripts
+    attachment_max_bytes: int = 10 * 1024 * 1024  # one attached file (413 beyond)
 
     @property
     def timezone(self) -> ZoneInfo:
@@ -169,6 +170,7 @@ class Settings:
                 "LOGIN_MAX_FAILURES_PER_ADDRESS",
                 "WORKLIST_PAGE_SIZE",
                 "SANDBOX_WORKERS",
+                "ATTACHMENT_MAX_BYTES",
             )
         }
         return cls(
@@ -198,6 +200,7 @@ class Settings:
                 numbers, "LOGIN_MAX_FAILURES_PER_ADDRESS", 1, 1_000_000_000, defaults.login_max_failures_per_address
             ),
             worklist_page_size=_number(numbers, "WORKLIST_PAGE_SIZE", 1, 500, defaults.worklist_page_size),
+            attachment_max_bytes=_number(numbers, "ATTACHMENT_MAX_BYTES", 1, 10 * 1024 * 1024, defaults.attachment_max_bytes),
             sandbox_workers=_number(numbers, "SANDBOX_WORKERS", 1, 64, defaults.sandbox_workers),
         )
 

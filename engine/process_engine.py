@@ -15,7 +15,9 @@ from engine.config import MailSettings, Settings
 from engine.operations import ActionContext
 from engine.services.activities import REMINDER_KIND, ActivityService
 from engine.services.admin import AdminService
+from engine.services.attachments import AttachmentService
 from engine.services.bulk_operations import BulkOperationService
+from engine.services.comments import CommentService
 from engine.services.customer_merge import CustomerMergeService
 from engine.services.customers import CustomerService
 from engine.services.handover import HandoverService
@@ -90,6 +92,10 @@ class ProcessEngine:
         )
         self.requests = RequesterService(
             authorization=self.authorization, clock=clock, context=self.context, db=db, history=self.history, runtime=self.runtime
+        )
+        self.comments = CommentService(clock=clock, context=self.context, db=db, history=self.history, runtime=self.runtime)
+        self.attachments = AttachmentService(
+            clock=clock, db=db, history=self.history, max_bytes=lambda: self.settings.attachment_max_bytes, runtime=self.runtime
         )
         self.bulk = BulkOperationService(
             authorization=self.authorization, db=db, history=self.history, instances=self.instances, runtime=self.runtime

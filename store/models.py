@@ -686,3 +686,20 @@ class Opportunity(Base):
 # Tables owned by the worklist UI live in their own module; importing it here keeps
 # Base.metadata complete for migrations and create_all.
 from store import ui_models  # noqa: E402,F401
+
+
+class Attachment(Base):
+    """A file attached to an instance (the contract PDF, the photo of the damaged carton): its
+    bytes in the database, so the embedded set-up stays one file; removed with its instance."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(128))  # as the product recognised the bytes, never as the client said
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by: Mapped[username]
+    uploaded_at: Mapped[utc_datetime]
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)

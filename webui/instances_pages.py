@@ -3,18 +3,21 @@ the history. 404 for an instance the user may not see, exactly as for one that d
 
 from __future__ import annotations
 
+import re
+
 from flask import render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from engine.errors import Conflict, TooSoon, ValidationFailed
+from engine.errors import Conflict, TooLarge, TooSoon, ValidationFailed
 from engine.services.activities import ACTIVITY_KINDS
 from engine.services.presentation import diagram_state, element_names, field_catalogue
 from webui import context, labels
-from webui.documents import xml_response
+from webui.documents import attachment_response, xml_response
 from webui.ui import actor, done, eng, error_page, page_blueprint, person
 
 bp = page_blueprint("instances", __name__)
+TASK_ID = re.compile(r"^[0-9a-f-]{36}$")
 
 
 @bp.get("/instances/<int(min=1, max=2147483647):instance_id>")
@@ -31,6 +34,7 @@ def show(instance_id: int) -> ResponseReturnValue:
         visible = {t.id for t in open_tasks if engine.authorization.may_view_task(session, me, t)}
         diagram = diagram_state(engine, session, instance).as_dict()
         lead, lead_activities = engine.activities.of_instance(session, instance.id)
+        attachments = engine.attachments.of_instance(session, me, instance.id)
         may_operate = engine.authorization.may_administer(me)
         running = instance.status == "running"
         may_urge = running and engine.authorization.may_urge(me, instance)
@@ -56,6 +60,7 @@ def show(instance_id: int) -> ResponseReturnValue:
         lead_activities=lead_activities,
         may_operate=may_operate,
         may_urge=may_urge,
+        attachments=attachments,
         may_withdraw=may_withdraw,
         incidents=incidents,
         suspension=next((e for e in reversed(history) if e.action == "suspend"), None) if instance.status == "suspended" else None,
@@ -123,3 +128,47 @@ def requester(instance_id: int) -> ResponseReturnValue:
     except (Conflict, TooSoon) as exc:
         return done(labels.error_message(exc), back, "warning", events=())
     return error_page(400, _("This action is not available here."))
+
+
+@bp.post("/instances/<int(min=1, max=2147483647):instance_id>/comments")
+def comment(instance_id: int) -> ResponseReturnValue:
+    """A comment typed under the history of the instance page or of one of its task pages."""
+    task_id = request.form.get("task_id", "")
+    back = url_for("tasks.show", task_id=task_id) if TASK_ID.match(task_id) else url_for("instances.show", instance_id=instance_id)
+    try:
+        eng().comments.add(actor(), instance_id, {"text": request.form.get("text", "")})
+    except ValidationFailed as exc:
+        detail = "; ".join(labels.field_error(v) for v in exc.fields.values())
+        return done(_("Not done: %(detail)s", detail=detail), back + "#comment-form", "error", events=())
+    except Conflict as exc:
+        return done(labels.error_message(exc), back, "warning", events=())
+    return done(_("Comment added."), back + "#history-title")
+
+
+@bp.post("/instances/<int(min=1, max=2147483647):instance_id>/attachments")
+def attach(instance_id: int) -> ResponseReturnValue:
+    """A file chosen on the instance page or one of its task pages."""
+    task_id = request.form.get("task_id", "")
+    back = url_for("tasks.show", task_id=task_id) if TASK_ID.match(task_id) else url_for("instances.show", instance_id=instance_id)
+    upload = request.files.get("file")
+    try:
+        if upload is None or not upload.filename:
+            raise ValidationFailed({"file": "is required"})
+        row = eng().attachments.add(actor(), instance_id, upload.filename, upload.read())
+    except ValidationFailed as exc:
+        detail = "; ".join(labels.field_error(v) for v in exc.fields.values())
+        return done(_("Not attached: %(detail)s", detail=detail), back + "#attachments", "error", events=())
+    except TooLarge:
+        return done(_("Not attached: the file is larger than the limit."), back + "#attachments", "error", events=())
+    except Conflict as exc:
+        return done(labels.error_message(exc), back, "warning", events=())
+    return done(_("Attached: %(name)s.", name=row.filename), back + "#attachments")
+
+
+@bp.get("/attachments/<int(min=1, max=2147483647):attachment_id>")
+def download(attachment_id: int) -> ResponseReturnValue:
+    """An attached file as a download (images also inline with `?inline=1`, for thumbnails)."""
+    engine = eng()
+    with engine.db.sessions() as session:
+        row = engine.attachments.get(session, actor(), attachment_id)
+    return attachment_response(row, inline_image=request.args.get("inline") == "1")

@@ -55,6 +55,8 @@ ACTIONS = {
     "route": _l("routed by the reporting line"),
     "withdraw": _l("withdrew the request"),
     "urge": _l("urged"),
+    "comment": _l("commented"),
+    "attach": _l("attached a file"),
 }
 
 # The audit log in sentences (#13.13): each administrative action, with the data key it names.
@@ -180,6 +182,7 @@ NOTIFICATION_KINDS = {
     "birthday": _l("Birthday"),
     "urge": _l("Urged"),
     "withdrawn": _l("Withdrawn"),
+    "comment": _l("Comment"),
 }
 
 STATUSES = {
@@ -204,6 +207,12 @@ OUTCOMES = {
 
 FIELD_ERRORS: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"^is required$"), lambda m: _("This field is required.")),
+    (re.compile(r"^is empty$"), lambda m: _("The file is empty.")),
+    (
+        re.compile(r"^must be a PDF, an image"),
+        lambda m: _("Only PDF, images (PNG, JPEG, GIF, WebP), Office documents and UTF-8 text can be attached."),
+    ),
+    (re.compile(r"^an instance holds at most (\d+) files$"), lambda m: _("A process holds at most %(n)s files.", n=m.group(1))),
     (re.compile(r"^is not a field of this form$"), lambda m: _("This field is not part of the form.")),
     (re.compile(r"^must be text$"), lambda m: _("Enter text.")),
     (re.compile(r"^must be a date \(YYYY-MM-DD\)$"), lambda m: _("Enter a date (YYYY-MM-DD).")),

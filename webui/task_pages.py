@@ -57,6 +57,7 @@ def _task_view(task_id: str, errors: dict[str, str] | None = None, values: dict[
         diagram = diagram_state(engine, session, instance).as_dict()
         reports = engine.authorization.assignees(session, me, task)
         colleagues = engine.authorization.delegates(session, me, task)
+        attachments = engine.attachments.of_instance(session, me, instance.id)
     approval_cards = context.side_by_side(task.process_key, task.task_key)
     decisions = context.decisions(history, catalogue, names)
     returned = context.last_return(decisions) if task.status == "open" and not approval_cards else None
@@ -79,6 +80,7 @@ def _task_view(task_id: str, errors: dict[str, str] | None = None, values: dict[
         "colleagues": colleagues,
         "diagram": diagram,
         "catalogue": catalogue,
+        "attachments": attachments,
     }
 
 

@@ -271,6 +271,15 @@ def duration(seconds: float | None) -> str:
     return format_timedelta(timedelta(seconds=seconds), granularity="minute", threshold=1.1)
 
 
+def filesize(size: int) -> str:
+    """A file's size as people read it: 812 B, 34 KB, 2.4 MB."""
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{format_decimal(round(size / 1024))} KB"
+    return f"{format_decimal(round(size / (1024 * 1024), 1))} MB"
+
+
 def count_label(total: int) -> str:
     """A list's total in the locale's digits; a total that stopped at its cap (instance_search.Total)
     as "10,000+"."""
@@ -305,6 +314,7 @@ def register_template_helpers(app: Flask) -> None:
         "job_kind": labels.job_kind,
         "duration": duration,
         "count_label": count_label,
+        "filesize": filesize,
         "iso": iso,
     }
     app.jinja_env.globals.update(helpers)

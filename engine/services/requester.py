@@ -68,7 +68,7 @@ class RequesterService:
         reason = reason_of(data, required=False)
         with self._db.transaction() as session:
             instance = self._locked(session, actor, instance_id, self._authorization.check_withdraw)
-            waiting_for = self._waiting_for(session, instance)
+            waiting = waiting_for(session, instance)
             now = self._clock()
             before = dict(instance.data or {})
             instance.data = {**before, "outcome": "withdrawn"}
@@ -78,7 +78,7 @@ class RequesterService:
                 session, actor.username, "withdraw", instance_id=instance.id, comment=reason, data={"tasks_cancelled": cancelled}
             )
             with operations.action(self._context(session, actor.username, instance)):
-                operations.notify([u for u in waiting_for if u != actor.username], "withdrawn", _title(instance))
+                operations.notify([u for u in waiting if u != actor.username], "withdrawn", _title(instance))
             return instance
 
     def urge(self, actor: Actor, instance_id: int) -> list[str]:
@@ -97,7 +97,7 @@ class RequesterService:
                 raise TooSoon(
                     f"the request was urged less than an hour ago; urge again in {seconds // 60 + 1} minutes", retry_after=seconds
                 )
-            people = [u for u in self._waiting_for(session, instance) if u != actor.username]
+            people = [u for u in waiting_for(session, instance) if u != actor.username]
             if not people:
                 raise Conflict("the request is not waiting for anyone")
             self._history.record(session, actor.username, "urge", instance_id=instance.id, data={"to": people})
@@ -105,16 +105,16 @@ class RequesterService:
                 operations.notify(people, "urge", _title(instance))
             return people
 
-    @staticmethod
-    def _waiting_for(session: Session, instance: ProcessInstance) -> list[str]:
-        """The assignee of each open step, else its candidates (active holders of its roles), less
-        those four-eyes keeps off it."""
-        people: set[str] = set()
-        for task in session.scalars(select(Task).where(Task.instance_id == instance.id, Task.status == "open")):
-            excluded = set((task.excluded_users or "").split(","))
-            found = [task.assignee] if task.assignee else operations.candidates(session, task)
-            people |= {u for u in found if u and u not in excluded}
-        return sorted(people)
+
+def waiting_for(session: Session, instance: ProcessInstance) -> list[str]:
+    """Whom the instance waits for: the assignee of each open step, else its candidates (active
+    holders of its roles), less those four-eyes keeps off it."""
+    people: set[str] = set()
+    for task in session.scalars(select(Task).where(Task.instance_id == instance.id, Task.status == "open")):
+        excluded = set((task.excluded_users or "").split(","))
+        found = [task.assignee] if task.assignee else operations.candidates(session, task)
+        people |= {u for u in found if u and u not in excluded}
+    return sorted(people)
 
 
 def _title(instance: ProcessInstance) -> str:

@@ -123,9 +123,13 @@ def test_every_api_operation_is_in_the_matrix_or_its_own_tests(app: Any) -> None
         "/api/v1/process-instances/<int(min=1, max=2147483647):instance_id>/suspend",
         "/api/v1/process-instances/<int(min=1, max=2147483647):instance_id>/resume",
         "/api/v1/process-instances/<int(min=1, max=2147483647):instance_id>/terminate",
-        # the requester's own: tests/api/test_requester_api.py
+        # the requester's own, and comments by whoever may see: tests/api/test_requester_api.py
         "/api/v1/process-instances/<int(min=1, max=2147483647):instance_id>/withdraw",
         "/api/v1/process-instances/<int(min=1, max=2147483647):instance_id>/urge",
+        "/api/v1/process-instances/<int(min=1, max=2147483647):instance_id>/comments",
+        # files on an instance: tests/api/test_attachments_api.py
+        "/api/v1/process-instances/<int(min=1, max=2147483647):instance_id>/attachments",
+        "/api/v1/attachments/<int(min=1, max=2147483647):attachment_id>",
         # activities and follow-ups: tests/api/test_activities_api.py
         "/api/v1/opportunities/<int(min=1, max=2147483647):opportunity_id>/activities",
         "/api/v1/leads/<int(min=1, max=2147483647):lead_id>/activities", "/api/v1/me/follow-ups",

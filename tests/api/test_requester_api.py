@@ -95,3 +95,30 @@ def test_only_the_requester_may_urge_and_only_a_running_request(api: Api) -> Non
     assert api.post("store_staff", URGE.format(2147483647)).status_code == 404
     api.post("store_staff", WITHDRAW.format(instance_id), json={})
     assert api.post("store_staff", URGE.format(instance_id)).status_code == 409
+
+
+COMMENTS = "/api/v1/process-instances/{}/comments"
+
+
+def test_whoever_may_see_a_request_comments_on_it_and_the_others_are_told(api: Api, engine: ProcessEngine) -> None:
+    instance_id = _request(api)
+    added = api.post("region_mgr", COMMENTS.format(instance_id), json={"text": "  请补充发票照片  "})
+    assert added.status_code == 201, added.get_json()
+    assert added.get_json()["text"] == "请补充发票照片" and added.get_json()["user"] == "region_mgr"
+    assert api.post("store_staff", COMMENTS.format(instance_id), json={"text": "已补充"}).status_code == 201
+    listed = api.get("store_staff", COMMENTS.format(instance_id)).get_json()["items"]
+    assert [(c["user"], c["text"]) for c in listed] == [("region_mgr", "请补充发票照片"), ("store_staff", "已补充")]
+    history = api.get("store_staff", f"/api/v1/process-instances/{instance_id}").get_json()["history"]
+    assert [h["user"] for h in history if h["action"] == "comment"] == ["region_mgr", "store_staff"]
+    assert _notices(engine, instance_id, "comment") == ["region_mgr", "store_staff"]  # each told of the other's
+
+
+def test_a_comment_needs_text_a_viewer_and_a_running_request(api: Api) -> None:
+    instance_id = _request(api)
+    for bad in ({}, {"text": "   "}, {"text": 7}, {"text": "长" * 2001}):
+        assert api.post("store_staff", COMMENTS.format(instance_id), json=bad).status_code == 422
+    assert api.post("sales1", COMMENTS.format(instance_id), json={"text": "x"}).status_code == 404
+    assert api.get("sales1", COMMENTS.format(instance_id)).status_code == 404
+    assert api.get("store_staff", COMMENTS.format(instance_id)).get_json()["items"] == []
+    api.post("store_staff", WITHDRAW.format(instance_id), json={})
+    assert api.post("store_staff", COMMENTS.format(instance_id), json={"text": "x"}).status_code == 409

@@ -12,10 +12,11 @@ from playwright.sync_api import expect
 class Session:
     """One person in their own browser context (cookies), with console errors collected."""
 
-    def __init__(self, browser: Any, base: str, username: str) -> None:
+    def __init__(self, browser: Any, base: str, username: str, viewport: tuple[int, int] = (1440, 900)) -> None:
         self.username = username
         self.base = base
-        self.context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN", timezone_id="Asia/Shanghai")
+        width, height = viewport
+        self.context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN", timezone_id="Asia/Shanghai")
         self.context.set_default_timeout(10_000)
         self.page = self.context.new_page()
         self.errors: list[str] = []

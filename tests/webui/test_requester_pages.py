@@ -1,11 +1,13 @@
-"""The requester's card on their own running request's page: urge (催办) tells the approver, once
+"""The requester's card on their own running request's page, comments and attachments: urge (催办) tells the approver, once
 an hour, and withdraw (撤回) ends it with a banner saying who took it back and why; the approver
 and others see no such card and are refused the action."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 
+from tests.api.test_attachments_api import png
 from tests.data import approval_request
 from tests.flow import Flow
 from tests.webui.conftest import Page
@@ -38,3 +40,45 @@ def test_an_unknown_action_or_no_csrf_token_changes_nothing(ui: Callable[[str], 
     assert ui("store_staff").post(path, {"action": "explode"}).status_code == 400
     assert ui("store_staff").post(path, {"action": "withdraw"}, csrf=False).status_code in (400, 403)
     assert flow.instance(instance.id).status == "running"
+
+
+def test_a_comment_typed_on_the_task_page_lands_in_the_history(ui: Callable[[str], Page], flow: Flow) -> None:
+    instance = flow.start("store_staff", "approval_chain", approval_request("store_expense", 262))
+    step = flow.task(instance.id, "approve")
+    page = ui("region_mgr").text(f"/tasks/{step.id}")
+    assert 'id="comment-form"' in page
+    answer = ui("region_mgr").post(f"/instances/{instance.id}/comments", {"text": "金额与发票不符", "task_id": step.id})
+    assert answer.status_code == 302 and f"/tasks/{step.id}" in answer.headers["Location"]
+    shown = ui("store_staff").text(f"/instances/{instance.id}")
+    assert "tl-comment" in shown and "金额与发票不符" in shown
+    assert ui("sales1").post(f"/instances/{instance.id}/comments", {"text": "x"}).status_code == 404
+    assert ui("store_staff").post(f"/instances/{instance.id}/comments", {"text": " "}).status_code == 302  # refused, said on the page
+    assert [e.comment for e in flow.history(instance.id) if e.action == "comment"] == ["金额与发票不符"]
+
+
+def test_a_receipt_attached_on_the_task_page_shows_as_a_thumbnail_and_downloads(ui: Callable[[str], Page], flow: Flow) -> None:
+    instance = flow.start("store_staff", "approval_chain", approval_request("store_expense", 263))
+    step = flow.task(instance.id, "approve")
+    image = png()
+    answer = ui("store_staff").post(
+        f"/instances/{instance.id}/attachments",
+        {"file": (io.BytesIO(image), "收据.png"), "task_id": step.id},
+        content_type="multipart/form-data",
+    )
+    assert answer.status_code == 302 and f"/tasks/{step.id}" in answer.headers["Location"]
+    page = ui("region_mgr").text(f"/tasks/{step.id}")
+    assert 'id="attachments"' in page and "收据.png" in page and 'class="thumb"' in page
+    attachment_id = int(page.split('data-attachment-id="')[1].split('"')[0])
+    inline = ui("region_mgr").get(f"/attachments/{attachment_id}?inline=1")
+    assert inline.status_code == 200 and inline.data == image and inline.headers["Content-Disposition"].startswith("inline;")
+    assert ui("region_mgr").get(f"/attachments/{attachment_id}").headers["Content-Disposition"].startswith("attachment;")
+    assert ui("sales1").get(f"/attachments/{attachment_id}").status_code == 404
+    refused = ui("store_staff").post(
+        f"/instances/{instance.id}/attachments", {"file": (io.BytesIO(b"MZ\x90\x00"), "tool.exe")}, content_type="multipart/form-data"
+    )
+    assert refused.status_code == 302  # said on the page
+    no_token = ui("store_staff").post(
+        f"/instances/{instance.id}/attachments", {"file": (io.BytesIO(image), "b.png")}, csrf=False, content_type="multipart/form-data"
+    )
+    assert no_token.status_code in (400, 403)
+    assert [e.data["filename"] for e in flow.history(instance.id) if e.action == "attach"] == ["收据.png"]

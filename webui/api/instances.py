@@ -11,6 +11,7 @@ from flask.typing import ResponseReturnValue
 from engine.errors import ValidationFailed
 from webui.api import actor, bp, engine, int_arg, json_body
 from webui.api.shapes import instance_view
+from webui.documents import attachment_response
 from webui.instance_tables import Query, export_download
 
 INSTANCE_ID = "<int(min=1, max=2147483647):instance_id>"
@@ -118,3 +119,52 @@ def urge_instance(instance_id: int) -> ResponseReturnValue:
     """The requester nudges whoever the open steps wait for; once an hour (429 with Retry-After)."""
     told = engine().requests.urge(actor(), instance_id)
     return {"notified": told}
+
+
+@bp.get(f"/process-instances/{INSTANCE_ID}/comments")
+def list_comments(instance_id: int) -> ResponseReturnValue:
+    eng = engine()
+    with eng.db.sessions() as session:
+        return {"items": [c.as_dict() for c in eng.comments.of_instance(session, actor(), instance_id)]}
+
+
+@bp.post(f"/process-instances/{INSTANCE_ID}/comments")
+def add_comment(instance_id: int) -> ResponseReturnValue:
+    """Anyone who may see a running instance: a line of its history; its requester and approvers are told."""
+    return engine().comments.add(actor(), instance_id, json_body()).as_dict(), 201
+
+
+def _attachment_view(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "filename": row.filename,
+        "size": row.size,
+        "content_type": row.content_type,
+        "uploaded_by": row.uploaded_by,
+        "uploaded_at": row.uploaded_at.isoformat(),
+    }
+
+
+@bp.get(f"/process-instances/{INSTANCE_ID}/attachments")
+def list_attachments(instance_id: int) -> ResponseReturnValue:
+    eng = engine()
+    with eng.db.sessions() as session:
+        return {"items": [_attachment_view(a) for a in eng.attachments.of_instance(session, actor(), instance_id)]}
+
+
+@bp.post(f"/process-instances/{INSTANCE_ID}/attachments")
+def add_attachment(instance_id: int) -> ResponseReturnValue:
+    """Multipart, one `file` part: PDF, images, Office documents, text; at most ATTACHMENT_MAX_BYTES."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise ValidationFailed({"file": "is required (multipart form field 'file')"})
+    row = engine().attachments.add(actor(), instance_id, upload.filename, upload.read())
+    return _attachment_view(row), 201
+
+
+@bp.get("/attachments/<int(min=1, max=2147483647):attachment_id>")
+def download_attachment(attachment_id: int) -> ResponseReturnValue:
+    """The bytes as a download, to whoever may see the instance (404 for anyone else)."""
+    eng = engine()
+    with eng.db.sessions() as session:
+        return attachment_response(eng.attachments.get(session, actor(), attachment_id))

@@ -50,6 +50,9 @@ def _substitute_paths(summary: str, parameters: list[dict[str, Any]] | None = No
     return operations
 
 
+_INSTANCE_ID = {"name": "instance_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647}}
+
+
 def _instance_operation(summary: str, reason_required: bool) -> dict[str, Any]:
     """An admin's operation on an instance: `reason` in the body, the instance back."""
     body: dict[str, Any] = {"type": "object", "properties": {"reason": {"type": "string", "maxLength": 1000}}}
@@ -517,6 +520,83 @@ SPEC: dict[str, Any] = {
                     **_errors(401, 403, 404, 409, 429),
                 },
             }
+        },
+        "/process-instances/{instance_id}/attachments": {
+            "get": {
+                "summary": "The instance's files, oldest first, without their bytes (whoever may see the instance)",
+                "parameters": [_INSTANCE_ID],
+                "responses": {
+                    "200": _json({"type": "object", "properties": {"items": {"type": "array", "items": _ref("Attachment")}}}),
+                    **_errors(401, 404),
+                },
+            },
+            "post": {
+                "summary": "Attach a file to a running instance (whoever may see it): PDF, PNG, JPEG, GIF, WebP, Office"
+                " documents, UTF-8 text; the type is read from the bytes; at most ATTACHMENT_MAX_BYTES (10 MB)",
+                "parameters": [_INSTANCE_ID],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "multipart/form-data": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["file"],
+                                "properties": {"file": {"type": "string", "format": "binary"}},
+                            }
+                        }
+                    },
+                },
+                "responses": {"201": _json(_ref("Attachment"), "Attached"), **_errors(400, 401, 404, 409, 413, 422)},
+            },
+        },
+        "/attachments/{attachment_id}": {
+            "get": {
+                "summary": "A file's bytes, always as a download (Content-Disposition: attachment, nosniff), to whoever may"
+                " see its instance",
+                "parameters": [
+                    {
+                        "name": "attachment_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647},
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The bytes",
+                        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+                    },
+                    **_errors(401, 404),
+                },
+            }
+        },
+        "/process-instances/{instance_id}/comments": {
+            "get": {
+                "summary": "The instance's comments, oldest first (whoever may see the instance)",
+                "parameters": [_INSTANCE_ID],
+                "responses": {
+                    "200": _json({"type": "object", "properties": {"items": {"type": "array", "items": _ref("Comment")}}}),
+                    **_errors(401, 404),
+                },
+            },
+            "post": {
+                "summary": "Comment on a running instance (whoever may see it): a line of its history; its requester and"
+                " whoever its open steps wait for are told",
+                "parameters": [_INSTANCE_ID],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["text"],
+                                "properties": {"text": {"type": "string", "minLength": 1, "maxLength": 2000}},
+                            }
+                        }
+                    },
+                },
+                "responses": {"201": _json(_ref("Comment"), "Added"), **_errors(400, 401, 404, 409, 422)},
+            },
         },
         "/process-instances/{instance_id}": {
             "get": {
@@ -1022,6 +1102,26 @@ SPEC: dict[str, Any] = {
     "components": {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         "schemas": {
+            "Attachment": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "filename": {"type": "string"},
+                    "size": {"type": "integer"},
+                    "content_type": {"type": "string"},
+                    "uploaded_by": {"type": "string"},
+                    "uploaded_at": {"type": "string", "format": "date-time"},
+                },
+            },
+            "Comment": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "at": {"type": "string", "format": "date-time"},
+                    "user": {"type": "string", "nullable": True},
+                    "text": {"type": "string"},
+                },
+            },
             "Error": {
                 "type": "object",
                 "required": ["error", "message"],
