@@ -57,7 +57,10 @@ def _task_view(task_id: str, errors: dict[str, str] | None = None, values: dict[
         diagram = diagram_state(engine, session, instance).as_dict()
         reports = engine.authorization.assignees(session, me, task)
         colleagues = engine.authorization.delegates(session, me, task)
-        attachments = engine.attachments.of_instance(session, me, instance.id)
+        # A candidate may read a step they were offered without seeing the rest of the instance
+        # (a lead is its owner's): its files and comments are for those who see the instance.
+        sees_instance = engine.authorization.may_view_instance(session, me, instance)
+        attachments = engine.attachments.of_instance(session, me, instance.id) if sees_instance else []
     approval_cards = context.side_by_side(task.process_key, task.task_key)
     decisions = context.decisions(history, catalogue, names)
     returned = context.last_return(decisions) if task.status == "open" and not approval_cards else None
@@ -81,6 +84,7 @@ def _task_view(task_id: str, errors: dict[str, str] | None = None, values: dict[
         "diagram": diagram,
         "catalogue": catalogue,
         "attachments": attachments,
+        "sees_instance": sees_instance,
     }
 
 

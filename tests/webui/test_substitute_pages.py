@@ -28,7 +28,7 @@ def test_naming_a_substitute_gives_them_the_tab_and_the_history_says_for_whom(
     requester = new_user("req", ["store_staff"], away)  # of the absent manager's own region
     instance = flow.start(requester, "approval_chain", approval_request("store_expense", 620))
     step = flow.task(instance.id, "approve")
-    worklist = ui(stand_in).text("/tasks?tab=substitute")
+    worklist = ui(stand_in).text(f"/tasks?tab=substitute&q=%23{instance.id}")
     assert 'data-tab="substitute"' in worklist and step.id in worklist
     assert f'data-for="{away}"' in ui(stand_in).text("/account/substitute")  # whom they stand in for
     flow.complete(stand_in, instance.id, "approve", {"decision": "approve"})

@@ -61,9 +61,7 @@ def _instance_operation(summary: str, reason_required: bool) -> dict[str, Any]:
     return {
         "post": {
             "summary": summary,
-            "parameters": [
-                {"name": "instance_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647}}
-            ],
+            "parameters": [_INSTANCE_ID],
             "requestBody": {"required": reason_required, "content": {"application/json": {"schema": body}}},
             "responses": {"200": _json(_ref("Instance")), **_errors(400, 401, 403, 404, 409, 422)},
         }
