@@ -183,6 +183,7 @@ NOTIFICATION_KINDS = {
     "urge": _l("Urged"),
     "withdrawn": _l("Withdrawn"),
     "comment": _l("Comment"),
+    "cc": _l("Copied to you"),
 }
 
 STATUSES = {

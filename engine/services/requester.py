@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import operations
+from engine import operations, process_parts
 from engine.clock import aware
 from engine.errors import Conflict, TooSoon
-from engine.services import instance_fields
+from engine.services import copies, instance_fields
 from engine.services.identity import Actor
 from engine.services.instance_control import end, reason_of
 from store.models import HistoryEvent, ProcessInstance, Task
@@ -79,6 +79,9 @@ class RequesterService:
             )
             with operations.action(self._context(session, actor.username, instance)):
                 operations.notify([u for u in waiting if u != actor.username], "withdrawn", _title(instance))
+                cc_field = process_parts.parts_of(instance.process_key).cc_field
+                if cc_field:
+                    copies.tell_outcome(instance, instance.data.get(cc_field), "withdrawn", actor.username)
             return instance
 
     def urge(self, actor: Actor, instance_id: int) -> list[str]:

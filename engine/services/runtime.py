@@ -28,7 +28,7 @@ from engine.bpmn.stepping import run_engine_steps
 from engine.bpmn.wait_state import NEW_INSTANCE, WaitState
 from engine.clock import aware
 from engine.errors import EngineError, Forbidden, NotFound, ProcessError, ValidationFailed
-from engine.services import assignment, customer_links, instance_fields, monitor_counters
+from engine.services import assignment, copies, customer_links, instance_fields, monitor_counters
 from engine.services.identity import Actor
 from engine.services.instance_search import SORTS, TOTAL_CAP, InstanceSearch, Total
 from store import writes
@@ -120,10 +120,15 @@ class RuntimeService:
         values = forms.validate(meta.get("form") or [], data if data is not None else {})
         if business_key is not None and (not isinstance(business_key, str) or len(business_key) > 200):
             raise ValidationFailed({"business_key": "must be text of at most 200 characters"})
+        cc_field = process_parts.parts_of(process_key).cc_field
+        if cc_field and values.get(cc_field):
+            values[cc_field] = copies.checked(session, values[cc_field], actor.username)
         initial = dict(values)
         if meta.get("initiator"):
             initial[meta["initiator"]] = actor.username
         instance, workflow = self._create(session, definition, initial, actor.username, business_key)
+        if cc_field:
+            copies.link(session, instance, values.get(cc_field))
         self._history.record(session, actor.username, "start", instance_id=instance.id, data=values)
         self.advance(session, instance, workflow, actor.username, NEW_INSTANCE)
         return instance
@@ -274,6 +279,10 @@ class RuntimeService:
         )
         if completed:
             self._history.record(session, actor, "end", instance_id=instance.id, data={"outcome": data.get("outcome")})
+            cc_field = process_parts.parts_of(instance.process_key).cc_field
+            if cc_field and data.get(cc_field):
+                with operations.action(ctx):
+                    copies.tell_outcome(instance, data.get(cc_field), data.get("outcome"), actor)
 
     def _sync_tasks(
         self, session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, now: datetime, before: WaitState | None

@@ -49,7 +49,7 @@ PARTS = register(
             "reject": "Reject",
         },
         columns=lambda data: columns_from(data, ("customer",), ("title", "description"), ("amount",)),
-        cards=(Card("request", N_("Approval request"), ("request_type", "title", "amount", "customer", "description")),),
+        cards=(Card("request", N_("Approval request"), ("request_type", "title", "amount", "customer", "description", "cc")),),
         report_fields=("request_type",),
         register=Register(N_("Approval ledger"), ("request_type", "title", "amount", "customer")),
         side_by_side={"approve": ("request",)},
@@ -58,5 +58,6 @@ PARTS = register(
         multiline_fields=frozenset({"description"}),
         steps=approver_steps,
         withdrawable=True,
+        cc_field="cc",
     )
 )

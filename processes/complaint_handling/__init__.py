@@ -59,11 +59,12 @@ PARTS = register(
         field_names={"proposed_department": N_("Proposed department")},
         columns=lambda data: columns_from(data, ("customer",), ("description",), ("amount",)),
         priority=lambda data: SEVERITY_PRIORITY.get(str(data.get("severity") or "normal"), 50),
+        cc_field="cc",
         cards=(
             Card(
                 "register",
                 N_("Complaint register"),
-                ("customer", "complainant", "contact", "channel", "category", "severity", "description", "demand"),
+                ("customer", "complainant", "contact", "channel", "category", "severity", "description", "demand", "cc"),
             ),
             Card("assessment", N_("Assessment"), ("valid", "note", "reply")),
             Card("analysis", N_("Department's analysis"), ("department", "cause", "responsible_person")),

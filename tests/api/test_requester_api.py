@@ -122,3 +122,36 @@ def test_a_comment_needs_text_a_viewer_and_a_running_request(api: Api) -> None:
     assert api.get("store_staff", COMMENTS.format(instance_id)).get_json()["items"] == []
     api.post("store_staff", WITHDRAW.format(instance_id), json={})
     assert api.post("store_staff", COMMENTS.format(instance_id), json={"text": "x"}).status_code == 409
+
+
+def test_a_request_copies_people_who_may_read_it_and_are_told_its_outcome(api: Api, engine: ProcessEngine) -> None:
+    # sales1 could not see a store's expense; copied, they find it in their list and are told.
+    data = {**approval_request("store_expense", 210), "cc": "sales1、 mkt_mgr,store_staff"}
+    made = api.post("store_staff", "/api/v1/process-instances", json={"process_key": "approval_chain", "data": data})
+    assert made.status_code == 201, made.get_json()
+    instance_id = made.get_json()["id"]
+    assert made.get_json()["data"]["cc"] == "sales1,mkt_mgr"  # the requester left out, the separators made one
+    assert api.get("sales1", f"/api/v1/process-instances/{instance_id}").status_code == 200
+    assert instance_id in {i["id"] for i in api.get("sales1", "/api/v1/process-instances?limit=200").get_json()["items"]}
+    for approver in ("region_mgr", "ops_mgr"):
+        task_id = api.get(approver, f"/api/v1/process-instances/{instance_id}").get_json()["tasks"][0]["id"]
+        done = api.post(approver, f"/api/v1/tasks/{task_id}/complete", json={"data": {"decision": "approve"}})
+        assert done.status_code == 200, done.get_json()
+    assert _notices(engine, instance_id, "cc") == ["mkt_mgr", "sales1"]
+
+
+def test_copying_an_unknown_user_is_refused_and_starts_nothing(api: Api) -> None:
+    before = api.get("store_staff", "/api/v1/process-instances?limit=1").get_json()["total"]
+    data = {**approval_request("store_expense", 211), "cc": "sales1, nobody_here"}
+    refused = api.post("store_staff", "/api/v1/process-instances", json={"process_key": "approval_chain", "data": data})
+    assert refused.status_code == 422 and "nobody_here" in refused.get_json()["fields"]["cc"]
+    assert api.get("store_staff", "/api/v1/process-instances?limit=1").get_json()["total"] == before
+
+
+def test_the_copied_are_told_of_a_withdrawal(api: Api, engine: ProcessEngine) -> None:
+    data = {**approval_request("store_expense", 212), "cc": "fin_mgr"}
+    instance_id = api.post("store_staff", "/api/v1/process-instances", json={"process_key": "approval_chain", "data": data}).get_json()[
+        "id"
+    ]
+    api.post("store_staff", WITHDRAW.format(instance_id), json={})
+    assert _notices(engine, instance_id, "cc") == ["fin_mgr"]
