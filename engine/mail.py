@@ -21,6 +21,10 @@ SUBJECTS = {
     "approved": ("【已通过】{name}", "[Approved] {name}"),
     "info": ("【通知】{name}", "[Notice] {name}"),
     "substitute": ("【代理】您将代理同事的工作：{name}", "[Substitute] You stand in for a colleague: {name}"),
+    "urge": ("【催办】{name}", "[Urged] {name}"),
+    "withdrawn": ("【已撤回】{name}", "[Withdrawn] {name}"),
+    "comment": ("【评论】{name}", "[Comment] {name}"),
+    "cc": ("【抄送】{name}", "[CC] {name}"),
 }
 BODIES = (
     "{display_name}，您好：\n\n{message}\n\n流程：{process}（编号 {instance_id}）\n查看：{link}\n\n—— CRMFlow 自动发送，请勿直接回复",

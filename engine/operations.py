@@ -153,7 +153,8 @@ def candidates(session: Session, task: Task) -> list[str]:
 
 
 def notify(usernames: list[str], kind: str, message: str, task_id: str | None = None) -> None:
-    """In-app notifications, and email through the outbox when mail is configured. Whoever is out
+    """In-app notifications, email through the outbox when mail is configured, and the admins'
+    notification channels (engine.services.channels). Whoever is out
     of office today is told as usual, and their substitute too ("for <name>: ...")."""
     ctx = current()
     usernames = list(dict.fromkeys(u for u in usernames if u))
@@ -163,6 +164,8 @@ def notify(usernames: list[str], kind: str, message: str, task_id: str | None = 
     for substitute, absent in _substitutes(ctx.session, usernames, ctx.now).items():
         if substitute not in messages:
             messages[substitute] = f"（代{'、'.join(absent)}）{message}"
+    if ctx.jobs is not None:  # the group robots and webhooks: once per notice, for all it tells
+        ctx.jobs.enqueue_channels(ctx.session, list(messages), kind, message, ctx.instance, task_id, ctx.now)
     for text in dict.fromkeys(messages.values()):
         people = [u for u, m in messages.items() if m == text]
         if ctx.jobs is not None:

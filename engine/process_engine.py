@@ -17,6 +17,8 @@ from engine.services.activities import REMINDER_KIND, ActivityService
 from engine.services.admin import AdminService
 from engine.services.attachments import AttachmentService
 from engine.services.bulk_operations import BulkOperationService
+from engine.services.channels import JOB_KIND as CHANNEL_JOB
+from engine.services.channels import ChannelService
 from engine.services.comments import CommentService
 from engine.services.customer_merge import CustomerMergeService
 from engine.services.customers import CustomerService
@@ -87,6 +89,11 @@ class ProcessEngine:
             settings=job_settings,
         )
         self.repository.use_jobs(self.jobs)
+        self.channels = ChannelService(
+            authorization=self.authorization, base_url=lambda: self.settings.base_url, clock=clock, db=db, history=self.history
+        )
+        self.jobs.use_channels(self.channels.enqueue)
+        self.jobs.handle(CHANNEL_JOB, self.channels.run_job)
         self.instances = InstanceControlService(
             authorization=self.authorization, clock=clock, db=db, history=self.history, runtime=self.runtime
         )

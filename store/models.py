@@ -703,3 +703,21 @@ class Attachment(Base):
     uploaded_by: Mapped[username]
     uploaded_at: Mapped[utc_datetime]
     data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+
+
+class NotificationChannel(Base):
+    """A group robot (WeCom, DingTalk, Feishu) or a JSON webhook that notifications also go to, as
+    an admin configured it: which kinds (none: all) for which roles (none: everyone)."""
+
+    __tablename__ = "notification_channels"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(16))  # wecom | dingtalk | feishu | webhook
+    url: Mapped[str] = mapped_column(String(1000))
+    secret: Mapped[str | None] = mapped_column(String(200))
+    kinds: Mapped[str] = mapped_column(String(500), default="")
+    roles: Mapped[str] = mapped_column(String(500), default="")
+    locale: Mapped[str] = mapped_column(String(16), default="zh_CN")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[utc_datetime]

@@ -79,6 +79,9 @@ AUDIT_ACTIONS = {
     "customer_merge": (_l("Merged a duplicate into customer %(subject)s"), "customer_id"),
     "substitute.set": (_l("Named a substitute for %(subject)s"), "username"),
     "substitute.clear": (_l("Ended the substitute arrangement of %(subject)s"), "username"),
+    "admin.channel.create": (_l("Added the notification channel %(subject)s"), "name"),
+    "admin.channel.update": (_l("Changed the notification channel %(subject)s"), "name"),
+    "admin.channel.delete": (_l("Removed the notification channel %(subject)s"), "name"),
 }
 AUDIT_FIELDS = {
     "display_name": _l("name"),

@@ -87,6 +87,24 @@ class JobService:
         self.before_commit: Callable[[Job], None] | None = None
         # Job kinds other services run (kind -> handler(session, job, at) -> status).
         self._handlers: dict[str, Callable[[Session, Job, datetime], str]] = {}
+        self._channels: Callable[..., None] | None = None
+
+    def use_channels(self, enqueue: Callable[..., None]) -> None:
+        """Where notices also go (engine.services.channels.ChannelService.enqueue)."""
+        self._channels = enqueue
+
+    def enqueue_channels(
+        self,
+        session: Session,
+        usernames: list[str],
+        kind: str,
+        message: str,
+        instance: ProcessInstance | None,
+        task_id: str | None,
+        now: datetime,
+    ) -> None:
+        if self._channels is not None:
+            self._channels(session, usernames, kind, message, instance, task_id, now)
 
     def handle(self, kind: str, handler: Callable[[Session, Job, datetime], str]) -> None:
         """Run jobs of `kind` with `handler` (the customer file's activity reminders)."""

@@ -10,6 +10,7 @@ from flask.typing import ResponseReturnValue
 from engine.clock import iso
 from engine.errors import ValidationFailed
 from engine.services.admin import user_view
+from engine.services.channels import view as channel_view
 from store.models import Department
 from webui.api import actor, bp, engine, int_arg, json_body
 from webui.documents import xml_response
@@ -126,3 +127,27 @@ def get_draft(key: str) -> ResponseReturnValue:
 def save_draft(key: str) -> ResponseReturnValue:
     draft = engine().admin.save_draft(actor(), key, request.get_data())
     return {"key": draft.key, "updated_by": draft.updated_by, "updated_at": iso(draft.updated_at)}
+
+
+@bp.get("/admin/channels")
+def list_channels() -> ResponseReturnValue:
+    eng = engine()
+    with eng.db.sessions() as session:
+        return {"items": [channel_view(c) for c in eng.channels.list(session, actor())]}
+
+
+@bp.post("/admin/channels")
+def create_channel() -> ResponseReturnValue:
+    """A WeCom, DingTalk or Feishu group robot, or a JSON webhook, that notices also go to."""
+    return channel_view(engine().channels.create(actor(), json_body())), 201
+
+
+@bp.patch("/admin/channels/<int(min=1, max=2147483647):channel_id>")
+def update_channel(channel_id: int) -> ResponseReturnValue:
+    return channel_view(engine().channels.update(actor(), channel_id, json_body()))
+
+
+@bp.delete("/admin/channels/<int(min=1, max=2147483647):channel_id>")
+def delete_channel(channel_id: int) -> ResponseReturnValue:
+    engine().channels.delete(actor(), channel_id)
+    return "", 204

@@ -50,6 +50,7 @@ def _substitute_paths(summary: str, parameters: list[dict[str, Any]] | None = No
     return operations
 
 
+_CHANNEL_ID = {"name": "channel_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647}}
 _INSTANCE_ID = {"name": "instance_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647}}
 
 
@@ -1045,6 +1046,34 @@ SPEC: dict[str, Any] = {
                 },
             }
         },
+        "/admin/channels": {
+            "get": {
+                "summary": "The notification channels (admins); secrets are never shown",
+                "responses": {
+                    "200": _json({"type": "object", "properties": {"items": {"type": "array", "items": _ref("Channel")}}}),
+                    **_errors(401, 403),
+                },
+            },
+            "post": {
+                "summary": "Add a channel (admins): a WeCom, DingTalk or Feishu group robot, or a JSON webhook signed with"
+                " HMAC-SHA256; notices of its `kinds` (none: all) for people of its `roles` (none: everyone) go there",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("ChannelInput")}}},
+                "responses": {"201": _json(_ref("Channel"), "Added"), **_errors(400, 401, 403, 422)},
+            },
+        },
+        "/admin/channels/{channel_id}": {
+            "patch": {
+                "summary": "Change a channel (admins)",
+                "parameters": [_CHANNEL_ID],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("ChannelInput")}}},
+                "responses": {"200": _json(_ref("Channel")), **_errors(400, 401, 403, 404, 422)},
+            },
+            "delete": {
+                "summary": "Remove a channel (admins)",
+                "parameters": [_CHANNEL_ID],
+                "responses": {"204": {"description": "Removed"}, **_errors(401, 403, 404)},
+            },
+        },
         "/admin/departments/{code}": {
             "put": {
                 "summary": "Create or change a department: names, manager, parent (admins)",
@@ -1100,6 +1129,33 @@ SPEC: dict[str, Any] = {
     "components": {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         "schemas": {
+            "Channel": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "name": {"type": "string"},
+                    "kind": {"type": "string", "enum": ["wecom", "dingtalk", "feishu", "webhook"]},
+                    "url": {"type": "string"},
+                    "has_secret": {"type": "boolean"},
+                    "kinds": {"type": "array", "items": {"type": "string"}},
+                    "roles": {"type": "array", "items": {"type": "string"}},
+                    "locale": {"type": "string", "enum": ["zh_CN", "en"]},
+                    "active": {"type": "boolean"},
+                },
+            },
+            "ChannelInput": {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string", "maxLength": 100},
+                    "kind": {"type": "string", "enum": ["wecom", "dingtalk", "feishu", "webhook"]},
+                    "url": {"type": "string", "maxLength": 1000},
+                    "secret": {"type": "string", "maxLength": 200},
+                    "kinds": {"type": "array", "items": {"type": "string"}},
+                    "roles": {"type": "array", "items": {"type": "string"}},
+                    "locale": {"type": "string", "enum": ["zh_CN", "en"]},
+                    "active": {"type": "boolean"},
+                },
+            },
             "Attachment": {
                 "type": "object",
                 "properties": {
