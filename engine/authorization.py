@@ -200,6 +200,15 @@ class Authorization:
         return any(self.stands_in_for(session, actor, task) for task in open_tasks)
 
     @staticmethod
+    def may_budget(actor: Actor) -> bool:
+        """Department budgets: set and read by finance and admins (seed 000)."""
+        return actor.is_admin or "finance" in actor.roles
+
+    def require_budgets(self, actor: Actor) -> None:
+        if not self.may_budget(actor):
+            raise Forbidden("budgets are for finance and admins")
+
+    @staticmethod
     def may_withdraw(actor: Actor, instance: ProcessInstance) -> bool:
         """撤回: a request's requester takes it back while it runs, if its process allows it."""
         return instance.started_by == actor.username and process_parts.parts_of(instance.process_key).withdrawable

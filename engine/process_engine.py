@@ -16,6 +16,7 @@ from engine.operations import ActionContext
 from engine.services.activities import REMINDER_KIND, ActivityService
 from engine.services.admin import AdminService
 from engine.services.attachments import AttachmentService
+from engine.services.budgets import BudgetService
 from engine.services.bulk_operations import BulkOperationService
 from engine.services.channels import JOB_KIND as CHANNEL_JOB
 from engine.services.channels import ChannelService
@@ -104,6 +105,7 @@ class ProcessEngine:
         self.attachments = AttachmentService(
             clock=clock, db=db, history=self.history, max_bytes=lambda: self.settings.attachment_max_bytes, runtime=self.runtime
         )
+        self.budgets = BudgetService(authorization=self.authorization, clock=clock, db=db, history=self.history)
         self.bulk = BulkOperationService(
             authorization=self.authorization, db=db, history=self.history, instances=self.instances, runtime=self.runtime
         )

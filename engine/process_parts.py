@@ -84,6 +84,9 @@ class ProcessParts:
     steps: Steps | None = None  # the roles a request passes, with their state (done, current, todo)
     withdrawable: bool = False  # its requester may take it back while it runs (撤回: outcome `withdrawn`)
     cc_field: str | None = None  # the start-form field naming whom it copies (抄送: engine.services.copies)
+    # What the package adds to a start's values, in the start's transaction (session, requester,
+    # values, now) -> values: the approval chain's department and budget check.
+    on_start: Callable[[Any, str, dict[str, Any], Any], dict[str, Any]] | None = None
     # A task's priority (0-100; 70 and up is high, 30 and below low) when its diagram names none.
     priority: Callable[[dict[str, Any]], int] = lambda _data: 50
     # Decisions that must say why: a form with `decision` and `comment` fields needs the comment

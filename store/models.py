@@ -721,3 +721,15 @@ class NotificationChannel(Base):
     locale: Mapped[str] = mapped_column(String(16), default="zh_CN")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[utc_datetime]
+
+
+class Budget(Base):
+    """A department's expense budget for one month (seed 000: 部门费用预算表), as finance set it."""
+
+    __tablename__ = "budgets"
+
+    department_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # YYYY-MM, in the organisation's zone
+    amount: Mapped[money]
+    updated_by: Mapped[username]
+    updated_at: Mapped[utc_datetime]

@@ -120,7 +120,10 @@ class RuntimeService:
         values = forms.validate(meta.get("form") or [], data if data is not None else {})
         if business_key is not None and (not isinstance(business_key, str) or len(business_key) > 200):
             raise ValidationFailed({"business_key": "must be text of at most 200 characters"})
-        cc_field = process_parts.parts_of(process_key).cc_field
+        parts = process_parts.parts_of(process_key)
+        if parts.on_start is not None:
+            values = parts.on_start(session, actor.username, values, self._clock())
+        cc_field = parts.cc_field
         if cc_field and values.get(cc_field):
             values[cc_field] = copies.checked(session, values[cc_field], actor.username)
         initial = dict(values)

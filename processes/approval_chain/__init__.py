@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.process_parts import N_, Card, ProcessParts, Register, columns_from, register
+from engine.services import budgets
 
 HERE = Path(__file__).parent
 
@@ -49,12 +50,27 @@ PARTS = register(
             "reject": "Reject",
         },
         columns=lambda data: columns_from(data, ("customer",), ("title", "description"), ("amount",)),
-        cards=(Card("request", N_("Approval request"), ("request_type", "title", "amount", "customer", "description", "cc")),),
+        cards=(
+            Card("request", N_("Approval request"), ("request_type", "title", "amount", "customer", "description", "cc")),
+            Card(
+                "budget",
+                N_("Department budget this month"),
+                ("department_name", "budget", "budget_used", "budget_pending", "budget_remaining"),
+            ),
+        ),
+        field_names={
+            "department_name": N_("Department"),
+            "budget": N_("Monthly budget"),
+            "budget_used": N_("Approved this month"),
+            "budget_pending": N_("Pending this month"),
+            "budget_remaining": N_("Remaining before this request"),
+        },
+        on_start=budgets.check_request,
         report_fields=("request_type",),
         register=Register(N_("Approval ledger"), ("request_type", "title", "amount", "customer")),
-        side_by_side={"approve": ("request",)},
+        side_by_side={"approve": ("request", "budget")},
         started_labels=(N_("Requested by"), N_("Requested at")),
-        money_fields=frozenset({"amount"}),
+        money_fields=frozenset({"amount", "budget", "budget_used", "budget_pending", "budget_remaining"}),
         multiline_fields=frozenset({"description"}),
         steps=approver_steps,
         withdrawable=True,

@@ -82,3 +82,16 @@ def test_a_receipt_attached_on_the_task_page_shows_as_a_thumbnail_and_downloads(
     )
     assert no_token.status_code in (400, 403)
     assert [e.data["filename"] for e in flow.history(instance.id) if e.action == "attach"] == ["收据.png"]
+
+
+def test_the_approver_of_a_department_expense_sees_the_months_budget_on_its_card(
+    ui: Callable[[str], Page], flow: Flow, new_user: Callable[..., str]
+) -> None:
+    requester = new_user("req", ["cs_agent"], superior="cs_sup")
+    flow.engine.admin.update_user(flow.actor("admin"), requester, {"department": "marketing"})
+    month = flow.engine.clock().astimezone(flow.engine.settings.timezone).strftime("%Y-%m")
+    before = flow.engine.budgets.set(flow.actor("fin_mgr"), "marketing", month, {"amount": 12345678})
+    instance = flow.start(requester, "approval_chain", approval_request("department_expense", 2500))
+    page = ui("ops_mgr").text(f"/tasks/{flow.task(instance.id, 'approve').id}")
+    assert "本月部门费用预算" in page and "12,345,678.00" in page and "市场部" in page
+    assert instance.data["budget_pending"] == float(before.pending)

@@ -151,3 +151,16 @@ def update_channel(channel_id: int) -> ResponseReturnValue:
 def delete_channel(channel_id: int) -> ResponseReturnValue:
     engine().channels.delete(actor(), channel_id)
     return "", 204
+
+
+@bp.get("/admin/budgets/<code>/<month>")
+def get_budget(code: str, month: str) -> ResponseReturnValue:
+    """A department's month (finance, admins): budget, approved, pending and remaining."""
+    eng = engine()
+    with eng.db.sessions() as session:
+        return eng.budgets.get(session, actor(), code, month).as_dict()
+
+
+@bp.put("/admin/budgets/<code>/<month>")
+def set_budget(code: str, month: str) -> ResponseReturnValue:
+    return engine().budgets.set(actor(), code, month, json_body()).as_dict()

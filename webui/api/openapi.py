@@ -50,6 +50,10 @@ def _substitute_paths(summary: str, parameters: list[dict[str, Any]] | None = No
     return operations
 
 
+_BUDGET_PATH = [
+    {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}},
+    {"name": "month", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$"}},
+]
 _CHANNEL_ID = {"name": "channel_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647}}
 _INSTANCE_ID = {"name": "instance_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647}}
 
@@ -1046,6 +1050,27 @@ SPEC: dict[str, Any] = {
                 },
             }
         },
+        "/admin/budgets/{code}/{month}": {
+            "get": {
+                "summary": "A department's expense budget for a month (finance, admins): amount, approved (used), pending, remaining",
+                "parameters": _BUDGET_PATH,
+                "responses": {"200": _json(_ref("Budget")), **_errors(401, 403, 404, 422)},
+            },
+            "put": {
+                "summary": "Set a department's expense budget for a month (finance, admins); a department expense that would"
+                " take the month over it follows the special-expense chain",
+                "parameters": _BUDGET_PATH,
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {"type": "object", "required": ["amount"], "properties": {"amount": {"type": "number", "minimum": 0}}}
+                        }
+                    },
+                },
+                "responses": {"200": _json(_ref("Budget")), **_errors(400, 401, 403, 404, 422)},
+            },
+        },
         "/admin/channels": {
             "get": {
                 "summary": "The notification channels (admins); secrets are never shown",
@@ -1129,6 +1154,15 @@ SPEC: dict[str, Any] = {
     "components": {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         "schemas": {
+            "Budget": {
+                "type": "object",
+                "properties": {
+                    "amount": {"type": "number", "nullable": True},
+                    "used": {"type": "number"},
+                    "pending": {"type": "number"},
+                    "remaining": {"type": "number", "nullable": True},
+                },
+            },
             "Channel": {
                 "type": "object",
                 "properties": {
