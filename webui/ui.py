@@ -264,6 +264,11 @@ def may_monitor() -> bool:
     return bool(g.may_monitor)
 
 
+def may_budget() -> bool:
+    """Whether the header offers the department budgets (engine.authorization decides)."""
+    return bool(current_user.is_authenticated) and eng().authorization.may_budget(actor())
+
+
 def duration(seconds: float | None) -> str:
     """How long a step takes, as people say it (3 小时, 2 天); a dash when nothing was measured."""
     if seconds is None:
@@ -311,6 +316,7 @@ def register_template_helpers(app: Flask) -> None:
         "unread_count": unread_count,
         "may_see_receivables": may_see_receivables,
         "may_monitor": may_monitor,
+        "may_budget": may_budget,
         "job_kind": labels.job_kind,
         "duration": duration,
         "count_label": count_label,

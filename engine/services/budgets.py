@@ -65,31 +65,52 @@ def month_of(text: str) -> tuple[date, date]:
     return date(year, month, 1), date(year + month // 12, month % 12 + 1, 1)
 
 
-def figures(session: Session, department: str, month: str) -> Figures:
-    """Budget, used and pending of a department's month."""
+def _totals(session: Session, month: str, department: str | None) -> dict[str, tuple[Decimal, Decimal]]:
+    """(approved, pending) of the month's department expenses per department (one, or all)."""
     first, after = month_of(month)
     zone = config.current().timezone
     start, end = (datetime.combine(d, time.min, tzinfo=zone) for d in (first, after))
-    amount_field = aliased(InstanceField)
+    amount_field, department_field = aliased(InstanceField), aliased(InstanceField)
     approved = and_(ProcessInstance.status == "completed", instance_fields.equals("outcome", "approved"))
     running = ProcessInstance.status.in_(("running", "suspended"))
-    totals = session.execute(
+    stmt = (
         select(
+            department_field.text,
             func.coalesce(func.sum(case((approved, amount_field.number), else_=0)), 0),
             func.coalesce(func.sum(case((running, amount_field.number), else_=0)), 0),
         )
         .select_from(ProcessInstance)
         .join(amount_field, and_(amount_field.instance_id == ProcessInstance.id, amount_field.name == "amount"))
+        .join(department_field, and_(department_field.instance_id == ProcessInstance.id, department_field.name == "department"))
         .where(
             ProcessInstance.process_key == PROCESS,
             ProcessInstance.started_at >= start,
             ProcessInstance.started_at < end,
-            instance_fields.equals("department", department),
             instance_fields.equals("request_type", COUNTED),
         )
-    ).one()
+        .group_by(department_field.text)
+    )
+    if department is not None:
+        stmt = stmt.where(department_field.text == department.strip().lower())
+    return {code: (Decimal(str(used)), Decimal(str(pending))) for code, used, pending in session.execute(stmt)}
+
+
+def figures(session: Session, department: str, month: str) -> Figures:
+    """Budget, used and pending of a department's month."""
+    used, pending = _totals(session, month, department).get(department.strip().lower(), (Decimal(0), Decimal(0)))
     budget = session.get(Budget, (department, month))
-    return Figures(budget.amount if budget else None, Decimal(str(totals[0])), Decimal(str(totals[1])))
+    return Figures(budget.amount if budget else None, used, pending)
+
+
+def month_figures(session: Session, month: str) -> list[tuple[Department, Figures]]:
+    """Every department's month, in two queries (the totals grouped, the budgets)."""
+    totals = _totals(session, month, None)
+    budgets = {b.department_code: b.amount for b in session.scalars(select(Budget).where(Budget.month == month))}
+    zero = (Decimal(0), Decimal(0))
+    return [
+        (d, Figures(budgets.get(d.code), *totals.get(d.code.lower(), zero)))
+        for d in session.scalars(select(Department).order_by(Department.code))
+    ]
 
 
 def department_of(session: Session, username: str) -> tuple[str | None, str | None]:
@@ -145,6 +166,10 @@ class BudgetService:
         month_of(month)
         self._department(session, department)
         return figures(session, department, month)
+
+    def month(self, session: Session, actor: Actor, month: str) -> list[tuple[Department, Figures]]:
+        self._authorization.require_budgets(actor)
+        return month_figures(session, month)
 
     def set(self, actor: Actor, department: str, month: str, data: Any) -> Figures:
         self._authorization.require_budgets(actor)
