@@ -18,6 +18,7 @@ from engine.services.admin import AdminService
 from engine.services.attachments import AttachmentService
 from engine.services.budgets import BudgetService
 from engine.services.bulk_operations import BulkOperationService
+from engine.services.chain_steps import ChainStepService
 from engine.services.channels import JOB_KIND as CHANNEL_JOB
 from engine.services.channels import ChannelService
 from engine.services.comments import CommentService
@@ -104,6 +105,9 @@ class ProcessEngine:
         self.comments = CommentService(clock=clock, context=self.context, db=db, history=self.history, runtime=self.runtime)
         self.attachments = AttachmentService(
             clock=clock, db=db, history=self.history, max_bytes=lambda: self.settings.attachment_max_bytes, runtime=self.runtime
+        )
+        self.chains = ChainStepService(
+            authorization=self.authorization, clock=clock, context=self.context, db=db, history=self.history, runtime=self.runtime
         )
         self.budgets = BudgetService(authorization=self.authorization, clock=clock, db=db, history=self.history)
         self.bulk = BulkOperationService(

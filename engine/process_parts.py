@@ -83,6 +83,7 @@ class ProcessParts:
     skip_when_zero: frozenset[str] = frozenset()
     steps: Steps | None = None  # the roles a request passes, with their state (done, current, todo)
     withdrawable: bool = False  # its requester may take it back while it runs (撤回: outcome `withdrawn`)
+    chain_step: str | None = None  # the step of a chain that takes added approvers (加签: engine.services.chain_steps)
     cc_field: str | None = None  # the start-form field naming whom it copies (抄送: engine.services.copies)
     # What the package adds to a start's values, in the start's transaction (session, requester,
     # values, now) -> values: the approval chain's department and budget check.

@@ -20,7 +20,7 @@ from webui import labels
 from webui.ui import local_time, money, person, role_names
 
 # What no process shows on its cards: the engine's own variables and the decision history's fields.
-HIDDEN = {"initiator", "outcome", "decision", "comment", "approvers", "approver_role", "step", "step_index", "current_role"}
+HIDDEN = {"initiator", "outcome", "decision", "comment", "approvers", "approver_role", "step", "step_index", "current_role", "current_user"}
 
 
 @dataclass
@@ -148,4 +148,8 @@ def last_return(found: list[Decision]) -> Decision | None:
 def approval_chain(process_key: str, data: dict[str, Any]) -> list[dict[str, str]]:
     """The roles a request passes (done, current or to come), for processes that have such steps."""
     steps = parts_of(process_key).steps
-    return [{"role": role_names([role]), "state": state} for role, state in steps(data)] if steps else []
+    return (
+        [{"role": person(role[5:]) if role.startswith("user:") else role_names([role]), "state": state} for role, state in steps(data)]
+        if steps
+        else []
+    )

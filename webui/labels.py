@@ -57,6 +57,7 @@ ACTIONS = {
     "urge": _l("urged"),
     "comment": _l("commented"),
     "attach": _l("attached a file"),
+    "add_approver": _l("added an approver"),
 }
 
 # The audit log in sentences (#13.13): each administrative action, with the data key it names.

@@ -11,6 +11,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from engine.errors import EngineError, ValidationFailed
+from engine.process_parts import parts_of
 from engine.services.presentation import diagram_state, element_names, field_catalogue
 from webui import context, labels
 from webui.ui import actor, done, eng, error_page, page_blueprint, person, safe_next
@@ -61,6 +62,9 @@ def _task_view(task_id: str, errors: dict[str, str] | None = None, values: dict[
         # (a lead is its owner's): its files and comments are for those who see the instance.
         sees_instance = engine.authorization.may_view_instance(session, me, instance)
         attachments = engine.attachments.of_instance(session, me, instance.id) if sees_instance else []
+        # 加签: whoever may decide a chain step may add someone before or after themself
+        may_add = task.status == "open" and allowed.get("complete") and parts_of(task.process_key).chain_step == task.task_key
+        people = engine.identity.display_names(session) if may_add else {}
     approval_cards = context.side_by_side(task.process_key, task.task_key)
     decisions = context.decisions(history, catalogue, names)
     returned = context.last_return(decisions) if task.status == "open" and not approval_cards else None
@@ -85,6 +89,9 @@ def _task_view(task_id: str, errors: dict[str, str] | None = None, values: dict[
         "catalogue": catalogue,
         "attachments": attachments,
         "sees_instance": sees_instance,
+        "add_approver_people": sorted(
+            ((u, n) for u, n in people.items() if u not in (me.username, instance.started_by)), key=lambda p: p[0]
+        ),
     }
 
 
@@ -158,3 +165,19 @@ def delegate(task_id: str) -> ResponseReturnValue:
     # The task is no longer ours: go back to the worklist rather than to a read-only page.
     back = safe_next(request.form.get("next"), url_for("worklist.index"))
     return done(_("Handed “%(name)s” over to %(user)s.", name=labels.task_name(task.task_key, task.name), user=person(username)), back)
+
+
+@bp.post("/tasks/<task_id>/add-approver")
+def add_approver(task_id: str) -> ResponseReturnValue:
+    """加签 from the task page: someone before or after oneself on this chain step."""
+    back = url_for("tasks.show", task_id=task_id)
+    username = request.form.get("username", "")
+    try:
+        eng().chains.add_approver(actor(), task_id, {"username": username, "position": request.form.get("position", "")})
+    except ValidationFailed as exc:
+        return done(_("Not added: %(detail)s", detail=labels.field_error(next(iter(exc.fields.values())))), back, "error", events=())
+    if request.form.get("position") == "before":
+        return done(
+            _("%(user)s decides this step first; it comes back to you afterwards.", user=person(username)), url_for("worklist.index")
+        )
+    return done(_("%(user)s approves after you.", user=person(username)), back)

@@ -75,5 +75,6 @@ PARTS = register(
         steps=approver_steps,
         withdrawable=True,
         cc_field="cc",
+        chain_step="approve",
     )
 )

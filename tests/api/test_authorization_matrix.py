@@ -127,6 +127,8 @@ def test_every_api_operation_is_in_the_matrix_or_its_own_tests(app: Any) -> None
         "/api/v1/process-instances/<int(min=1, max=2147483647):instance_id>/withdraw",
         "/api/v1/process-instances/<int(min=1, max=2147483647):instance_id>/urge",
         "/api/v1/process-instances/<int(min=1, max=2147483647):instance_id>/comments",
+        # 加签: tests/api/test_add_approver_api.py
+        "/api/v1/tasks/<task_id>/add-approver",
         # files on an instance: tests/api/test_attachments_api.py
         "/api/v1/process-instances/<int(min=1, max=2147483647):instance_id>/attachments",
         "/api/v1/attachments/<int(min=1, max=2147483647):attachment_id>",

@@ -95,3 +95,16 @@ def test_the_approver_of_a_department_expense_sees_the_months_budget_on_its_card
     page = ui("ops_mgr").text(f"/tasks/{flow.task(instance.id, 'approve').id}")
     assert "本月部门费用预算" in page and "12,345,678.00" in page and "市场部" in page
     assert instance.data["budget_pending"] == float(before.pending)
+
+
+def test_an_approver_adds_someone_after_themself_from_the_task_page(ui: Callable[[str], Page], flow: Flow) -> None:
+    instance = flow.start("store_staff", "approval_chain", approval_request("store_expense", 264))
+    step = flow.task(instance.id, "approve")
+    page = ui("region_mgr").text(f"/tasks/{step.id}")
+    assert 'id="add-approver-form"' in page and 'value="store_staff"' not in page.split('id="add-approver-form"')[1].split("</form>")[0]
+    assert 'id="add-approver-form"' not in ui("ops_mgr").text(f"/tasks/{step.id}")  # sees it, may not decide it
+    assert ui("region_mgr").post(f"/tasks/{step.id}/add-approver", {"username": "fin_mgr", "position": "after"}).status_code == 302
+    flow.complete("region_mgr", instance.id, "approve", {"decision": "approve"})
+    assert flow.task(instance.id, "approve").candidate_users == "fin_mgr"
+    shown = ui("store_staff").text(f"/instances/{instance.id}")
+    assert "tl-add_approver" in shown and "财务经理" in shown

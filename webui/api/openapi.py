@@ -651,6 +651,23 @@ SPEC: dict[str, Any] = {
                 {"type": "object", "required": ["username"], "properties": {"username": {"type": "string"}}},
             )
         },
+        "/tasks/{task_id}/add-approver": {
+            "post": {
+                **_action(
+                    "加签: add an approver to a chain step, before oneself (the step goes to them now and comes back) or after"
+                    " oneself (they approve next); whoever may decide the step; never the requester",
+                    {
+                        "type": "object",
+                        "required": ["username", "position"],
+                        "properties": {"username": {"type": "string"}, "position": {"type": "string", "enum": ["before", "after"]}},
+                    },
+                ),
+                "responses": {
+                    "200": _json({"type": "object", "properties": {"approvers": {"type": "array", "items": {"type": "string"}}}}),
+                    **_errors(400, 401, 403, 404, 409, 422),
+                },
+            }
+        },
         "/tasks/{task_id}/complete": {
             "post": {
                 **_action("Complete a task with its form values", {"type": "object", "properties": {"data": {"type": "object"}}}),

@@ -64,3 +64,9 @@ def complete_task(task_id: str) -> ResponseReturnValue:
     eng = engine()
     view = eng.tasks.complete_then(actor(), task_id, body.get("data", {}), instance_view)
     return {"instance": view}
+
+
+@bp.post("/tasks/<task_id>/add-approver")
+def add_approver(task_id: str) -> ResponseReturnValue:
+    """加签 on a chain step (whoever may decide it): `username`, `position` before or after oneself."""
+    return {"approvers": engine().chains.add_approver(actor(), task_id, json_body())}
