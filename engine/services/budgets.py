@@ -59,8 +59,8 @@ class Figures:
 def month_of(text: str) -> tuple[date, date]:
     """The first day of the month and of the next; 422 for anything but YYYY-MM."""
     found = MONTH.match(text or "")
-    if not found:
-        raise ValidationFailed({"month": "must be YYYY-MM"})
+    if not found or not 1 <= int(found.group(1)) <= 9998:
+        raise ValidationFailed({"month": "must be YYYY-MM (years 0001 to 9998)"})
     year, month = int(found.group(1)), int(found.group(2))
     return date(year, month, 1), date(year + month // 12, month % 12 + 1, 1)
 

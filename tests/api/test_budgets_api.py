@@ -106,6 +106,8 @@ def test_only_finance_and_admins_and_only_good_input(api: Api, department: dict[
     assert api.get("gm", department["path"]).status_code == 403
     for bad in ({}, {"amount": -1}, {"amount": "lots"}, {"amount": True}, {"amount": 1e30}, {"amount": "NaN"}):
         assert api.call("PUT", "fin_mgr", department["path"], json=bad).status_code == 422, bad
-    assert api.call("PUT", "fin_mgr", f"/api/v1/admin/budgets/{department['code']}/2026-13", json={"amount": 5}).status_code == 422
+    for month in ("2026-13", "0000-01", "9999-12", "26-01"):  # not a month, or one whose next has no calendar
+        assert api.call("PUT", "fin_mgr", f"/api/v1/admin/budgets/{department['code']}/{month}", json={"amount": 5}).status_code == 422
+        assert api.get("fin_mgr", f"/api/v1/admin/budgets/{department['code']}/{month}").status_code == 422
     assert api.call("PUT", "fin_mgr", f"/api/v1/admin/budgets/no_such_dept/{department['month']}", json={"amount": 5}).status_code == 404
     assert api.get("fin_mgr", department["path"]).get_json()["amount"] is None  # nothing was set
