@@ -32,6 +32,7 @@ class Card:
     key: str
     title: str  # English, marked with N_
     fields: tuple[str, ...]
+    optional: bool = False  # left out, even beside an approval, while none of its fields has a value
 
 
 @dataclass(frozen=True)

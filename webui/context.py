@@ -20,7 +20,7 @@ from webui import labels
 from webui.ui import local_time, money, person, role_names
 
 # What no process shows on its cards: the engine's own variables and the decision history's fields.
-HIDDEN = {"initiator", "outcome", "decision", "comment", "approvers", "approver_role", "step", "step_index", "current_role", "current_user"}
+HIDDEN = {"initiator", "outcome", "decision", "comment", "approvers", "approver_role", "step", "step_index", "current_role"}
 
 
 @dataclass
@@ -88,11 +88,11 @@ def cards(
     """The process's cards with the fields that have values; a process without a package gets one
     card with every visible value, labelled from its forms. `started` (who, when) goes on the first."""
     parts = parts_of(process_key)
-    layout = [(c.key, _(c.title), c.fields) for c in parts.cards]
+    layout = [(c.key, _(c.title), c.fields, c.optional) for c in parts.cards]
     if not layout:
-        layout = [("data", _("Business data"), tuple(k for k in data if k not in HIDDEN and not k.startswith("_")))]
+        layout = [("data", _("Business data"), tuple(k for k in data if k not in HIDDEN and not k.startswith("_")), False)]
     result = []
-    for key, title, fields in layout:
+    for key, title, fields, optional in layout:
         if only is not None and key not in only:
             continue
         card = Card(key, title)
@@ -102,7 +102,7 @@ def cards(
             text = format_value(fid, data.get(fid), catalogue, data, parts.money_fields)
             if text:
                 card.rows.append(Row(fid, label_of(fid, catalogue, parts), text, fid in parts.multiline_fields or "\n" in text))
-        if card.rows or only is not None:
+        if card.rows or (only is not None and not optional):
             result.append(card)
     if started is not None and result and started[0]:
         who, when = parts.started_labels

@@ -1,6 +1,7 @@
 """Who receives a user task and when it is due (its worklist columns: engine.process_parts).
 
-Candidates come from, in order: `camunda:candidateGroups` / `candidateUsers`, the lane name
+Candidates come from, in order: `camunda:candidateGroups` (a group `user:<name>` is that person) /
+`candidateUsers`, the lane name
 mapped to a role, the process initiator. `camunda:assignee` may be an expression such as
 `${initiator}` or `${manager_of(initiator)}`.
 
@@ -32,6 +33,7 @@ FOUR_EYES = "fourEyes"
 # the nearest superior up the requester's reporting line who holds one of them (DOMAIN.md,
 # "Approvals as Chinese office staff expect them"); with none in the line, to every holder.
 REPORTING_LINE = "approverFrom"
+PERSON = "user:"  # a candidate group naming one person
 LINE_DEPTH = 20  # a reporting line longer than this is a loop in the organisation chart
 
 
@@ -99,6 +101,9 @@ def resolve(session: Session, spiff_task: Any, initiator: str | None, now: datet
     try:
         roles = _values(ext.get("candidateGroups"), data)
         users = _values(ext.get("candidateUsers"), data)
+        # A group written `user:<name>` is that person (a chain's added approver, 加签).
+        users += [r[len(PERSON) :] for r in roles if r.startswith(PERSON)]
+        roles = [r for r in roles if not r.startswith(PERSON)]
         assignees = _values(ext.get("assignee"), data)
         due = _when(ext.get("dueDate"), data, now, working)
         follow_up = _when(ext.get("followUpDate"), data, now, working)

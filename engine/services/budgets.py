@@ -122,12 +122,14 @@ def department_of(session: Session, username: str) -> tuple[str | None, str | No
 
 
 def check_request(session: Session, requester: str, values: dict[str, Any], now: datetime) -> dict[str, Any]:
-    """At a request's start: its department, and whether a department expense takes the month
+    """At a department expense's start: its department, and whether it takes the month
     over the budget (then it follows the special-expense chain), with the figures it was decided
     on for its approvers. Holds the budget row's lock until the start commits."""
+    if values.get("request_type") != COUNTED:
+        return {**values, "over_budget": False}
     department, department_name = department_of(session, requester)
     checked = {**values, "department": department, "department_name": department_name, "over_budget": False}
-    if values.get("request_type") != COUNTED or department is None:
+    if department is None:
         return checked
     month = now.astimezone(config.current().timezone).strftime("%Y-%m")
     # A write to the budget row first: PostgreSQL's row lock, SQLite's write lock, held to commit.

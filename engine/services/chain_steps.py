@@ -62,6 +62,10 @@ class ChainStepService:
             errors["position"] = "must be before or after"
         if errors:
             raise ValidationFailed(errors)
+        try:
+            task_id = str(UUID(str(task_id)))
+        except ValueError:
+            raise NotFound(f"no task {task_id[:40]}") from None
         with self._db.transaction() as session:
             instance = self._runtime.lock_for_task(session, task_id)
             task = session.get(Task, task_id) if instance is not None else None

@@ -56,6 +56,7 @@ PARTS = register(
                 "budget",
                 N_("Department budget this month"),
                 ("department_name", "budget", "budget_used", "budget_pending", "budget_remaining"),
+                optional=True,
             ),
         ),
         field_names={

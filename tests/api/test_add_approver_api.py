@@ -78,3 +78,11 @@ def test_who_may_add_and_whom(api: Api) -> None:
     made = api.post("cs_agent1", "/api/v1/process-instances", json={"process_key": "complaint_handling", "data": COMPLAINT}).get_json()
     assess = _step(api, "cs_sup", made["id"])["id"]
     assert api.post("cs_sup", ADD.format(assess), json={"username": "qa_lead", "position": "after"}).status_code == 409
+
+
+def test_an_unknown_or_malformed_task_is_404(api: Api) -> None:
+    for task_id in ("00000000-0000-4000-8000-000000000000", "not-a-task", "x" * 300):
+        assert api.post("region_mgr", ADD.format(task_id), json={"username": "fin_mgr", "position": "after"}).status_code == 404
+    assert (
+        api.post("region_mgr", ADD.format("%00"), json={"username": "fin_mgr", "position": "after"}).status_code == 400
+    )  # refused on the way in

@@ -108,3 +108,9 @@ def test_an_approver_adds_someone_after_themself_from_the_task_page(ui: Callable
     assert flow.task(instance.id, "approve").candidate_users == "fin_mgr"
     shown = ui("store_staff").text(f"/instances/{instance.id}")
     assert "tl-add_approver" in shown and "财务经理" in shown
+
+
+def test_a_store_expense_shows_no_empty_budget_card(ui: Callable[[str], Page], flow: Flow) -> None:
+    instance = flow.start("store_staff", "approval_chain", approval_request("store_expense", 265))
+    page = ui("region_mgr").text(f"/tasks/{flow.task(instance.id, 'approve').id}")
+    assert "审批申请" in page and "本月部门费用预算" not in page  # no department budget for a store's expense
