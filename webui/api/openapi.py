@@ -54,6 +54,15 @@ _BUDGET_PATH = [
     {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}},
     {"name": "month", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$"}},
 ]
+_CHANNEL_FIELDS: dict[str, Any] = {
+    "name": {"type": "string", "maxLength": 100},
+    "kind": {"type": "string", "enum": ["wecom", "dingtalk", "feishu", "webhook"]},
+    "url": {"type": "string", "maxLength": 1000},
+    "kinds": {"type": "array", "items": {"type": "string"}, "description": "notice kinds; none: all"},
+    "roles": {"type": "array", "items": {"type": "string"}, "description": "roles of the people told; none: everyone"},
+    "locale": {"type": "string", "enum": ["zh_CN", "en"]},
+    "active": {"type": "boolean"},
+}
 _CHANNEL_ID = {"name": "channel_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647}}
 _INSTANCE_ID = {"name": "instance_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647}}
 
@@ -1182,31 +1191,9 @@ SPEC: dict[str, Any] = {
             },
             "Channel": {
                 "type": "object",
-                "properties": {
-                    "id": {"type": "integer"},
-                    "name": {"type": "string"},
-                    "kind": {"type": "string", "enum": ["wecom", "dingtalk", "feishu", "webhook"]},
-                    "url": {"type": "string"},
-                    "has_secret": {"type": "boolean"},
-                    "kinds": {"type": "array", "items": {"type": "string"}},
-                    "roles": {"type": "array", "items": {"type": "string"}},
-                    "locale": {"type": "string", "enum": ["zh_CN", "en"]},
-                    "active": {"type": "boolean"},
-                },
+                "properties": {"id": {"type": "integer"}, **_CHANNEL_FIELDS, "has_secret": {"type": "boolean"}},
             },
-            "ChannelInput": {
-                "type": "object",
-                "properties": {
-                    "name": {"type": "string", "maxLength": 100},
-                    "kind": {"type": "string", "enum": ["wecom", "dingtalk", "feishu", "webhook"]},
-                    "url": {"type": "string", "maxLength": 1000},
-                    "secret": {"type": "string", "maxLength": 200},
-                    "kinds": {"type": "array", "items": {"type": "string"}},
-                    "roles": {"type": "array", "items": {"type": "string"}},
-                    "locale": {"type": "string", "enum": ["zh_CN", "en"]},
-                    "active": {"type": "boolean"},
-                },
-            },
+            "ChannelInput": {"type": "object", "properties": {**_CHANNEL_FIELDS, "secret": {"type": "string", "maxLength": 200}}},
             "Attachment": {
                 "type": "object",
                 "properties": {
