@@ -11,7 +11,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from tests.api.test_attachments_api import png
-from tests.data import approval_request
+from tests.data import COMPLAINT, approval_request
 from tests.flow import Flow
 from tests.webui.browser import Session
 
@@ -57,3 +57,15 @@ def test_a_receipt_attached_and_approved_on_a_phone_then_a_request_withdrawn(
     assert flow.instance(second.id).status == "terminated"
     clerk.close()
     manager.close()
+
+
+def test_the_worklist_fits_a_phone_on_every_tab(chromium: Any, live_server: str, flow: Flow) -> None:
+    flow.start("store_staff", "approval_chain", approval_request("store_expense", 87, title="门店宣传单印刷"))
+    flow.start("cs_agent1", "complaint_handling", COMPLAINT)
+    for user, tabs in (("cs_sup", ("mine", "available", "team", "done")), ("region_mgr", ("mine", "available"))):
+        person = Session(chromium, live_server, user, viewport=PHONE)
+        for tab in tabs:
+            page = person.goto(f"/tasks?tab={tab}")
+            expect(page.locator("#worklist")).to_be_visible()
+            assert sideways(page) == 0, (user, tab)
+        person.close()
