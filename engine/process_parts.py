@@ -89,6 +89,9 @@ class ProcessParts:
     # What the package adds to a start's values, in the start's transaction (session, requester,
     # values, now) -> values: the approval chain's department and budget check.
     on_start: Callable[[Any, str, dict[str, Any], Any], dict[str, Any]] | None = None
+    # The same for a step's submitted values (task key -> (session, instance, values, now) -> values):
+    # a revised request is checked against the budget again.
+    on_step: Mapping[str, Callable[[Any, Any, dict[str, Any], Any], dict[str, Any]]] = field(default_factory=dict)
     # A task's priority (0-100; 70 and up is high, 30 and below low) when its diagram names none.
     priority: Callable[[dict[str, Any]], int] = lambda _data: 50
     # Decisions that must say why: a form with `decision` and `comment` fields needs the comment

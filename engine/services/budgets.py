@@ -23,6 +23,7 @@ from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from engine import config
+from engine.clock import aware
 from engine.errors import NotFound, ValidationFailed
 from engine.services import instance_fields
 from engine.services.identity import Actor
@@ -65,8 +66,9 @@ def month_of(text: str) -> tuple[date, date]:
     return date(year, month, 1), date(year + month // 12, month % 12 + 1, 1)
 
 
-def _totals(session: Session, month: str, department: str | None) -> dict[str, tuple[Decimal, Decimal]]:
-    """(approved, pending) of the month's department expenses per department (one, or all)."""
+def _totals(session: Session, month: str, department: str | None, besides: int | None = None) -> dict[str, tuple[Decimal, Decimal]]:
+    """(approved, pending) of the month's department expenses per department (one, or all), leaving
+    out the instance `besides` (a revised request is checked against the others)."""
     first, after = month_of(month)
     zone = config.current().timezone
     start, end = (datetime.combine(d, time.min, tzinfo=zone) for d in (first, after))
@@ -92,12 +94,14 @@ def _totals(session: Session, month: str, department: str | None) -> dict[str, t
     )
     if department is not None:
         stmt = stmt.where(department_field.text == department.strip().lower())
+    if besides is not None:
+        stmt = stmt.where(ProcessInstance.id != besides)
     return {code: (Decimal(str(used)), Decimal(str(pending))) for code, used, pending in session.execute(stmt)}
 
 
-def figures(session: Session, department: str, month: str) -> Figures:
+def figures(session: Session, department: str, month: str, besides: int | None = None) -> Figures:
     """Budget, used and pending of a department's month."""
-    used, pending = _totals(session, month, department).get(department.strip().lower(), (Decimal(0), Decimal(0)))
+    used, pending = _totals(session, month, department, besides).get(department.strip().lower(), (Decimal(0), Decimal(0)))
     budget = session.get(Budget, (department, month))
     return Figures(budget.amount if budget else None, used, pending)
 
@@ -121,7 +125,13 @@ def department_of(session: Session, username: str) -> tuple[str | None, str | No
     return (found.code, found.name) if found else (None, None)
 
 
-def check_request(session: Session, requester: str, values: dict[str, Any], now: datetime) -> dict[str, Any]:
+def check_revision(session: Session, instance: Any, values: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """A returned request revised (its type or amount may have changed): the same check again, in
+    the month of its start, against the department's other requests."""
+    return check_request(session, instance.started_by or "", values, aware(instance.started_at), besides=instance.id)
+
+
+def check_request(session: Session, requester: str, values: dict[str, Any], now: datetime, besides: int | None = None) -> dict[str, Any]:
     """At a department expense's start: its department, and whether it takes the month
     over the budget (then it follows the special-expense chain), with the figures it was decided
     on for its approvers. Holds the budget row's lock until the start commits."""
@@ -139,7 +149,7 @@ def check_request(session: Session, requester: str, values: dict[str, Any], now:
     budget = session.get(Budget, (department, month)) if held else None
     if budget is None:
         return checked
-    found = figures(session, department, month)
+    found = figures(session, department, month, besides)
     amount = Decimal(str(values.get("amount") or 0))
     remaining = found.remaining if found.remaining is not None else Decimal(0)
     return {

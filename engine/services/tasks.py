@@ -355,6 +355,9 @@ class TaskService:
             raise ValidationFailed({**exc.fields, **problem}) from exc
         if problem:
             raise ValidationFailed(problem)
+        hook = parts.on_step.get(task.task_key)
+        if hook is not None:  # the package's own check of what was submitted (a revised request's budget)
+            values = hook(session, instance, {**spiff_task.data, **values}, self._clock())
         spiff_task.data.update(values)
         try:
             spiff_task.run()

@@ -67,6 +67,7 @@ PARTS = register(
             "budget_remaining": N_("Remaining before this request"),
         },
         on_start=budgets.check_request,
+        on_step={"revise": budgets.check_revision},
         report_fields=("request_type",),
         register=Register(N_("Approval ledger"), ("request_type", "title", "amount", "customer")),
         side_by_side={"approve": ("request", "budget")},

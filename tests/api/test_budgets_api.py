@@ -111,3 +111,16 @@ def test_only_finance_and_admins_and_only_good_input(api: Api, department: dict[
         assert api.get("fin_mgr", f"/api/v1/admin/budgets/{department['code']}/{month}").status_code == 422
     assert api.call("PUT", "fin_mgr", f"/api/v1/admin/budgets/no_such_dept/{department['month']}", json={"amount": 5}).status_code == 404
     assert api.get("fin_mgr", department["path"]).get_json()["amount"] is None  # nothing was set
+
+
+def test_a_revised_request_is_checked_again_against_the_others(api: Api, flow: Flow, department: dict[str, str]) -> None:
+    api.call("PUT", "fin_mgr", department["path"], json={"amount": 10000})
+    instance = _expense(flow, department["requester"], 6000)
+    flow.complete("ops_mgr", instance.id, "approve", {"decision": "return", "comment": "请拆分"})
+    flow.complete(department["requester"], instance.id, "revise", approval_request("department_expense", 9000))
+    step = flow.task(instance.id, "approve")  # 9000 of 10000: fits, its own earlier 6000 not counted twice
+    assert step.candidate_roles == "ops_manager" and flow.instance(instance.id).data["budget_remaining"] == 10000
+    flow.complete("ops_mgr", instance.id, "approve", {"decision": "return", "comment": "再改"})
+    flow.complete(department["requester"], instance.id, "revise", approval_request("department_expense", 12000))
+    assert flow.task(instance.id, "approve").candidate_roles == "finance"  # now over: the special chain
+    assert flow.instance(instance.id).data["over_budget"] is True
