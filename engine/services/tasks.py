@@ -357,7 +357,9 @@ class TaskService:
             raise ValidationFailed(problem)
         hook = parts.on_step.get(task.task_key)
         if hook is not None:  # the package's own check of what was submitted (a revised request's budget)
-            values = hook(session, instance, {**spiff_task.data, **values}, self._clock())
+            merged = {**spiff_task.data, **values}
+            checked = hook(session, instance, merged, self._clock())
+            values = {**values, **{k: v for k, v in checked.items() if k not in merged or merged[k] != v}}  # only what it changed
         spiff_task.data.update(values)
         try:
             spiff_task.run()
