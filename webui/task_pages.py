@@ -61,7 +61,7 @@ def _task_view(task_id: str, errors: dict[str, str] | None = None, values: dict[
         # A candidate may read a step they were offered without seeing the rest of the instance
         # (a lead is its owner's): its files and comments are for those who see the instance.
         sees_instance = engine.authorization.may_view_instance(session, me, instance)
-        attachments = engine.attachments.of_instance(session, me, instance.id) if sees_instance else []
+        attachments = engine.attachments.listed(session, instance.id) if sees_instance else []
         # 加签: whoever may decide a chain step may add someone before or after themself
         may_add = task.status == "open" and allowed.get("complete") and parts_of(task.process_key).chain_step == task.task_key
         people = engine.identity.display_names(session) if may_add else {}

@@ -137,8 +137,12 @@ class AttachmentService:
 
     def of_instance(self, session: Session, actor: Actor, instance_id: int) -> list[Attachment]:
         """The instance's files, oldest first, without their bytes (404 as the instance)."""
-        instance = self._runtime.get(session, actor, instance_id)
-        return list(session.scalars(select(Attachment).where(Attachment.instance_id == instance.id).order_by(Attachment.id)))
+        return self.listed(session, self._runtime.get(session, actor, instance_id).id)
+
+    @staticmethod
+    def listed(session: Session, instance_id: int) -> list[Attachment]:
+        """The same for a page that has checked who may see the instance already."""
+        return list(session.scalars(select(Attachment).where(Attachment.instance_id == instance_id).order_by(Attachment.id)))
 
     def get(self, session: Session, actor: Actor, attachment_id: int) -> Attachment:
         """One file with its bytes, to whoever may see its instance; 404 for anyone else."""

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from engine import operations
 from engine.errors import Conflict, ValidationFailed
+from engine.services import fields
 from engine.services.identity import Actor
 from engine.services.requester import waiting_for
 from store.models import HistoryEvent
@@ -40,12 +41,11 @@ class Comment:
 
 
 def text_of(data: Any) -> str:
-    value = data.get("text") if isinstance(data, dict) else None
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationFailed({"text": "is required"})
-    text = value.strip()
-    if len(text) > MAX_COMMENT:
-        raise ValidationFailed({"text": f"must be at most {MAX_COMMENT} characters"})
+    """The comment's text: required, storable, at most MAX_COMMENT characters (engine.services.fields)."""
+    errors: dict[str, str] = {}
+    text = fields.text(data if isinstance(data, dict) else {}, "text", errors, required=True, limit=MAX_COMMENT)
+    if errors or not text:
+        raise ValidationFailed(errors or {"text": "is required"})
     return text
 
 
