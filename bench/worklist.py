@@ -122,7 +122,7 @@ class Generator:
                 data |= {"request_type": rng.choice(REQUEST_TYPES), "title": f"{rng.choice(REQUEST_TITLES)} {iid}"}
             business_key = f"{key[:2].upper()}-{iid:08d}"
             fields = instance_fields.fields_of(data) | instance_fields.key_row(business_key)
-            field_rows.extend((iid, name, text, number) for name, (text, number) in fields.items())
+            field_rows.extend((iid, name, text, number, key) for name, (text, number) in fields.items())
             inst_rows.append(
                 (
                     iid,
@@ -249,7 +249,7 @@ def load(dsn: str, rows: Rows) -> float:
                 ("process_instances", INSTANCE_COLUMNS, instances),
                 ("tasks", TASK_COLUMNS, tasks),
                 ("task_candidates", "task_id, kind, name", candidates),
-                ("instance_fields", "instance_id, name, text, number", fields),
+                ("instance_fields", "instance_id, name, text, number, process_key", fields),
             ):
                 with cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                     for row in data:

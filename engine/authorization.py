@@ -143,8 +143,9 @@ class Authorization:
     def _team(self, session: Session, actor: Actor) -> list[str]:
         return sorted({actor.username} | self._identity.subordinates(session, actor.username))
 
-    def visible_instances_clause(self, session: Session, actor: Actor) -> ColumnElement[bool]:
-        """Whether the actor may see an instance (admins: all), instance by instance: a primary-key
+    def visible_instances_clause(self, session: Session, actor: Actor, column: Any = ProcessInstance.id) -> ColumnElement[bool]:
+        """Whether the actor may see the instance whose id is `column` (admins: all), instance by
+        instance: a primary-key
         look-up of the instance's participant links and offered steps (for one instance or a
         search's few matches). Besides admins, who may see an instance: those who took part in it
         or one of whose reports did (started it, held or completed one of its tasks: the
@@ -154,8 +155,8 @@ class Authorization:
         took_part = select(InstancePerson.instance_id).where(InstancePerson.username.in_(self._team(session, actor)))
         offered = select(TaskCandidate.instance_id).where(task_counts.candidate_clause(actor))
         return or_(
-            took_part.where(InstancePerson.instance_id == ProcessInstance.id).exists(),
-            offered.where(TaskCandidate.instance_id == ProcessInstance.id).exists(),
+            took_part.where(InstancePerson.instance_id == column).exists(),
+            offered.where(TaskCandidate.instance_id == column).exists(),
         )
 
     def visible_instance_sets(self, session: Session, actor: Actor) -> list[Select[tuple[int]]] | None:

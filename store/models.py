@@ -398,12 +398,14 @@ class InstanceField(Base):
     """An instance's business fields, one row per top-level scalar value of its data, for search
     (engine.services.instance_fields): written with the instance's state, in its transaction.
     `text` is the value as lower-case text (numbers without a trailing .0, booleans true/false),
-    `number` the value of a JSON number. On PostgreSQL a trigram index serves text containing."""
+    `number` the value of a JSON number, `process_key` the instance's process (migration 0023), so
+    that one process's matches of a field come from its index in instance order without reading
+    the instances. On PostgreSQL a trigram index serves text containing."""
 
     __tablename__ = "instance_fields"
     __table_args__ = (
-        Index("ix_instance_fields_text", "name", "text", "instance_id"),
-        Index("ix_instance_fields_number", "name", "number", "instance_id"),
+        Index("ix_instance_fields_text", "name", "text", "process_key", "instance_id"),
+        Index("ix_instance_fields_number", "name", "number", "process_key", "instance_id"),
         # Text containing (`q`, `.like`): trigrams on PostgreSQL (the pg_trgm extension, migration
         # 0016); SQLite scans the table, which an embedded set-up's size allows.
         Index("ix_instance_fields_trgm", "text", postgresql_using="gin", postgresql_ops={"text": "gin_trgm_ops"}).ddl_if(
@@ -415,6 +417,7 @@ class InstanceField(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     text: Mapped[str] = mapped_column(String(200))
     number: Mapped[float | None] = mapped_column(Float)
+    process_key: Mapped[str] = mapped_column(String(128))
 
 
 class InstanceCount(Base):

@@ -84,16 +84,17 @@ def key_row(business_key: str | None) -> dict[str, tuple[str, float | None]]:
 
 
 def record(
-    session: Session, instance_id: int, before: Mapping[str, Any], after: Mapping[str, Any], *, started_with_key: str | None = None
+    session: Session, instance: ProcessInstance, before: Mapping[str, Any], after: Mapping[str, Any], *, started_with_key: str | None = None
 ) -> None:
     """Queue the writes that bring the instance's rows from `before`'s fields to `after`'s (and,
-    for a new instance, its business key's row)."""
+    for a new instance, its business key's row); each row names the instance's process."""
+    instance_id = instance.id
     old, new = fields_of(before), fields_of(after) | key_row(started_with_key)
     gone = sorted(old.keys() - new.keys())  # the key's row is never in `old`: it is never removed
     if gone:
         writes.later(session, _DELETE, {"instance": instance_id, "names": gone})
     changed = [
-        {"instance_id": instance_id, "name": name, "text": text, "number": number}
+        {"instance_id": instance_id, "name": name, "text": text, "number": number, "process_key": instance.process_key}
         for name, (text, number) in new.items()
         if old.get(name) != (text, number)
     ]
@@ -102,6 +103,11 @@ def record(
 
 
 # --- search predicates ------------------------------------------------------------------------
+# Each filter is a list of conditions on one field row (`row`: InstanceField or an alias of it), so
+# that a search can join the rows of several fields to each other (engine.services.instance_search)
+# and other queries can ask for the instances having such a row (`equals`, `_having`).
+
+Row = Any  # InstanceField or an aliased InstanceField
 
 
 def _having(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
@@ -124,41 +130,47 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def equals(name: str, value: str) -> ColumnElement[bool]:
+def equal_row(row: Row, name: str, value: str) -> list[ColumnElement[bool]]:
     """The field equals the value: text without regard to case, a number as any spelling of it."""
     texts = {value.strip().lower()[:MAX_TEXT]}
     number = number_of(value)
     if number is not None and (spelt := number_text(number)) is not None:
         texts.add(spelt)
-    return _having(InstanceField.name == name, InstanceField.text.in_(sorted(texts)))
+    ordered = sorted(texts)
+    return [row.name == name, row.text == ordered[0] if len(ordered) == 1 else row.text.in_(ordered)]
 
 
-def contains(name: str, value: str) -> ColumnElement[bool]:
-    return _having(InstanceField.name == name, InstanceField.text.like(_like(value), escape="/"))
+def containing_row(row: Row, name: str, value: str) -> list[ColumnElement[bool]]:
+    return [row.name == name, row.text.like(_like(value), escape="/")]
 
 
-def anywhere(value: str, or_id: int | None = None) -> ColumnElement[bool]:
-    """Any business field or the business key contains the text (or, given, the instance is `or_id`):
-    one semi-join, which the trigram index serves."""
-    found = select(InstanceField.instance_id).where(InstanceField.text.like(_like(value), escape="/"))
-    if or_id is not None:
-        found = found.union_all(select(literal(or_id)))  # type: ignore[assignment]
-    return ProcessInstance.id.in_(found)
-
-
-def at_least(name: str, value: str) -> ColumnElement[bool]:
+def at_least_row(row: Row, name: str, value: str) -> list[ColumnElement[bool]]:
     number = number_of(value)
     if number is not None:
-        return _having(InstanceField.name == name, InstanceField.number >= number)
-    return _having(InstanceField.name == name, InstanceField.text >= date.fromisoformat(value).isoformat())
+        return [row.name == name, row.number >= number]
+    return [row.name == name, row.text >= date.fromisoformat(value).isoformat()]
 
 
-def at_most(name: str, value: str) -> ColumnElement[bool]:
+def at_most_row(row: Row, name: str, value: str) -> list[ColumnElement[bool]]:
     """Numbers up to the value; ISO dates (and date-times) on or before the day."""
     number = number_of(value)
     if number is not None:
-        return _having(InstanceField.name == name, InstanceField.number <= number)
+        return [row.name == name, row.number <= number]
     day = date.fromisoformat(value)
     if day == date.max:
-        return _having(InstanceField.name == name)
-    return _having(InstanceField.name == name, InstanceField.text < (day + timedelta(days=1)).isoformat())
+        return [row.name == name]
+    return [row.name == name, row.text < (day + timedelta(days=1)).isoformat()]
+
+
+def equals(name: str, value: str) -> ColumnElement[bool]:
+    """The instance's field equals the value (as equal_row)."""
+    return _having(*equal_row(InstanceField, name, value))
+
+
+def anywhere(value: str, or_id: int | None = None, column: Any = ProcessInstance.id) -> ColumnElement[bool]:
+    """Any business field or the business key of the instance whose id is `column` contains the text
+    (or, given, the instance is `or_id`): one semi-join, which the trigram index serves."""
+    found = select(InstanceField.instance_id).where(InstanceField.text.like(_like(value), escape="/"))
+    if or_id is not None:
+        found = found.union_all(select(literal(or_id)))  # type: ignore[assignment]
+    return column.in_(found)

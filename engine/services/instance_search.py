@@ -17,10 +17,11 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy.orm import aliased
 
 from engine.errors import ValidationFailed
 from engine.services import instance_fields
-from store.models import MAX_ID, ProcessInstance, Task
+from store.models import MAX_ID, InstanceField, ProcessInstance, Task
 
 FIELD = re.compile(r"^data\.([A-Za-z_][A-Za-z0-9_]{0,63})(?:\.(gte|lte|like))?$")
 STEP = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}$")
@@ -125,28 +126,53 @@ class InstanceSearch:
     def empty(self) -> bool:
         return not (self.q or self.equals or self.ranges or self.started_from or self.started_to or self.step or self.overdue)
 
-    def apply(self, stmt: Select[Any], zone: tzinfo, now: datetime) -> Select[Any]:
-        for name, value in self.equals:
-            stmt = stmt.where(instance_fields.equals(name, value))
-        for name, op, value in self.ranges:
-            if op == "like":
-                stmt = stmt.where(instance_fields.contains(name, value))
-            else:
-                stmt = stmt.where(instance_fields.at_least(name, value) if op == "gte" else instance_fields.at_most(name, value))
+    def matching(self, process_key: str | None, status: str | None, zone: tzinfo, now: datetime) -> tuple[Select[Any], Any]:
+        """The matching instances as a select of `id` (and `updated_at` when the sort needs it),
+        with the column holding the instance id. Field filters read their rows (with the
+        process in them: index-only scans of one process's matches in id order, merged), the first
+        one giving the ids; `process_instances` is joined only for what only it holds (status,
+        start time, the update time a sort needs) or when no field is filtered."""
+        rows = [aliased(InstanceField) for _ in (*self.equals, *self.ranges)]
+        conditions: list[ColumnElement[bool]] = []
+        for row, (name, value) in zip(rows, self.equals, strict=False):
+            conditions += instance_fields.equal_row(row, name, value)
+        for row, (name, op, value) in zip(rows[len(self.equals) :], self.ranges, strict=True):
+            build = {"like": instance_fields.containing_row, "gte": instance_fields.at_least_row, "lte": instance_fields.at_most_row}[op]
+            conditions += build(row, name, value)
+        if process_key:
+            conditions += [row.process_key == process_key for row in rows]
+        by_updated = SORTS[self.sort][0] == "updated_at"
+        needs_instance = not rows or bool(status or self.started_from or self.started_to or by_updated)
+        if rows:
+            id_column = rows[0].instance_id
+            stmt = select(id_column.label("id")).select_from(rows[0])
+            for row in rows[1:]:
+                stmt = stmt.join(row, row.instance_id == id_column)
+            if needs_instance:
+                stmt = stmt.join(ProcessInstance, ProcessInstance.id == id_column)
+        else:
+            id_column = ProcessInstance.id
+            stmt = select(ProcessInstance.id.label("id"))
+            if process_key:
+                conditions.append(ProcessInstance.process_key == process_key)
+        if by_updated:
+            stmt = stmt.add_columns(ProcessInstance.updated_at)
+        if status:
+            conditions.append(ProcessInstance.status == status)
         if self.started_from:
-            stmt = stmt.where(ProcessInstance.started_at >= _start_of(self.started_from, zone))
+            conditions.append(ProcessInstance.started_at >= _start_of(self.started_from, zone))
         if self.started_to and self.started_to < date.max:
-            stmt = stmt.where(ProcessInstance.started_at < _start_of(self.started_to + timedelta(days=1), zone))
+            conditions.append(ProcessInstance.started_at < _start_of(self.started_to + timedelta(days=1), zone))
         if self.step or self.overdue:
             open_steps = select(Task.instance_id).where(Task.status == "open")
             if self.step:
                 open_steps = open_steps.where(Task.task_key == self.step)
             if self.overdue:
                 open_steps = open_steps.where(Task.due_at < now)
-            stmt = stmt.where(ProcessInstance.id.in_(open_steps))
+            conditions.append(id_column.in_(open_steps))
         if self.q:
-            stmt = stmt.where(self._text(self.q))
-        return stmt
+            conditions.append(self._text(self.q, id_column))
+        return stmt.where(*conditions), id_column
 
     def order(self, columns: Any) -> list[Any]:
         """ORDER BY over `columns` (the instances' `id` and `updated_at`), ties newest first."""
@@ -155,12 +181,12 @@ class InstanceSearch:
         return [first] if name == "id" else [first, columns["id"].desc()]
 
     @staticmethod
-    def _text(q: str) -> ColumnElement[bool]:
+    def _text(q: str, id_column: Any) -> ColumnElement[bool]:
         """`#123` is also an instance number; the text is looked for in the business key and every
         business field (the customer's name among them)."""
         number = q.lstrip("#")
         instance_id = int(number) if number.isdigit() and 0 < int(number) <= MAX_ID else None
-        return instance_fields.anywhere(number if q.startswith("#") and instance_id else q, instance_id)
+        return instance_fields.anywhere(number if q.startswith("#") and instance_id else q, instance_id, id_column)
 
     def params(self) -> dict[str, str]:
         """The query as parameters again (links to the next page and the exports)."""

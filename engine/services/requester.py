@@ -72,7 +72,7 @@ class RequesterService:
             now = self._clock()
             before = dict(instance.data or {})
             instance.data = {**before, "outcome": "withdrawn"}
-            instance_fields.record(session, instance.id, before, instance.data)
+            instance_fields.record(session, instance, before, instance.data)
             cancelled = end(session, instance, now)
             self._history.record(
                 session, actor.username, "withdraw", instance_id=instance.id, comment=reason, data={"tasks_cancelled": cancelled}

@@ -19,7 +19,7 @@ from engine.errors import ValidationFailed
 from engine.services import instance_fields
 from engine.services.instance_search import InstanceSearch
 from store.db import is_sqlite
-from store.models import InstanceField, ProcessInstance, Task
+from store.models import InstanceField, Task
 from tests.data import COMPLAINT
 from tests.flow import Flow
 
@@ -113,7 +113,7 @@ def test_overdue_finds_the_instances_with_an_open_step_past_its_due_time(flow: F
     with flow.engine.db.sessions() as session:
         due = aware(session.scalars(select(Task.due_at).where(Task.instance_id == instance.id, Task.status == "open")).one())
         found = {
-            when: set(session.scalars(search.apply(select(ProcessInstance.id), zone, when)))
+            when: set(session.scalars(search.matching(None, None, zone, when)[0]))
             for when in (due - timedelta(minutes=1), due + timedelta(minutes=1))  # type: ignore[operator]
         }
     assert found == {due - timedelta(minutes=1): set(), due + timedelta(minutes=1): {instance.id}}  # type: ignore[operator]

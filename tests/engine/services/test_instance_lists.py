@@ -7,14 +7,16 @@ whole shared database, every other test's instances included."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
 
+from engine import config
 from engine.process_engine import ProcessEngine
 from engine.services import runtime
 from engine.services.instance_search import InstanceSearch
-from store.models import ProcessInstance, Task, TaskCandidate
+from store.models import InstanceField, ProcessInstance, Task, TaskCandidate
 from tests.data import COMPLAINT, approval_request
 from tests.flow import Flow
 
@@ -128,3 +130,55 @@ def test_under_the_cap_the_total_is_exact(flow: Flow, team: dict[str, object], m
         actor = flow.engine.identity.actor(session, str(team["lead"]))
         _rows, total = flow.engine.runtime.query(session, actor, limit=2)
     assert total == len(expected) and total.exact is True
+
+
+def searched(engine: ProcessEngine, username: str, params: dict[str, str], page_size: int) -> tuple[list[int], list[object]]:
+    """Every page of a search, concatenated, and the totals the pages gave."""
+    ids: list[int] = []
+    totals: list[object] = []
+    search = InstanceSearch.from_params(params)
+    with engine.db.sessions() as session:
+        actor = engine.identity.actor(session, username)
+        while True:
+            rows, total = engine.runtime.query(session, actor, params.get("process_key"), limit=page_size, offset=len(ids), search=search)
+            totals.append((int(total), total.exact))
+            if not rows:
+                return ids, totals
+            ids += [r.id for r in rows]
+
+
+def test_a_field_search_of_one_process_is_the_rule_page_by_page(flow: Flow, team: dict[str, object]) -> None:
+    # The team's approval requests of 10, 20 and 30 (and 120) by amount and type: field rows of
+    # one process joined to each other, the visibility rule checked on each match.
+    params = {"process_key": "approval_chain", "data.request_type": "store_expense", "data.amount.lte": "30"}
+    visible = set(by_the_rule(flow.engine, str(team["lead"])))
+    with flow.engine.db.sessions() as session:
+        matching, _id = InstanceSearch.from_params(params).matching("approval_chain", None, config.current().timezone, datetime.now(UTC))
+        everything = set(session.scalars(matching))
+    ids, totals = searched(flow.engine, str(team["lead"]), params, page_size=2)
+    assert len(ids) == 3 and ids == sorted(visible & everything, reverse=True)
+    assert totals[0] == (3, True)
+    admin_ids, admin_totals = searched(flow.engine, "admin", params, page_size=2)
+    assert admin_ids == sorted(everything, reverse=True) and set(ids) <= set(admin_ids)
+    assert admin_totals[0] == (len(everything), True)
+
+
+def test_a_search_past_the_cap_says_so_for_admins_too(flow: Flow, team: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runtime, "TOTAL_CAP", 2)
+    params = {"process_key": "approval_chain", "data.request_type": "store_expense"}
+    ids, totals = searched(flow.engine, "admin", params, page_size=2)
+    assert len(ids) > 2 and totals[0] == (2, False)  # the first page: more than the cap matched
+    if len(ids) % 2:  # a last page not full: the count is what came before it and on it
+        assert totals[-2] == (len(ids), True)
+    lead_ids, lead_totals = searched(flow.engine, str(team["lead"]), params, page_size=2)
+    assert len(lead_ids) >= 4 and lead_totals[0] == (2, False) and set(lead_ids) <= set(ids)
+
+
+def test_field_rows_name_their_process(flow: Flow, team: dict[str, object]) -> None:
+    with flow.engine.db.sessions() as session:
+        pairs = session.execute(
+            select(InstanceField.process_key, ProcessInstance.process_key)
+            .join(ProcessInstance, ProcessInstance.id == InstanceField.instance_id)
+            .where(ProcessInstance.id.in_([int(team["by_lead"]), int(team["by_report"])]))  # type: ignore[call-overload]
+        ).all()
+    assert {p for p, _ in pairs} == {"complaint_handling", "approval_chain"} and all(a == b for a, b in pairs)
