@@ -134,11 +134,10 @@ def _recipients(session: Session, instance: ProcessInstance | None, to: str) -> 
     if kind == "manager_of_role":
         return sorted({m for u in users_with_role(session, arg) if (m := superior_of(session, u))})
     if kind in ("assignee_of", "manager_of_assignee") and instance is not None:
-        task = session.scalar(select(Task).where(Task.instance_id == instance.id, Task.task_key == arg, Task.status == "open").limit(1))
-        if task is None:
-            return []
-        # An unclaimed task is its candidates' to do: remind them, alert their superiors.
-        people = [task.assignee] if task.assignee else candidates(session, task)
+        # Every open task of the step (a countersign has one per signer); an unclaimed task is its
+        # candidates' to do: remind them, alert their superiors.
+        tasks = session.scalars(select(Task).where(Task.instance_id == instance.id, Task.task_key == arg, Task.status == "open"))
+        people = sorted({p for task in tasks for p in ([task.assignee] if task.assignee else candidates(session, task))})
         if kind == "assignee_of":
             return people
         return sorted({m for p in people if (m := superior_of(session, p))})
@@ -210,23 +209,23 @@ def op_notify(data: dict[str, Any], params: dict[str, Any]) -> None:
     kind = str(params.get("kind") or "info")
     message = str(params.get("message") or kind).format_map(_Missing({k: v for k, v in data.items() if isinstance(v, (str, int, float))}))
     recipients = _recipients(ctx.session, ctx.instance, str(params.get("to") or "initiator"))
-    about, event = _deadline_task(ctx)
-    notify(recipients, kind, message, about.id if about else None)
-    if about is not None and kind == "escalation":
-        escalate(ctx, about, recipients, message, event=event)
+    about, event = _deadline_tasks(ctx)
+    notify(recipients, kind, message, about[0].id if about else None)
+    if kind == "escalation":
+        for task in about:
+            escalate(ctx, task, recipients, message, event=event)
 
 
-def _deadline_task(ctx: ActionContext) -> tuple[Task | None, str | None]:
-    """The open task whose deadline (a boundary timer) led to this notification, and that
-    boundary event's id; (None, None) off a deadline's path."""
+def _deadline_tasks(ctx: ActionContext) -> tuple[list[Task], str | None]:
+    """The open tasks whose deadline (a boundary timer) led to this notification (one, or a
+    countersign's still to decide), and that boundary event's id; ([], None) off a deadline's path."""
     origin = scripting.boundary_origin()
     if origin is None or ctx.instance is None:
-        return None, None
+        return [], None
     with ctx.session.no_autoflush:  # the action's own changes go out at commit (engine.runtime.advance)
-        task = ctx.session.get(Task, origin[0])
-    if task is None or task.status != "open" or task.instance_id != ctx.instance.id:
-        return None, None
-    return task, origin[1]
+        found = [ctx.session.get(Task, task_id) for task_id in origin[0]]
+    tasks = [t for t in found if t is not None and t.status == "open" and t.instance_id == ctx.instance.id]
+    return tasks, origin[1] if tasks else None
 
 
 def escalate(ctx: ActionContext, task: Task, usernames: list[str], reason: str, event: str | None = None) -> None:

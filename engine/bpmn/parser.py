@@ -14,6 +14,7 @@ from typing import Any
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
 from SpiffWorkflow.spiff.parser.event_parsers import (
     SpiffBoundaryEventParser,
     SpiffEndEventParser,
@@ -31,7 +32,7 @@ from SpiffWorkflow.spiff.parser.task_spec import (
     SpiffTaskParser,
     UserTaskParser,
 )
-from SpiffWorkflow.spiff.specs.defaults import ServiceTask
+from SpiffWorkflow.spiff.specs.defaults import ParallelMultiInstanceTask, SequentialMultiInstanceTask, ServiceTask
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 CAMUNDA_ATTRIBUTES = (
@@ -67,6 +68,9 @@ def history_ttl_days(process: etree._Element) -> int | None:
     if not 0 < days <= MAX_HISTORY_TTL_DAYS:
         raise ValueError(f"history time to live must be a number of days from 1 to {MAX_HISTORY_TTL_DAYS} (e.g. 180 or P180D)")
     return days
+
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 
 def _c(tag: str) -> str:
@@ -147,16 +151,75 @@ def listed_property(spec: Any, name: str) -> list[str]:
     return [n.strip() for n in str(props.get(name) or "").split(",") if n.strip()]
 
 
+class _LocalElement:
+    """A multi-instance activity whose element variable is each instance's own (as in Camunda):
+    a finished instance's data is merged without it, so the activity can run again in a loop (an
+    approval chain's next step) without Spiff refusing an input item that already exists."""
+
+    input_item: Any
+    data_output: Any
+
+    def merge_child(self, workflow: Any, child: Any) -> None:
+        if self.input_item is not None and self.data_output is None:
+            child.data.pop(self.input_item.bpmn_id, None)
+        super().merge_child(workflow, child)  # type: ignore[misc]
+
+
+class ParallelInstances(_LocalElement, ParallelMultiInstanceTask):
+    pass
+
+
+class SequentialInstances(_LocalElement, SequentialMultiInstanceTask):
+    pass
+
+
 class CamundaExtensionsMixin:
-    """Adds the Camunda extensions to whatever Spiff reads into `extensions`."""
+    """Adds the Camunda extensions to whatever Spiff reads into `extensions`, and Camunda's way of
+    writing a multi-instance activity's collection."""
 
     node: etree._Element
+    PARALLEL_MI_CLASS = ParallelInstances
+    SEQUENTIAL_MI_CLASS = SequentialInstances
 
     def parse_extensions(self, node: etree._Element | None = None) -> dict[str, Any]:
         node = self.node if node is None else node
         ext = SpiffTaskParser._parse_extensions(node)
         ext.update(camunda_extensions(node))
         return ext
+
+    def _add_multiinstance_task(self, loop_characteristics: etree._Element) -> None:
+        """`camunda:collection="signers"` (or `${signers}`) with `camunda:elementVariable="signer"`,
+        as Camunda Modeler writes them: one instance per item of the data's list, the item in the
+        instance's data under the element variable. BPMN's own loopDataInputRef and
+        inputDataItem are read by Spiff as before."""
+        collection = loop_characteristics.get(_c("collection"))
+        if collection is None:
+            super()._add_multiinstance_task(loop_characteristics)  # type: ignore[misc]
+            return
+        name = collection.strip()
+        if name.startswith("${") and name.endswith("}"):
+            name = name[2:-1].strip()
+        element = loop_characteristics.get(_c("elementVariable"))
+        for value in (name, element):
+            if value is not None and not _IDENTIFIER.match(value):
+                self.raise_validation_exception(f"a multi-instance collection and element variable are data names, not '{value}'")  # type: ignore[attr-defined]
+        condition = [c.text for c in loop_characteristics if etree.QName(c).localname == "completionCondition"]
+        original = self.spec.task_specs.pop(self.task.name)  # type: ignore[attr-defined]
+        sequential = loop_characteristics.get("isSequential") == "true"
+        kind = self.SEQUENTIAL_MI_CLASS if sequential else self.PARALLEL_MI_CLASS  # type: ignore[attr-defined]
+        self.task = kind(
+            self.spec,  # type: ignore[attr-defined]
+            original.name,
+            description="Sequential MultiInstance" if sequential else "Parallel MultiInstance",
+            task_spec="",
+            cardinality=None,
+            data_input=TaskDataReference(name),
+            data_output=None,
+            input_item=TaskDataReference(element) if element else None,
+            output_item=None,
+            condition=condition[0] if condition else None,
+        )
+        self._copy_task_attrs(original, loop_characteristics)  # type: ignore[attr-defined]
 
 
 class OperationTask(ServiceTask):

@@ -14,6 +14,8 @@ from SpiffWorkflow.bpmn.script_engine.python_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventJoin
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
+from SpiffWorkflow.util.task import TaskState
 
 from engine.bpmn import expressions
 from engine.errors import EngineError
@@ -33,10 +35,12 @@ def offer(functions: dict[str, Any], invoke: Invoke) -> None:
     _INVOKERS[:] = [invoke]
 
 
-def boundary_origin() -> tuple[str, str] | None:
-    """For the operation running now: (id of the activity, boundary event id) when it runs on a
+def boundary_origin() -> tuple[list[str], str] | None:
+    """For the operation running now: (ids of the tasks, boundary event id) when it runs on a
     boundary event's path (a deadline's escalation or reminder), so it can say which task it is
-    about. None otherwise: the walk back stops at any person's task or join before it."""
+    about: the activity's, or a multi-instance activity's unfinished instances (a countersign's
+    signers still to decide). None otherwise: the walk back stops at any person's task or join
+    before it."""
     node, steps = _CALLER.get(), 0
     while node is not None and steps < 50:
         if node.task_spec.manual or isinstance(node.task_spec, BoundaryEventJoin):
@@ -44,7 +48,11 @@ def boundary_origin() -> tuple[str, str] | None:
         if isinstance(node.task_spec, BoundaryEvent):
             split = node.parent
             main = next((c for c in split.children if not isinstance(c.task_spec, BoundaryEvent)), None) if split else None
-            return (str(main.id), node.task_spec.bpmn_id) if main is not None else None
+            if main is None:
+                return None
+            if isinstance(main.task_spec, MultiInstanceTask):
+                return [str(c.id) for c in main.children if not c.has_state(TaskState.FINISHED_MASK)], node.task_spec.bpmn_id
+            return [str(main.id)], node.task_spec.bpmn_id
         node, steps = node.parent, steps + 1
     return None
 

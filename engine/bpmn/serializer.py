@@ -15,9 +15,9 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION, BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
-from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
+from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter, SpiffMultiInstanceConverter
 
-from engine.bpmn.parser import OperationTask
+from engine.bpmn.parser import OperationTask, ParallelInstances, SequentialInstances
 from engine.bpmn.scripting import SCRIPT_ENGINE
 
 SERIALIZER_VERSION = VERSION
@@ -42,6 +42,8 @@ class InstanceOnlyConverter(BpmnWorkflowConverter):
 
 _config = dict(SPIFF_CONFIG)
 _config[OperationTask] = ServiceTaskConverter
+_config[ParallelInstances] = SpiffMultiInstanceConverter
+_config[SequentialInstances] = SpiffMultiInstanceConverter
 _config[BpmnWorkflow] = InstanceOnlyConverter
 REGISTRY = BpmnWorkflowSerializer.configure(_config)
 

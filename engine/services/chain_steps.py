@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
@@ -87,7 +88,10 @@ class ChainStepService:
             spiff_task = workflow.get_task_from_id(UUID(task.id))
             if spiff_task is None or spiff_task.state != TaskState.READY:
                 raise Conflict(f"task {task.id} is no longer ready")
+            if spiff_task.data.get("step_mode") == "all":
+                raise Conflict("a countersign step takes no added approver: every signer decides for themself")
             approvers = [str(a) for a in spiff_task.data.get("approvers") or []]
+            modes = [str(m) for m in spiff_task.data.get("modes") or []]
             index = int(spiff_task.data.get("step_index") or 0)
             if sum(a.startswith("user:") for a in approvers) >= MAX_ADDED:
                 raise ValidationFailed({"username": f"a chain takes at most {MAX_ADDED} added approvers"})
@@ -97,7 +101,15 @@ class ChainStepService:
             else:  # the step goes to them now and comes back to the approver afterwards
                 approvers.insert(index + 1, f"user:{deciding}")
                 task.assignee, task.claimed_at = username, self._clock()
-            spiff_task.data["approvers"] = approvers
+            if len(modes) > index:  # an added person decides alone
+                modes.insert(index + 1, "one")
+            # The step is one instance of the approval activity: the chain lives in the activity's
+            # data, into which the instance's is merged when it is done (lists as unions).
+            activity = spiff_task.parent if isinstance(spiff_task.parent.task_spec, MultiInstanceTask) else None
+            for holder in (spiff_task, activity) if activity else (spiff_task,):
+                holder.data["approvers"] = list(approvers)
+                if modes:
+                    holder.data["modes"] = list(modes)
             self._history.record(
                 session,
                 actor.username,

@@ -12,6 +12,7 @@ from typing import Any
 
 from engine.process_parts import N_, Card, ProcessParts, Register, columns_from, register
 from engine.services import budgets
+from processes.approval_chain import operations as operations
 
 HERE = Path(__file__).parent
 
