@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 Columns = Callable[[dict[str, Any]], dict[str, Any]]
-Steps = Callable[[dict[str, Any]], list[tuple[str, str]]]
+Steps = Callable[[dict[str, Any]], list[tuple[str, str, str]]]  # (approver, state, mode)
 
 
 def N_(text: str) -> str:
@@ -82,7 +82,7 @@ class ProcessParts:
     multiline_fields: frozenset[str] = frozenset()
     hidden_fields: frozenset[str] = frozenset()
     skip_when_zero: frozenset[str] = frozenset()
-    steps: Steps | None = None  # the roles a request passes, with their state (done, current, todo)
+    steps: Steps | None = None  # the roles a request passes, with their state (done, current, todo) and mode (one, all, any)
     withdrawable: bool = False  # its requester may take it back while it runs (撤回: outcome `withdrawn`)
     chain_step: str | None = None  # the step of a chain that takes added approvers (加签: engine.services.chain_steps)
     cc_field: str | None = None  # the start-form field naming whom it copies (抄送: engine.services.copies)

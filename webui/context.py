@@ -146,10 +146,19 @@ def last_return(found: list[Decision]) -> Decision | None:
 
 
 def approval_chain(process_key: str, data: dict[str, Any]) -> list[dict[str, str]]:
-    """The roles a request passes (done, current or to come), for processes that have such steps."""
+    """The roles a request passes (done, current or to come; a countersign's or any-one-of's mode
+    named), for processes that have such steps."""
     steps = parts_of(process_key).steps
+    modes = {"all": _("countersign: all approve"), "any": _("any one of them")}
     return (
-        [{"role": person(role[5:]) if role.startswith("user:") else role_names([role]), "state": state} for role, state in steps(data)]
+        [
+            {
+                "role": person(role[5:]) if role.startswith("user:") else role_names([r.strip() for r in role.split(",")]),
+                "state": state,
+                "mode": modes.get(mode, ""),
+            }
+            for role, state, mode in steps(data)
+        ]
         if steps
         else []
     )

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 
 from engine.errors import Conflict, TooLarge, TooSoon, ValidationFailed
 from engine.services.activities import ACTIVITY_KINDS
+from engine.services.chain_steps import countersign
 from engine.services.presentation import diagram_state, element_names, field_catalogue
 from webui import context, labels
 from webui.documents import attachment_response, xml_response
@@ -42,6 +43,7 @@ def show(instance_id: int) -> ResponseReturnValue:
         # Admins see where it failed: the incident's element marked on the diagram, its error and a retry.
         incidents = engine.jobs.incidents(session, me, instance.id) if may_operate else []
         diagram["incidents"] = sorted({j.element_id for j in incidents if j.element_id})
+        signers = countersign(session, instance)
     data = instance.data or {}
     return render_template(
         "instances/show.html",
@@ -50,6 +52,7 @@ def show(instance_id: int) -> ResponseReturnValue:
         cards=context.cards(instance.process_key, data, catalogue, started=(instance.started_by, instance.started_at)),
         decisions=context.decisions(history, catalogue, names),
         chain=context.approval_chain(instance.process_key, data),
+        signers=signers,
         open_tasks=open_tasks,
         visible=visible,
         history=history,

@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from engine.errors import EngineError, ValidationFailed
-from engine.process_parts import parts_of
+from engine.services.chain_steps import countersign, refusal
 from engine.services.presentation import diagram_state, element_names, field_catalogue
 from webui import context, labels
 from webui.ui import actor, done, eng, error_page, page_blueprint, person, safe_next
@@ -63,8 +63,9 @@ def _task_view(task_id: str, errors: dict[str, str] | None = None, values: dict[
         sees_instance = engine.authorization.may_view_instance(session, me, instance)
         attachments = engine.attachments.listed(session, instance.id) if sees_instance else []
         # 加签: whoever may decide a chain step may add someone before or after themself
-        may_add = task.status == "open" and allowed.get("complete") and parts_of(task.process_key).chain_step == task.task_key
+        may_add = task.status == "open" and allowed.get("complete") and refusal(task.process_key, task.task_key, data) is None
         people = engine.identity.display_names(session) if may_add else {}
+        signers = countersign(session, instance)
     approval_cards = context.side_by_side(task.process_key, task.task_key)
     decisions = context.decisions(history, catalogue, names)
     returned = context.last_return(decisions) if task.status == "open" and not approval_cards else None
@@ -79,6 +80,7 @@ def _task_view(task_id: str, errors: dict[str, str] | None = None, values: dict[
         "decisions": decisions,
         "returned": returned,
         "chain": context.approval_chain(task.process_key, data),
+        "signers": signers,
         "history": history,
         "names": names,
         "allowed": allowed,

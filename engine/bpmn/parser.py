@@ -211,6 +211,9 @@ class CamundaExtensionsMixin:
             self.spec,  # type: ignore[attr-defined]
             original.name,
             description="Sequential MultiInstance" if sequential else "Parallel MultiInstance",
+            bpmn_name=original.bpmn_name,  # the activity is named as its instances are (history, monitor)
+            lane=original.lane,
+            documentation=original.documentation,
             task_spec="",
             cardinality=None,
             data_input=TaskDataReference(name),

@@ -9,6 +9,7 @@ requester."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -16,13 +17,14 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from engine import operations, process_parts
 from engine.bpmn.wait_state import WaitState
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.services.identity import Actor
 from engine.services.instance_control import Suspended
-from store.models import Task, User
+from store.models import ProcessInstance, Task, User
 
 if TYPE_CHECKING:
     from engine.authorization import Authorization
@@ -32,6 +34,45 @@ if TYPE_CHECKING:
 
 POSITIONS = ("before", "after")
 MAX_ADDED = 10
+
+
+def refusal(process_key: str, task_key: str, data: dict[str, Any]) -> str | None:
+    """Why this step takes no added approver (None: it takes one): only the package's chain step
+    does, and never a countersign, where every signer decides for themself."""
+    if process_parts.parts_of(process_key).chain_step != task_key:
+        return "this step takes no added approver"
+    if data.get("step_mode") == "all":
+        return "a countersign step takes no added approver: every signer decides for themself"
+    return None
+
+
+@dataclass(frozen=True)
+class Signer:
+    """One signer of a countersign step (会签): who, and when they approved (None: still to decide)."""
+
+    username: str
+    signed_at: datetime | None
+
+
+def countersign(session: Session, instance: ProcessInstance) -> list[Signer]:
+    """The signers of the instance's current step when it is a countersign, those who have signed
+    first (in order) and then those still to decide; [] for any other step. The step's tasks were
+    made together (one action), so a signed one is a completed task of the step made no earlier
+    than the first still open."""
+    key = process_parts.parts_of(instance.process_key).chain_step
+    if not key or instance.status != "running" or (instance.data or {}).get("step_mode") != "all":
+        return []
+    tasks = session.scalars(
+        select(Task).where(Task.instance_id == instance.id, Task.task_key == key, Task.status.in_(("open", "completed")))
+    ).all()
+    waiting = [t for t in tasks if t.status == "open"]
+    if not waiting:
+        return []
+    since = min(t.created_at for t in waiting)
+    signed = sorted((t for t in tasks if t.status == "completed" and t.created_at >= since), key=lambda t: t.completed_at or since)
+    return [Signer(t.completed_by or "", t.completed_at) for t in signed] + [
+        Signer(t.assignee or t.candidate_users.split(",")[0], None) for t in sorted(waiting, key=lambda t: t.candidate_users)
+    ]
 
 
 class ChainStepService:
@@ -76,8 +117,6 @@ class ChainStepService:
                 raise Suspended("the process is suspended")
             if task.status != "open":
                 raise Conflict(f"task {task_id} is no longer open")
-            if process_parts.parts_of(instance.process_key).chain_step != task.task_key:
-                raise Conflict("this step takes no added approver")
             principal = self._authorization.check_complete(session, actor, task)
             if username == actor.username or username == instance.started_by:
                 raise ValidationFailed({"username": "must be someone else than you and the requester (four-eyes)"})
@@ -88,8 +127,8 @@ class ChainStepService:
             spiff_task = workflow.get_task_from_id(UUID(task.id))
             if spiff_task is None or spiff_task.state != TaskState.READY:
                 raise Conflict(f"task {task.id} is no longer ready")
-            if spiff_task.data.get("step_mode") == "all":
-                raise Conflict("a countersign step takes no added approver: every signer decides for themself")
+            if (why := refusal(instance.process_key, task.task_key, spiff_task.data)) is not None:
+                raise Conflict(why)
             approvers = [str(a) for a in spiff_task.data.get("approvers") or []]
             modes = [str(m) for m in spiff_task.data.get("modes") or []]
             index = int(spiff_task.data.get("step_index") or 0)

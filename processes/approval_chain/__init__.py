@@ -17,20 +17,23 @@ from processes.approval_chain import operations as operations
 HERE = Path(__file__).parent
 
 
-def approver_steps(data: dict[str, Any]) -> list[tuple[str, str]]:
-    """The approver roles of a request with their state: done, current or todo."""
+def approver_steps(data: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """The approver roles of a request with their state (done, current or todo) and mode (one, all:
+    会签, any: 或签)."""
     roles = data.get("approvers")
     if not isinstance(roles, list):
         return []
+    modes = data.get("modes") if isinstance(data.get("modes"), list) else []
     index = data.get("step_index") if isinstance(data.get("step_index"), int) else 0
     finished = data.get("outcome") in ("approved", "rejected", "withdrawn")
-    steps = []
+    steps: list[tuple[str, str, str]] = []
     for i, role in enumerate(roles):
         if i < index or (finished and data.get("outcome") == "approved"):
             state = "done"
         else:
             state = "current" if i == index and not finished else "todo"
-        steps.append((str(role), state))
+        mode = str(modes[i]) if i < len(modes) and modes[i] in operations.MODES else "one"
+        steps.append((str(role), state, mode))
     return steps
 
 

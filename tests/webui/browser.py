@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 class Session:
     """One person in their own browser context (cookies), with console errors collected."""
 
-    def __init__(self, browser: Any, base: str, username: str, viewport: tuple[int, int] = (1440, 900)) -> None:
+    def __init__(self, browser: Any, base: str, username: str, viewport: tuple[int, int] = (1440, 900), password: str = "demo") -> None:
         self.username = username
         self.base = base
         width, height = viewport
@@ -24,7 +24,7 @@ class Session:
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.goto(f"{base}/login")
         self.page.fill("#username", username)
-        self.page.fill("#password", "demo")
+        self.page.fill("#password", password)
         self.page.click("button[type=submit]")
         expect(self.page).to_have_url(f"{base}/tasks")
 

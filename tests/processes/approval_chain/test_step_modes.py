@@ -6,10 +6,7 @@ own, with a table whose contract chain is a countersign of a test role then an a
 
 from __future__ import annotations
 
-import re
-import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
@@ -18,49 +15,15 @@ from sqlalchemy import select
 from engine.clock import aware
 from engine.errors import Conflict
 from engine.services.identity import Actor
-from processes.approval_chain import HERE
 from store.models import Job
 from tests.data import approval_request
 from tests.flow import Flow
-
-
-@dataclass
-class Chain:
-    key: str
-    signers: list[str]  # the countersign role's holders
-    deciders: list[str]  # the any-one-of role's holders
-
-
-def _table(decision: str, all_role: str, any_role: str) -> bytes:
-    """The shipped table with the contract's steps 1 and 2 given to the test's roles and modes."""
-    xml = (HERE / "approval_matrix.dmn").read_text(encoding="utf-8").replace('id="approval_matrix"', f'id="{decision}"')
-
-    def rule(name: str, role: str, mode: str) -> None:
-        nonlocal xml
-        body = re.search(rf'<rule id="{name}">.*?</rule>', xml, re.S)
-        assert body is not None
-        changed = body.group(0).replace('"sales_director"', f'"{role}"').replace('"finance"', f'"{role}"').replace('"one"', f'"{mode}"')
-        xml = xml.replace(body.group(0), changed)
-
-    rule("rule_09_contract_sales_director", all_role, "all")
-    rule("rule_10_contract_finance", any_role, "any")
-    return xml.encode()
+from tests.processes.approval_chain.step_modes import Chain, deploy_chain
 
 
 @pytest.fixture
-def chain(flow: Flow, new_user: Callable[..., str], actors: Callable[[str], Actor]) -> Chain:
-    tag = secrets.token_hex(3)
-    all_role, any_role = f"legal_{tag}", f"audit_{tag}"
-    for role in (all_role, any_role):
-        flow.engine.admin.create_role(actors("admin"), {"name": role, "label": role})
-    signers = [new_user("signer", [all_role]) for _ in range(3)]
-    deciders = [new_user("decider", [any_role]) for _ in range(2)]
-    key, decision = f"approval_chain_{tag}", f"approval_matrix_{tag}"
-    bpmn = (HERE / "approval_chain.bpmn").read_text(encoding="utf-8")
-    bpmn = bpmn.replace('id="approval_chain"', f'id="{key}"').replace('processRef="approval_chain"', f'processRef="{key}"')
-    bpmn = bpmn.replace('camunda:decisionRef="approval_matrix"', f'camunda:decisionRef="{decision}"')
-    flow.engine.repository.deploy([("matrix.dmn", _table(decision, all_role, any_role)), ("chain.bpmn", bpmn.encode())], "admin")
-    return Chain(key, signers, deciders)
+def chain(flow: Flow, new_user: Callable[..., str], actors: Callable[[str], Actor], monkeypatch: pytest.MonkeyPatch) -> Chain:
+    return deploy_chain(flow, new_user, actors, monkeypatch)
 
 
 def _approve_tasks(flow: Flow, instance_id: int) -> list[tuple[str, str]]:
