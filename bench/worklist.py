@@ -205,6 +205,9 @@ def history_rows(instance_ids: range, per_instance: int, now: datetime) -> Itera
         yield (at + timedelta(hours=per_instance), None, "end", iid, None, "{}")
 
 
+VACUUMED = ("process_instances", "instance_fields", "instance_people", "tasks", "task_candidates", "history_events")
+
+
 def scale_up(dsn: str, generator: Generator, instances: int, history: int) -> dict[str, Any]:
     """Grow the loaded database to the monitor's size (#14: 1M instances, 10M history rows) with
     finished instances and the history of every instance; returns what was loaded and how fast."""
@@ -226,7 +229,15 @@ def scale_up(dsn: str, generator: Generator, instances: int, history: int) -> di
         conn.execute("ANALYZE history_events")
         rows = int(conn.execute("SELECT count(*) FROM history_events").fetchone()[0])  # type: ignore[index]
         tasks = int(conn.execute("SELECT count(*) FROM tasks").fetchone()[0])  # type: ignore[index]
-    return {"instances": have, "history_rows": rows, "task_rows": tasks, "load_s": rnd(time.perf_counter() - start)}
+        loaded = rnd(time.perf_counter() - start)
+        # A database that grew to this size over years has been vacuumed by autovacuum (its insert
+        # threshold, PostgreSQL 13+): the visibility map set, index-only scans read no heap. A bulk
+        # load minutes old has not; the queries are timed on the database as it would be.
+        started = time.perf_counter()
+        for table in VACUUMED:
+            conn.execute(f"VACUUM (ANALYZE) {table}")
+        vacuumed = rnd(time.perf_counter() - started)
+    return {"instances": have, "history_rows": rows, "task_rows": tasks, "load_s": loaded, "vacuum_s": vacuumed}
 
 
 INSTANCE_COLUMNS = (

@@ -56,6 +56,18 @@ def parse_seconds(name: str, text: str, low: float, high: float) -> float:
     return value
 
 
+def parse_directory(name: str, text: str | None) -> str | None:
+    """An absolute directory (made when first written to), or None when unset."""
+    if text is None:
+        return None
+    path = text.strip()
+    if not os.path.isabs(path):
+        raise ConfigError(f"{name}={text!r} must be an absolute directory (e.g. /var/lib/crmflow/files)")
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise ConfigError(f"{name}={text!r} is a file, not a directory")
+    return os.path.normpath(path)
+
+
 def parse_zone(name: str, text: str) -> ZoneInfo:
     try:
         return ZoneInfo(text.strip())
@@ -122,6 +134,10 @@ class Settings:
     worklist_page_size: int = 25
     sandbox_workers: int = 2  # sandbox processes per app process for non-trivial expressions and scripts
     attachment_max_bytes: int = 10 * 1024 * 1024  # one attached file (413 beyond)
+    # Where attached files' bytes go: None keeps them in the database (the embedded set-up stays
+    # one file); an absolute directory stores them there (engine.services.file_store), shared
+    # storage when several hosts run the app.
+    attachment_dir: str | None = None
 
     @property
     def timezone(self) -> ZoneInfo:
@@ -202,6 +218,7 @@ class Settings:
             worklist_page_size=_number(numbers, "WORKLIST_PAGE_SIZE", 1, 500, defaults.worklist_page_size),
             attachment_max_bytes=_number(numbers, "ATTACHMENT_MAX_BYTES", 1, 10 * 1024 * 1024, defaults.attachment_max_bytes),
             sandbox_workers=_number(numbers, "SANDBOX_WORKERS", 1, 64, defaults.sandbox_workers),
+            attachment_dir=parse_directory("ATTACHMENT_DIR", text("ATTACHMENT_DIR")),
         )
 
 

@@ -76,3 +76,10 @@ class TooSoon(EngineError):
     says in how many seconds it may be asked."""
 
     code, status = "too_soon", 429
+
+
+class Unavailable(EngineError):
+    """Storage outside the database cannot serve the request (the attachment directory lost or
+    changed a file, or refused one): the server's fault, said plainly, with nothing half-written."""
+
+    code, status = "unavailable", 503

@@ -104,7 +104,12 @@ class ProcessEngine:
         )
         self.comments = CommentService(clock=clock, context=self.context, db=db, history=self.history, runtime=self.runtime)
         self.attachments = AttachmentService(
-            clock=clock, db=db, history=self.history, max_bytes=lambda: self.settings.attachment_max_bytes, runtime=self.runtime
+            clock=clock,
+            db=db,
+            history=self.history,
+            max_bytes=lambda: self.settings.attachment_max_bytes,
+            runtime=self.runtime,
+            directory=lambda: self.settings.attachment_dir,
         )
         self.chains = ChainStepService(
             authorization=self.authorization, clock=clock, context=self.context, db=db, history=self.history, runtime=self.runtime
@@ -124,7 +129,12 @@ class ProcessEngine:
         self.sweeps = SweepService(clock=clock, settings=self.settings)
         self.jobs.handle(SWEEP_KIND, self.sweeps.run)
         self.cleanup = HistoryCleanupService(
-            authorization=self.authorization, clock=clock, db=db, history=self.history, settings=self.settings
+            authorization=self.authorization,
+            clock=clock,
+            db=db,
+            history=self.history,
+            settings=self.settings,
+            sweep_files=self.attachments.sweep,
         )
         self.jobs.handle(CLEANUP_KIND, self.cleanup.run)
         self.counters = MonitorCounterService(clock=clock, settings=self.settings)

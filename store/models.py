@@ -693,7 +693,8 @@ from store import ui_models  # noqa: E402,F401
 
 class Attachment(Base):
     """A file attached to an instance (the contract PDF, the photo of the damaged carton): its
-    bytes in the database, so the embedded set-up stays one file; removed with its instance."""
+    bytes in the database, so the embedded set-up stays one file, or (`data` NULL, migration 0024)
+    in the attachment directory under its sha256; removed with its instance."""
 
     __tablename__ = "attachments"
 
@@ -705,7 +706,7 @@ class Attachment(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     uploaded_by: Mapped[username]
     uploaded_at: Mapped[utc_datetime]
-    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    data: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
 
 
 class NotificationChannel(Base):

@@ -21,12 +21,13 @@ def xml_response(xml: str, headers: dict[str, str] | None = None) -> Response:
     return response
 
 
-def attachment_response(row: Any, inline_image: bool = False) -> Response:
+def attachment_response(found: tuple[Any, bytes], inline_image: bool = False) -> Response:
     """An attached file as a download, whatever it is: `Content-Disposition: attachment` with its
     name (RFC 6266, UTF-8), the type the product recognised, `nosniff` and a sandboxing policy, so
     no upload ever runs as a page of the app. Images may be shown inline (thumbnails)."""
+    row, data = found
     mimetype = row.content_type + ("; charset=utf-8" if row.content_type.startswith("text/") else "")
-    response = Response(row.data, headers={"Content-Type": mimetype})
+    response = Response(data, headers={"Content-Type": mimetype})
     inline = inline_image and row.content_type in IMAGES
     fallback = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in row.filename) or "file"
     response.headers["Content-Disposition"] = (

@@ -173,5 +173,5 @@ def download(attachment_id: int) -> ResponseReturnValue:
     """An attached file as a download (images also inline with `?inline=1`, for thumbnails)."""
     engine = eng()
     with engine.db.sessions() as session:
-        row = engine.attachments.get(session, actor(), attachment_id)
-    return attachment_response(row, inline_image=request.args.get("inline") == "1")
+        found = engine.attachments.get(session, actor(), attachment_id)
+    return attachment_response(found, inline_image=request.args.get("inline") == "1")

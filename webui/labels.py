@@ -83,6 +83,7 @@ AUDIT_ACTIONS = {
     "admin.channel.create": (_l("Added the notification channel %(subject)s"), "name"),
     "admin.channel.update": (_l("Changed the notification channel %(subject)s"), "name"),
     "admin.channel.delete": (_l("Removed the notification channel %(subject)s"), "name"),
+    "admin.channel.test": (_l("Sent a test message to the notification channel %(subject)s"), "name"),
 }
 AUDIT_FIELDS = {
     "display_name": _l("name"),

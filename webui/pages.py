@@ -17,6 +17,7 @@ def register_pages(app: Flask) -> None:
         admin_pages,
         auth,
         budgets_pages,
+        channels_pages,
         customers_pages,
         designer_pages,
         imports_pages,
@@ -51,6 +52,7 @@ def register_pages(app: Flask) -> None:
         notifications_pages,
         designer_pages,
         admin_pages,
+        channels_pages,
     )
     for module in pages:
         app.register_blueprint(module.bp)

@@ -5,8 +5,9 @@ What a file is comes from its bytes, never from what the client claims: PDF, PNG
 WebP, the Office formats (OOXML zips and the older OLE files, by their extension once the bytes
 are of that family) and UTF-8 text (.txt, .csv). Anything else is refused (422), as is a file
 over `ATTACHMENT_MAX_BYTES` (413) or an empty one. The bytes live in the database, so the
-embedded set-up stays one file; they are served only as downloads (the web layer's job), images
-also inline for thumbnails."""
+embedded set-up stays one file, or with `ATTACHMENT_DIR` set in that directory
+(engine.services.file_store; rows stored either way stay readable when the setting changes); they
+are served only as downloads (the web layer's job), images also inline for thumbnails."""
 
 from __future__ import annotations
 
@@ -14,13 +15,14 @@ import hashlib
 import unicodedata
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, undefer
 
 from engine.errors import Conflict, NotFound, TooLarge, ValidationFailed
+from engine.services.file_store import FileStore
 from engine.services.identity import Actor
 from store.models import Attachment
 
@@ -88,12 +90,18 @@ class AttachmentService:
         history: HistoryService,
         max_bytes: Callable[[], int],
         runtime: RuntimeService,
+        directory: Callable[[], str | None] = lambda: None,
     ) -> None:
         self._clock = clock
         self._db = db
         self._history = history
         self._max_bytes = max_bytes
         self._runtime = runtime
+        self._directory = directory
+
+    def _store(self) -> FileStore | None:
+        found = self._directory()
+        return FileStore(Path(found)) if found else None
 
     def add(self, actor: Actor, instance_id: int, filename: str, data: bytes) -> Attachment:
         """404 for an instance the actor may not see; 409 once it has ended; 413 too large; 422
@@ -106,6 +114,7 @@ class AttachmentService:
         content_type = content_type_of(name, data)
         if content_type is None:
             raise ValidationFailed({"file": "must be a PDF, an image (PNG, JPEG, GIF, WebP), an Office document or UTF-8 text"})
+        store = self._store()
         with self._db.transaction() as session:
             instance = self._runtime.get(session, actor, instance_id)
             if instance.status not in OPEN:
@@ -113,15 +122,18 @@ class AttachmentService:
             count = session.scalar(select(func.count()).select_from(Attachment).where(Attachment.instance_id == instance.id)) or 0
             if count >= MAX_PER_INSTANCE:
                 raise ValidationFailed({"file": f"an instance holds at most {MAX_PER_INSTANCE} files"})
+            # In the directory before the row commits: a failure after it leaves an orphan file
+            # (swept later), never a row without its bytes.
+            digest = store.put(data) if store else hashlib.sha256(data).hexdigest()
             row = Attachment(
                 instance_id=instance.id,
                 filename=name,
                 content_type=content_type,
                 size=len(data),
-                sha256=hashlib.sha256(data).hexdigest(),
+                sha256=digest,
                 uploaded_by=actor.username,
                 uploaded_at=self._clock(),
-                data=data,
+                data=None if store else data,
             )
             session.add(row)
             session.flush()
@@ -144,8 +156,8 @@ class AttachmentService:
         """The same for a page that has checked who may see the instance already."""
         return list(session.scalars(select(Attachment).where(Attachment.instance_id == instance_id).order_by(Attachment.id)))
 
-    def get(self, session: Session, actor: Actor, attachment_id: int) -> Attachment:
-        """One file with its bytes, to whoever may see its instance; 404 for anyone else."""
+    def get(self, session: Session, actor: Actor, attachment_id: int) -> tuple[Attachment, bytes]:
+        """One file and its bytes, to whoever may see its instance; 404 for anyone else."""
         row = session.scalar(select(Attachment).options(undefer(Attachment.data)).where(Attachment.id == attachment_id))
         if row is None:
             raise NotFound(f"no attachment {attachment_id}")
@@ -153,4 +165,19 @@ class AttachmentService:
             self._runtime.get(session, actor, row.instance_id)
         except NotFound:
             raise NotFound(f"no attachment {attachment_id}") from None
-        return row
+        if row.data is not None:
+            return row, row.data
+        store = self._store() or FileStore(Path("/nonexistent"))  # the directory was unset since: say the file is missing
+        return row, store.get(row.sha256)
+
+    def sweep(self, session: Session) -> int:
+        """Remove the directory's files that no attachment names any more (history cleanup runs
+        it after its last batch); 0 without a directory."""
+        store = self._store()
+        if store is None:
+            return 0
+
+        def referenced(names: list[str]) -> set[str]:
+            return set(session.scalars(select(Attachment.sha256).where(Attachment.sha256.in_(names)).distinct()))
+
+        return store.sweep(referenced)

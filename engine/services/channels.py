@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -31,6 +32,21 @@ if TYPE_CHECKING:
 JOB_KIND = "channel"
 CACHE_SECONDS = 10.0  # how soon another process sees an admin's change (this one: at once)
 WORD = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+DELIVERIES_SCANNED = 500  # the channel jobs read for each channel's last delivery
+TEST_MESSAGE = {
+    "zh_CN": "CRMFlow 测试消息：此通知渠道已配置成功。",
+    "en": "CRMFlow test message: this notification channel works.",
+}
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A channel job as the admin page shows it: pending, running, done, incident or obsolete."""
+
+    status: str
+    at: datetime | None
+    attempts: int
+    error: str | None
 
 
 def _words(data: dict[str, Any], key: str, errors: dict[str, str]) -> str:
@@ -131,6 +147,38 @@ class ChannelService:
             raise ValidationFailed(errors)
         return found
 
+    def get(self, session: Session, actor: Actor, channel_id: int) -> NotificationChannel:
+        self._authorization.require_admin(actor, "configure notification channels")
+        channel = session.get(NotificationChannel, channel_id)
+        if channel is None:
+            raise NotFound(f"no notification channel {channel_id}")
+        return channel
+
+    def deliveries(self, session: Session, actor: Actor, scan: int = DELIVERIES_SCANNED) -> dict[int, Delivery]:
+        """Each channel's latest delivery among the last `scan` channel jobs (the admin page's
+        "last sent" column): its state, when, and the error of a failed attempt."""
+        self._authorization.require_admin(actor, "configure notification channels")
+        rows = session.scalars(select(Job).where(Job.kind == JOB_KIND).order_by(Job.id.desc()).limit(scan))
+        found: dict[int, Delivery] = {}
+        for job in rows:
+            channel_id = (job.payload or {}).get("channel_id")
+            if isinstance(channel_id, int) and channel_id not in found:
+                found[channel_id] = Delivery(job.status, job.fired_at or job.run_at, job.attempts, job.last_error)
+        return found
+
+    def send_test(self, actor: Actor, channel_id: int) -> None:
+        """A test notice to this one channel (even switched off: it is sent only if switched on when
+        the job runs), through the job runner like any other, so its delivery shows as the last."""
+        self._authorization.require_admin(actor, "configure notification channels")
+        with self._db.transaction() as session:
+            channel = session.get(NotificationChannel, channel_id)
+            if channel is None:
+                raise NotFound(f"no notification channel {channel_id}")
+            now = self._clock()
+            message = TEST_MESSAGE[channel.locale if channel.locale in TEST_MESSAGE else "zh_CN"]
+            session.add(self._job(channel.id, "info", message, f"{self._base_url()}/notifications", [actor.username], None, None, now))
+            self._history.record(session, actor.username, "admin.channel.test", data={"name": channel.name})
+
     def list(self, session: Session, actor: Actor) -> list[NotificationChannel]:
         self._authorization.require_admin(actor, "configure notification channels")
         return list(session.scalars(select(NotificationChannel).order_by(NotificationChannel.id)))
@@ -204,25 +252,36 @@ class ChannelService:
         for channel in wanted:
             if channel["roles"] and not roles & channel["roles"]:
                 continue
-            session.add(
-                Job(
-                    kind=JOB_KIND,
-                    instance_id=None,
-                    task_id=task_id,
-                    due_at=now,
-                    run_at=now,
-                    payload={
-                        "channel_id": channel["id"],
-                        "kind": kind,
-                        "message": message,
-                        "link": link,
-                        "recipients": usernames,
-                        "process": instance.process_key if instance else None,
-                        "instance_id": instance.id if instance else None,
-                    },
-                    created_at=now,
-                )
-            )
+            session.add(self._job(channel["id"], kind, message, link, usernames, instance, task_id, now))
+
+    @staticmethod
+    def _job(
+        channel_id: int,
+        kind: str,
+        message: str,
+        link: str,
+        usernames: list[str],
+        instance: ProcessInstance | None,
+        task_id: str | None,
+        now: datetime,
+    ) -> Job:
+        return Job(
+            kind=JOB_KIND,
+            instance_id=None,
+            task_id=task_id,
+            due_at=now,
+            run_at=now,
+            payload={
+                "channel_id": channel_id,
+                "kind": kind,
+                "message": message,
+                "link": link,
+                "recipients": usernames,
+                "process": instance.process_key if instance else None,
+                "instance_id": instance.id if instance else None,
+            },
+            created_at=now,
+        )
 
     def run_job(self, session: Session, job: Job, at: datetime) -> str:
         """The job runner's handler: send, or raise so that it retries."""

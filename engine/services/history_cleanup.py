@@ -1,7 +1,8 @@
 """History cleanup (job `history_cleanup`, 03:00 in the organisation's zone): a finished instance
 (completed or terminated) whose version keeps history for N days (`history_ttl_days`, from the
 BPMN's camunda:historyTimeToLive or set by an admin) is removed N days after it ended, with its
-history, worklist rows, jobs, business fields and notices (the foreign keys cascade).
+history, worklist rows, jobs, business fields, notices and attachments (the foreign keys cascade;
+the attachment directory's files no row names any more are swept after the last batch).
 
 In batches of BATCH instances, one transaction each: a run that fills its batch schedules the next
 at once, otherwise the next night's. Each batch leaves one audit line (action `history.cleanup`,
@@ -57,12 +58,14 @@ class HistoryCleanupService:
         db: Database,
         history: HistoryService,
         authorization: Authorization,
+        sweep_files: Callable[[Session], int] = lambda _session: 0,
     ) -> None:
         self._clock = clock
         self._settings = settings
         self._db = db
         self._history = history
         self._authorization = authorization
+        self._sweep_files = sweep_files
 
     def next_run(self, after: datetime) -> datetime:
         """The next 03:00 in the organisation's zone after `after`, in UTC."""
@@ -120,6 +123,8 @@ class HistoryCleanupService:
     def run(self, session: Session, job: Job, at: datetime) -> str:
         """The job: one batch, then the next run (at once while batches come back full)."""
         cleaned = self.clean(session, at)
+        if cleaned.count < BATCH:  # the last batch: the attachment directory's files no row names go too
+            self._sweep_files(session)
         due = at if cleaned.count >= BATCH else self.next_run(at)
         pending = select(Job.id).where(Job.kind == CLEANUP_KIND, Job.status == "pending", Job.id != job.id)
         if session.scalar(pending.limit(1)) is None:

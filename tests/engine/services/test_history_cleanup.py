@@ -6,7 +6,9 @@ works in batches and audits each; a job run that fills its batch runs again at o
 
 from __future__ import annotations
 
+import os
 import secrets
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -154,3 +156,17 @@ def test_only_admins_change_the_retention_and_it_is_audited(flow: Flow) -> None:
         ).first()
     assert audit is not None and audit.data == {"key": key, "days": 90} and audit.user == "admin"
     assert flow.engine.cleanup.set_ttl(flow.actor("admin"), key, None) is None
+
+
+def test_the_last_batch_sweeps_the_attachment_directory(flow: Flow, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # A file left in the directory by a removed instance (or a crashed upload) goes with the run
+    # that finds no full batch; one a row still names stays.
+    root = tmp_path / "files"
+    monkeypatch.setattr(flow.engine, "settings", flow.engine.settings.but(attachment_dir=str(root)))
+    orphan = root / "ef" / ("ef" + "2" * 62)
+    orphan.parent.mkdir(parents=True)
+    orphan.write_bytes(b"of a removed instance")
+    old = time.time() - 2 * 24 * 3600
+    os.utime(orphan, (old, old))
+    _run_job(flow, flow.engine.clock() + timedelta(days=1))
+    assert not orphan.exists()
