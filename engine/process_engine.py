@@ -111,6 +111,7 @@ class ProcessEngine:
             runtime=self.runtime,
             directory=lambda: self.settings.attachment_dir,
         )
+        self.runtime.use_files(self.attachments.add_in, self.attachments.of)
         self.chains = ChainStepService(
             authorization=self.authorization, clock=clock, context=self.context, db=db, history=self.history, runtime=self.runtime
         )

@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from flask import url_for
 from flask_babel import gettext as _
 
 from engine.process_parts import DEFAULT, ProcessParts, parts_of
 from store.models import HistoryEvent
 from webui import labels
-from webui.ui import local_time, money, person, role_names
+from webui.ui import filesize, local_time, money, person, role_names
 
 # What no process shows on its cards: the engine's own variables and the decision history's fields.
 HIDDEN = {"initiator", "outcome", "decision", "comment", "approvers", "approver_role", "step", "step_index", "current_role"}
@@ -29,6 +30,16 @@ class Row:
     label: str
     value: str
     multiline: bool = False
+    href: str | None = None  # a file field's download
+
+
+def file_link(value: Any) -> tuple[str, str] | None:
+    """A file field's value (engine.services.form_files) as (its name and size, its download)."""
+    if not isinstance(value, dict) or not isinstance(value.get("attachment_id"), int):
+        return None
+    return f"{value.get('filename') or 'file'} ({filesize(value.get('size') or 0)})", url_for(
+        "instances.download", attachment_id=value["attachment_id"]
+    )
 
 
 @dataclass
@@ -65,6 +76,8 @@ def format_value(
         return money(value, data.get("currency") or "CNY")
     if isinstance(value, (list, tuple)):
         return ", ".join(str(v) for v in value)
+    if isinstance(value, dict) and isinstance(value.get("attachment_id"), int):  # a file field: its name
+        return str(value.get("filename") or "file")
     if isinstance(value, dict):
         return ", ".join(f"{k}: {v}" for k, v in value.items())
     return str(value)
@@ -98,6 +111,9 @@ def cards(
         card = Card(key, title)
         for fid in fields:
             if fid in parts.skip_when_zero and not data.get(fid):
+                continue
+            if (link := file_link(data.get(fid))) is not None:
+                card.rows.append(Row(fid, label_of(fid, catalogue, parts), link[0], href=link[1]))
                 continue
             text = format_value(fid, data.get(fid), catalogue, data, parts.money_fields)
             if text:

@@ -15,7 +15,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from engine.errors import Conflict, EngineError, Forbidden, NotFound, ProcessError, TooSoon, ValidationFailed
+from engine.errors import Conflict, EngineError, Forbidden, NotFound, ProcessError, TooLarge, TooSoon, ValidationFailed
 from engine.process_parts import registered
 
 ROLE_EN = {
@@ -220,6 +220,8 @@ FIELD_ERRORS: list[tuple[re.Pattern[str], Any]] = [
     ),
     (re.compile(r"^an instance holds at most (\d+) files$"), lambda m: _("A process holds at most %(n)s files.", n=m.group(1))),
     (re.compile(r"^is not a field of this form$"), lambda m: _("This field is not part of the form.")),
+    (re.compile(r"^must be a file"), lambda m: _("Choose a file to upload.")),
+    (re.compile(r"^is not a file of this process"), lambda m: _("That file does not belong to this process; upload it again.")),
     (re.compile(r"^must be text$"), lambda m: _("Enter text.")),
     (re.compile(r"^must be a date \(YYYY-MM-DD\)$"), lambda m: _("Enter a date (YYYY-MM-DD).")),
     (re.compile(r"^must be one of: .*$"), lambda m: _("Choose one of the options.")),
@@ -379,6 +381,8 @@ def error_message(exc: EngineError) -> str:
         return _("Please correct the marked fields.")
     if isinstance(exc, ProcessError):
         return _("The process could not continue: %(detail)s", detail=exc.message)
+    if isinstance(exc, TooLarge):
+        return _("The file is larger than the limit; nothing was saved.")
     return exc.message
 
 

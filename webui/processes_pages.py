@@ -9,12 +9,12 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from engine.errors import ValidationFailed
+from engine.errors import TooLarge, ValidationFailed
 from engine.services.presentation import start_form
 from store.models import ProcessDefinition
 from webui import labels
 from webui.documents import xml_response
-from webui.ui import actor, done, eng, page_blueprint
+from webui.ui import actor, done, eng, page_blueprint, submitted_form
 
 bp = page_blueprint("processes", __name__)
 
@@ -57,7 +57,7 @@ def start_page(key: str) -> ResponseReturnValue:
 @bp.post("/processes/<key>/start")
 def start(key: str) -> ResponseReturnValue:
     definition, form = _startable(key)
-    values = {f["id"]: request.form.get(f["id"], "") for f in form if not f.get("readonly") and f["id"] in request.form}
+    values = submitted_form(form)
     try:
         instance = eng().runtime.start(actor(), key, values)
     except ValidationFailed as exc:
@@ -71,6 +71,11 @@ def start(key: str) -> ResponseReturnValue:
             alert=_("Please correct the marked fields."),
         )
         return page, 422
+    except TooLarge as exc:  # a file field's file over the limit: the form again, nothing started
+        page = render_template(
+            "processes/start.html", definition=definition, form=form, values=values, errors={}, alert=labels.error_message(exc)
+        )
+        return page, exc.status
     name = labels.process_name(definition.key, definition.name)
     return done(_("Started “%(name)s” (#%(id)s).", name=name, id=instance.id), url_for("instances.show", instance_id=instance.id))
 

@@ -14,7 +14,7 @@ from engine.errors import EngineError, ValidationFailed
 from engine.services.chain_steps import countersign, refusal
 from engine.services.presentation import diagram_state, element_names, field_catalogue
 from webui import context, labels
-from webui.ui import actor, done, eng, error_page, page_blueprint, person, safe_next
+from webui.ui import actor, done, eng, error_page, page_blueprint, person, safe_next, submitted_form
 
 bp = page_blueprint("tasks", __name__)
 
@@ -24,13 +24,7 @@ def _permissions(session: Any, task: Any) -> dict[str, bool]:
 
 
 def _submitted(form_model: list[dict[str, Any]]) -> dict[str, Any]:
-    """Only the form's own fields (the engine refuses unknown ones); empty text means 'not given'."""
-    values: dict[str, Any] = {}
-    for f in form_model:
-        if f.get("readonly") or f["id"] not in request.form:
-            continue
-        values[f["id"]] = request.form.get(f["id"], "")
-    return values
+    return submitted_form(form_model)
 
 
 def initial_values(form_model: list[dict[str, Any]]) -> dict[str, Any]:

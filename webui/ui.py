@@ -18,7 +18,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from engine.bpmn.forms import is_digits, is_storable_text
+from engine.bpmn.forms import Upload, is_digits, is_storable_text
 from engine.clock import aware, iso
 from engine.errors import EngineError
 from engine.services.identity import Actor
@@ -54,6 +54,23 @@ def is_htmx() -> bool:
 def events_header(events: dict[str, Any]) -> str:
     """HX-Trigger value; ASCII-only JSON because HTTP headers cannot carry Chinese as such."""
     return json.dumps(events, ensure_ascii=True)
+
+
+def submitted_form(form_model: list[dict[str, Any]]) -> dict[str, Any]:
+    """A generated form's values as posted: only its own fields (the engine refuses unknown ones),
+    empty text meaning 'not given'; a file field's new file as an Upload, else the id of the file
+    it has already (sent back by the form)."""
+    values: dict[str, Any] = {}
+    for f in form_model:
+        fid = f["id"]
+        if f.get("readonly"):
+            continue
+        upload = request.files.get(fid) if f.get("type") == "file" else None
+        if upload is not None and upload.filename:
+            values[fid] = Upload(upload.filename, upload.read())
+        elif fid in request.form:
+            values[fid] = request.form.get(fid, "")
+    return values
 
 
 def done(message: str, back: str, level: str = "success", events: Iterable[str] = ("worklist-changed",)) -> ResponseReturnValue:

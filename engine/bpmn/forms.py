@@ -8,13 +8,25 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from engine.bpmn import expressions, patterns
 from engine.errors import ExpressionError, ValidationFailed
 
-FIELD_TYPES = ("string", "long", "double", "boolean", "date", "enum")
+FIELD_TYPES = ("string", "long", "double", "boolean", "date", "enum", "file")
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file submitted with a form (a page's or the API's multipart body) for a `file` field: the
+    engine stores it as one of the instance's attachments (engine.services.form_files)."""
+
+    filename: str
+    data: bytes
+
+
 MAX_STRING = 10_000
 _TRUE = {"true", "on", "1", "yes"}
 _FALSE = {"false", "off", "0", "no", ""}
@@ -146,6 +158,16 @@ def _coerce(field: dict[str, Any], value: Any) -> tuple[Any, str | None]:
         if len(value) > MAX_STRING:
             return None, f"must be at most {MAX_STRING} characters"
         return value, None
+    if kind == "file":  # a new file, or one of the instance's attachments by its id (checked when stored)
+        if isinstance(value, Upload):
+            return value, None
+        if isinstance(value, dict):
+            value = value.get("attachment_id")
+        if isinstance(value, str) and is_digits(value.strip()):
+            value = int(value.strip())
+        if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= 2_147_483_647:
+            return value, None
+        return None, "must be a file (uploaded with the form, or the id of one of this process's attachments)"
     if kind == "boolean":
         if isinstance(value, bool):
             return value, None

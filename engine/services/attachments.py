@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, undefer
 from engine.errors import Conflict, NotFound, TooLarge, ValidationFailed
 from engine.services.file_store import FileStore
 from engine.services.identity import Actor
-from store.models import Attachment
+from store.models import Attachment, ProcessInstance
 
 if TYPE_CHECKING:
     from engine.services.history import HistoryService
@@ -106,46 +106,59 @@ class AttachmentService:
     def add(self, actor: Actor, instance_id: int, filename: str, data: bytes) -> Attachment:
         """404 for an instance the actor may not see; 409 once it has ended; 413 too large; 422
         empty, of a refused type, or one too many."""
-        name = clean_filename(filename)
+        self.check(filename, data)
+        with self._db.transaction() as session:
+            instance = self._runtime.get(session, actor, instance_id)
+            row = self.add_in(session, actor.username, instance, filename, data)
+            session.expunge(row)
+            return row
+
+    def check(self, filename: str, data: bytes) -> str:
+        """The file's type, or 413 / 422 before anything is stored."""
         if len(data) > self._max_bytes():
             raise TooLarge(f"the file is larger than {self._max_bytes() // (1024 * 1024)} MB")
         if not data:
             raise ValidationFailed({"file": "is empty"})
-        content_type = content_type_of(name, data)
+        content_type = content_type_of(clean_filename(filename), data)
         if content_type is None:
             raise ValidationFailed({"file": "must be a PDF, an image (PNG, JPEG, GIF, WebP), an Office document or UTF-8 text"})
+        return content_type
+
+    def add_in(self, session: Session, username: str, instance: ProcessInstance, filename: str, data: bytes) -> Attachment:
+        """Attach inside the caller's transaction, to an instance the caller has checked the actor
+        may see (a form's file field is stored with the action that submits it)."""
+        name = clean_filename(filename)
+        content_type = self.check(name, data)
+        if instance.status not in OPEN:
+            raise Conflict(f"the instance has ended ({instance.status}): files are attached to running ones")
+        count = session.scalar(select(func.count()).select_from(Attachment).where(Attachment.instance_id == instance.id)) or 0
+        if count >= MAX_PER_INSTANCE:
+            raise ValidationFailed({"file": f"an instance holds at most {MAX_PER_INSTANCE} files"})
         store = self._store()
-        with self._db.transaction() as session:
-            instance = self._runtime.get(session, actor, instance_id)
-            if instance.status not in OPEN:
-                raise Conflict(f"the instance has ended ({instance.status}): files are attached to running ones")
-            count = session.scalar(select(func.count()).select_from(Attachment).where(Attachment.instance_id == instance.id)) or 0
-            if count >= MAX_PER_INSTANCE:
-                raise ValidationFailed({"file": f"an instance holds at most {MAX_PER_INSTANCE} files"})
-            # In the directory before the row commits: a failure after it leaves an orphan file
-            # (swept later), never a row without its bytes.
-            digest = store.put(data) if store else hashlib.sha256(data).hexdigest()
-            row = Attachment(
-                instance_id=instance.id,
-                filename=name,
-                content_type=content_type,
-                size=len(data),
-                sha256=digest,
-                uploaded_by=actor.username,
-                uploaded_at=self._clock(),
-                data=None if store else data,
-            )
-            session.add(row)
-            session.flush()
-            self._history.record(
-                session,
-                actor.username,
-                "attach",
-                instance_id=instance.id,
-                data={"attachment_id": row.id, "filename": name, "size": len(data)},
-            )
-            session.expunge(row)
-            return row
+        # In the directory before the row commits: a failure after it leaves an orphan file
+        # (swept later), never a row without its bytes.
+        digest = store.put(data) if store else hashlib.sha256(data).hexdigest()
+        row = Attachment(
+            instance_id=instance.id,
+            filename=name,
+            content_type=content_type,
+            size=len(data),
+            sha256=digest,
+            uploaded_by=username,
+            uploaded_at=self._clock(),
+            data=None if store else data,
+        )
+        session.add(row)
+        session.flush()
+        self._history.record(
+            session, username, "attach", instance_id=instance.id, data={"attachment_id": row.id, "filename": name, "size": len(data)}
+        )
+        return row
+
+    @staticmethod
+    def of(session: Session, instance_id: int, attachment_id: int) -> Attachment | None:
+        """The instance's attachment of this id (without its bytes), or None."""
+        return session.scalar(select(Attachment).where(Attachment.id == attachment_id, Attachment.instance_id == instance_id))
 
     def of_instance(self, session: Session, actor: Actor, instance_id: int) -> list[Attachment]:
         """The instance's files, oldest first, without their bytes (404 as the instance)."""

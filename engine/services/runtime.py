@@ -28,7 +28,7 @@ from engine.bpmn.stepping import run_engine_steps
 from engine.bpmn.wait_state import NEW_INSTANCE, WaitState
 from engine.clock import aware
 from engine.errors import EngineError, Forbidden, NotFound, ProcessError, ValidationFailed
-from engine.services import assignment, copies, customer_links, instance_fields, monitor_counters
+from engine.services import assignment, copies, customer_links, form_files, instance_fields, monitor_counters
 from engine.services.identity import Actor
 from engine.services.instance_search import SORTS, TOTAL_CAP, InstanceSearch, Total
 from store import writes
@@ -84,6 +84,15 @@ class RuntimeService:
         self._db = db
         self._history = history
         self._repository = repository
+        self._files: tuple[form_files.Add, form_files.Find] | None = None
+
+    def use_files(self, add: form_files.Add, find: form_files.Find) -> None:
+        """How a form's file fields are stored (the attachment service, made after this one)."""
+        self._files = (add, find)
+
+    @property
+    def files(self) -> tuple[form_files.Add, form_files.Find] | None:
+        return self._files
 
     # --- locking and loading ---------------------------------------------------------------
 
@@ -117,7 +126,9 @@ class RuntimeService:
         definition = self._repository.latest(session, process_key)
         self._authorization.require_start(definition, actor)
         meta = definition.start_meta or {}
-        values = forms.validate(meta.get("form") or [], data if data is not None else {})
+        fields = meta.get("form") or []
+        values = forms.validate(fields, data if data is not None else {})
+        form_files.uploads_first(fields, values)
         if business_key is not None and (not isinstance(business_key, str) or len(business_key) > 200):
             raise ValidationFailed({"business_key": "must be text of at most 200 characters"})
         parts = process_parts.parts_of(process_key)
@@ -130,6 +141,10 @@ class RuntimeService:
         if meta.get("initiator"):
             initial[meta["initiator"]] = actor.username
         instance, workflow = self._create(session, definition, initial, actor.username, business_key)
+        if form_files.file_fields(fields) and self._files is not None:  # the uploads become its first attachments
+            files = form_files.store(session, *self._files, actor.username, instance, fields, values)
+            workflow.task_tree.data.update({k: v for k, v in files.items() if k in form_files.file_fields(fields)})
+            values = files
         if cc_field:
             copies.link(session, instance, values.get(cc_field))
         self._history.record(session, actor.username, "start", instance_id=instance.id, data=values)

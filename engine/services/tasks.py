@@ -26,7 +26,7 @@ from engine.bpmn import forms
 from engine.bpmn.wait_state import WaitState
 from engine.clock import aware
 from engine.errors import Conflict, NotFound, ProcessError, ValidationFailed
-from engine.services import step_rollups, task_counts
+from engine.services import form_files, step_rollups, task_counts
 from engine.services.identity import Actor
 from engine.services.instance_control import Suspended
 from engine.services.runtime import process_error
@@ -355,6 +355,8 @@ class TaskService:
             raise ValidationFailed({**exc.fields, **problem}) from exc
         if problem:
             raise ValidationFailed(problem)
+        if form_files.file_fields(fields) and self._runtime.files is not None:  # uploads stored, ids checked
+            values = form_files.store(session, *self._runtime.files, actor.username, instance, fields, values)
         hook = parts.on_step.get(task.task_key)
         if hook is not None:  # the package's own check of what was submitted (a revised request's budget)
             merged = {**spiff_task.data, **values}

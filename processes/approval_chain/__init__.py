@@ -55,7 +55,7 @@ PARTS = register(
         },
         columns=lambda data: columns_from(data, ("customer",), ("title", "description"), ("amount",)),
         cards=(
-            Card("request", N_("Approval request"), ("request_type", "title", "amount", "customer", "description", "cc")),
+            Card("request", N_("Approval request"), ("request_type", "title", "amount", "customer", "description", "contract_file", "cc")),
             Card(
                 "budget",
                 N_("Department budget this month"),

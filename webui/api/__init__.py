@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
@@ -60,6 +61,27 @@ def json_body() -> dict[str, Any]:
         raise BadRequest("the request body must be a JSON object")
     _check_json(data)
     return data
+
+
+def body_with_files() -> dict[str, Any]:
+    """The request's JSON object; or, sent as multipart/form-data (a form with file fields), its
+    `body` part holding that JSON and a part per file field, named `data.<field>`, each put into
+    the body's `data` as an upload."""
+    if request.mimetype != "multipart/form-data":
+        return json_body()
+    try:
+        data = json.loads(request.form.get("body") or "{}")
+    except (ValueError, RecursionError) as exc:
+        raise BadRequest("the multipart body's 'body' part must be a JSON object") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("data", {}), dict):
+        raise BadRequest("the multipart body's 'body' part must be a JSON object, its 'data' an object")
+    _check_json(data)
+    values = dict(data.get("data") or {})
+    for name, upload in request.files.items():
+        if not name.startswith("data.") or not upload.filename:
+            raise BadRequest(f"a file part is named data.<field> and has a file name, not '{name[:64]}'")
+        values[name[len("data.") :]] = forms.Upload(upload.filename, upload.read())
+    return {**data, "data": values}
 
 
 def int_arg(name: str, default: int, low: int, high: int) -> int:

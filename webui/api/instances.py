@@ -9,7 +9,7 @@ from flask import request
 from flask.typing import ResponseReturnValue
 
 from engine.errors import ValidationFailed
-from webui.api import actor, bp, engine, int_arg, json_body
+from webui.api import actor, body_with_files, bp, engine, int_arg, json_body
 from webui.api.shapes import instance_view
 from webui.documents import attachment_response
 from webui.instance_tables import Query, export_download
@@ -19,7 +19,7 @@ INSTANCE_ID = "<int(min=1, max=2147483647):instance_id>"
 
 @bp.post("/process-instances")
 def start_instance() -> ResponseReturnValue:
-    body = json_body()
+    body = body_with_files()
     key = body.get("process_key")
     if not isinstance(key, str) or not key:
         raise ValidationFailed({"process_key": "is required"})

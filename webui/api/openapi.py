@@ -205,6 +205,22 @@ _XML_UPLOAD = {
 }
 
 
+# A form with file fields, sent as multipart/form-data: the JSON body as the part `body`, each
+# file as a part `data.<field>` (webui.api.body_with_files).
+_WITH_FILES: dict[str, Any] = {
+    "schema": {
+        "type": "object",
+        "properties": {"body": {"type": "string", "description": "the JSON body, as with application/json"}},
+        "additionalProperties": {"type": "string", "format": "binary", "description": "a file for the form field data.<field>"},
+    }
+}
+
+
+def _with_files(operation: dict[str, Any]) -> dict[str, Any]:
+    operation["requestBody"]["content"]["multipart/form-data"] = _WITH_FILES
+    return operation
+
+
 def _action(summary: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
     op: dict[str, Any] = {
         "summary": summary,
@@ -496,10 +512,11 @@ SPEC: dict[str, Any] = {
                                     "business_key": {"type": "string"},
                                 },
                             }
-                        }
+                        },
+                        "multipart/form-data": _WITH_FILES,
                     },
                 },
-                "responses": {"201": _json(_ref("Instance"), "Started"), **_errors(400, 401, 403, 404, 422)},
+                "responses": {"201": _json(_ref("Instance"), "Started"), **_errors(400, 401, 403, 404, 413, 422)},
             },
         },
         "/process-instances/{instance_id}/suspend": _instance_operation(
@@ -679,10 +696,12 @@ SPEC: dict[str, Any] = {
         },
         "/tasks/{task_id}/complete": {
             "post": {
-                **_action("Complete a task with its form values", {"type": "object", "properties": {"data": {"type": "object"}}}),
+                **_with_files(
+                    _action("Complete a task with its form values", {"type": "object", "properties": {"data": {"type": "object"}}})
+                ),
                 "responses": {
                     "200": _json({"type": "object", "properties": {"instance": _ref("Instance")}}),
-                    **_errors(400, 401, 403, 404, 409, 422),
+                    **_errors(400, 401, 403, 404, 409, 413, 422),
                 },
             }
         },

@@ -9,7 +9,7 @@ from engine.bpmn.forms import is_digits
 from engine.errors import ValidationFailed
 from engine.services.tasks import SCOPES
 from store.models import MAX_ID
-from webui.api import actor, bp, engine, int_arg, json_body
+from webui.api import actor, body_with_files, bp, engine, int_arg, json_body
 from webui.api.shapes import instance_view, task_view
 
 
@@ -60,7 +60,7 @@ def assign_task(task_id: str) -> ResponseReturnValue:
 
 @bp.post("/tasks/<task_id>/complete")
 def complete_task(task_id: str) -> ResponseReturnValue:
-    body = json_body()
+    body = body_with_files()
     eng = engine()
     view = eng.tasks.complete_then(actor(), task_id, body.get("data", {}), instance_view)
     return {"instance": view}
