@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import mail, robots
+from engine.clock import aware
 from engine.errors import EngineError, NotFound, ValidationFailed
 from engine.services import fields
 from engine.services.identity import Actor
@@ -72,6 +73,12 @@ def view(channel: NotificationChannel) -> dict[str, Any]:
         "locale": channel.locale,
         "active": channel.active,
     }
+
+
+def _for(job: Job, channel_created: datetime | None) -> bool:
+    """Whether the job was made for the channel now holding its number: a removed channel's number
+    may be given to a new one (SQLite reuses row ids), whose deliveries its jobs must not be."""
+    return channel_created is not None and aware(job.created_at) >= aware(channel_created)
 
 
 class ChannelService:
@@ -158,11 +165,12 @@ class ChannelService:
         """Each channel's latest delivery among the last `scan` channel jobs (the admin page's
         "last sent" column): its state, when, and the error of a failed attempt."""
         self._authorization.require_admin(actor, "configure notification channels")
+        since = dict(session.execute(select(NotificationChannel.id, NotificationChannel.created_at)).tuples().all())
         rows = session.scalars(select(Job).where(Job.kind == JOB_KIND).order_by(Job.id.desc()).limit(scan))
         found: dict[int, Delivery] = {}
         for job in rows:
             channel_id = (job.payload or {}).get("channel_id")
-            if isinstance(channel_id, int) and channel_id not in found:
+            if isinstance(channel_id, int) and channel_id not in found and _for(job, since.get(channel_id)):
                 found[channel_id] = Delivery(job.status, job.fired_at or job.run_at, job.attempts, job.last_error)
         return found
 
@@ -287,8 +295,8 @@ class ChannelService:
         """The job runner's handler: send, or raise so that it retries."""
         payload = job.payload or {}
         channel = session.get(NotificationChannel, payload.get("channel_id"))
-        if channel is None or not channel.active:
-            return "obsolete"  # removed or switched off meanwhile
+        if channel is None or not channel.active or not _for(job, channel.created_at):
+            return "obsolete"  # removed or switched off meanwhile (its number perhaps another channel's since)
         message = str(payload.get("message") or "")
         subject, _body = mail.render(
             str(payload.get("kind") or "info"),

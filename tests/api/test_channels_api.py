@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -20,7 +20,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from engine.process_engine import ProcessEngine
+from engine.services.identity import Actor
 from engine.services.management import run_due_jobs
+from store.models import NotificationChannel
 from tests.conftest import Api
 from tests.data import approval_request
 
@@ -155,3 +157,19 @@ def test_only_admins_configure_channels_and_bad_ones_are_refused(api: Api, recei
     assert api.call("PATCH", "admin", "/api/v1/admin/channels/2147483647", json={"active": True}).status_code == 404
     assert api.call("DELETE", "admin", f"/api/v1/admin/channels/{made['id']}").status_code == 204
     assert api.call("DELETE", "admin", f"/api/v1/admin/channels/{made['id']}").status_code == 404
+
+
+def test_a_removed_channels_waiting_delivery_never_reaches_the_channel_given_its_number(
+    api: Api, engine: ProcessEngine, receiver: Receiver, actors: Callable[[str], Actor]
+) -> None:
+    # SQLite gives a removed row's id to the next one: the old channel's job must not go to the new.
+    old = _channel(api, name="旧群", kind="webhook", url=f"{receiver.url}/old")
+    engine.channels.send_test(actors("admin"), old["id"])
+    assert api.call("DELETE", "admin", f"/api/v1/admin/channels/{old['id']}").status_code == 204
+    with engine.db.transaction() as session:  # a new channel under the same number
+        fields = {"name": "新群", "kind": "webhook", "url": f"{receiver.url}/new", "kinds": "", "roles": "", "locale": "zh_CN"}
+        session.add(NotificationChannel(id=old["id"], active=True, created_at=engine.clock(), **fields))
+    _run(engine)
+    assert receiver.seen == []
+    with engine.db.sessions() as session:
+        assert old["id"] not in engine.channels.deliveries(session, actors("admin"))

@@ -200,3 +200,20 @@ def test_a_step_whose_handler_is_gone_goes_to_the_department(flow: Flow, actors:
     implement = flow.task(iid, "implement")
     assert implement.assignee is None and implement.candidate_roles == "quality"
     assert implement.id in flow.available_ids("qa_staff", iid)
+
+
+def test_the_agent_who_registered_it_urges_the_division_leaders_instruction_and_may_copy_people(flow: Flow) -> None:
+    # 催办 on the complaint where it fits: the instruction the case waits for; 抄送 at registration.
+    instance = flow.start("cs_agent1", "complaint_handling", {**COMPLAINT, "category": "quality", "cc": "sales2"})
+    flow.complete("cs_sup", instance.id, "assess", {"valid": True, "note": "属实"})
+    flow.complete("cs_sup", instance.id, "assign_department", {"department": "quality"})
+    flow.complete("qa_staff", instance.id, "analyze_cause", {"cause": "包装不达标", "responsible_person": "qa_staff"})
+    flow.complete("qa_staff", instance.id, "propose_resolution", {"resolution_type": "apology", "amount": 0, "plan": "书面致歉"})
+    assert flow.task_keys(instance.id) == ["leader_approval"]
+    assert flow.engine.requests.urge(flow.actor("cs_agent1"), instance.id) == ["vp_service"]
+    with pytest.raises(Forbidden):
+        flow.engine.requests.urge(flow.actor("qa_staff"), instance.id)  # only who registered it
+    uncopied = _to_leader(flow)
+    with flow.engine.db.sessions() as session:
+        assert flow.engine.authorization.may_view_instance(session, flow.actor("sales2"), flow.instance(instance.id))  # copied: may read it
+        assert not flow.engine.authorization.may_view_instance(session, flow.actor("sales2"), flow.instance(uncopied))
