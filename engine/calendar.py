@@ -8,7 +8,13 @@ at the close of a day ends then (not at the next morning's opening).
 
 from __future__ import annotations
 
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import chinese_calendar
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -17,11 +23,68 @@ from engine import config
 from engine.config import WorkingHours
 
 
-def known_years() -> list[int]:
-    """The years the holiday data (chinesecalendar) covers; outside them only weekends count."""
+@dataclass(frozen=True)
+class YearDays:
+    """A year's public holidays and make-up working days (调休), as an admin entered them."""
+
+    holidays: frozenset[date]
+    workdays: frozenset[date]
+
+
+Loader = Callable[[], dict[int, YearDays]]
+RELOAD_SECONDS = 30.0  # how soon another app process sees an admin's change (this one: at once)
+# Where the admins' years come from, by database (engine.services.calendar_years): one in an app
+# process; a test process with an engine per database sees the years of both.
+_loaders: dict[str, Loader] = {}
+_entered: dict[str, Any] = {"years": {}, "at": -math.inf}
+_lock = threading.Lock()
+
+
+def use_entered_years(source: str, loader: Loader | None) -> None:
+    """Read the admins' years of `source` (a database) with `loader`; None: no longer."""
+    with _lock:
+        if loader is None:
+            _loaders.pop(source, None)
+        else:
+            _loaders[source] = loader
+        _entered.update(years={}, at=-math.inf)
+
+
+def refresh() -> None:
+    """Read the admins' years again at the next question (after a change in this process)."""
+    with _lock:
+        _entered["at"] = -math.inf
+
+
+def entered_years() -> dict[int, YearDays]:
+    """The admins' years, read at most every RELOAD_SECONDS: every deadline asks."""
+    now = time.monotonic()
+    if _loaders and now - _entered["at"] > RELOAD_SECONDS:
+        with _lock:
+            if now - _entered["at"] > RELOAD_SECONDS:
+                years: dict[int, YearDays] = {}
+                for loader in list(_loaders.values()):
+                    years.update(loader())
+                _entered.update(years=years, at=now)
+    return _entered["years"]  # type: ignore[no-any-return]
+
+
+def packaged_years() -> list[int]:
+    """The years the packaged holiday data (chinesecalendar) covers."""
     from chinese_calendar import constants
 
     return sorted({d.year for d in constants.holidays} | {d.year for d in constants.workdays})
+
+
+def packaged_days(year: int) -> YearDays:
+    from chinese_calendar import constants
+
+    return YearDays(frozenset(d for d in constants.holidays if d.year == year), frozenset(d for d in constants.workdays if d.year == year))
+
+
+def known_years() -> list[int]:
+    """The years with holiday data, packaged or entered by an admin; outside them only weekends count."""
+    return sorted(set(packaged_years()) | set(entered_years()))
 
 
 def missing_years(today: date) -> list[int]:
@@ -32,6 +95,10 @@ def missing_years(today: date) -> list[int]:
 
 
 def is_working_day(day: date) -> bool:
+    """An admin's year wins over the packaged one (a correction, or a year the package lacks)."""
+    entered = entered_years().get(day.year)
+    if entered is not None:
+        return day not in entered.holidays and (day in entered.workdays or day.weekday() < 5)
     try:
         return bool(chinese_calendar.is_workday(day))
     except NotImplementedError:  # outside the years the library knows: weekdays only

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from engine import config
+from engine import calendar, config
 from engine.authorization import Authorization
 from engine.bpmn import sandbox
 from engine.clock import utcnow
@@ -18,6 +18,7 @@ from engine.services.admin import AdminService
 from engine.services.attachments import AttachmentService
 from engine.services.budgets import BudgetService
 from engine.services.bulk_operations import BulkOperationService
+from engine.services.calendar_years import CalendarYearService
 from engine.services.chain_steps import ChainStepService
 from engine.services.channels import JOB_KIND as CHANNEL_JOB
 from engine.services.channels import ChannelService
@@ -112,6 +113,8 @@ class ProcessEngine:
             directory=lambda: self.settings.attachment_dir,
         )
         self.runtime.use_files(self.attachments.add_in, self.attachments.of)
+        self.calendar = CalendarYearService(authorization=self.authorization, clock=clock, db=db, history=self.history)
+        calendar.use_entered_years(str(db.engine.url), self.calendar.load)
         self.chains = ChainStepService(
             authorization=self.authorization, clock=clock, context=self.context, db=db, history=self.history, runtime=self.runtime
         )

@@ -737,3 +737,17 @@ class Budget(Base):
     amount: Mapped[money]
     updated_by: Mapped[username]
     updated_at: Mapped[utc_datetime]
+
+
+class CalendarYear(Base):
+    """A year's public holidays and make-up working days (调休) as an admin entered them: the
+    business calendar (engine.calendar) takes them over the packaged data (chinesecalendar), for a
+    correction or a year the package does not have yet."""
+
+    __tablename__ = "calendar_years"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    holidays: Mapped[list[str]] = mapped_column(JSON)  # ISO dates, sorted
+    workdays: Mapped[list[str]] = mapped_column(JSON)  # ISO dates, sorted: weekend days worked
+    updated_by: Mapped[username]
+    updated_at: Mapped[utc_datetime]

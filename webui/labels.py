@@ -84,6 +84,8 @@ AUDIT_ACTIONS = {
     "admin.channel.update": (_l("Changed the notification channel %(subject)s"), "name"),
     "admin.channel.delete": (_l("Removed the notification channel %(subject)s"), "name"),
     "admin.channel.test": (_l("Sent a test message to the notification channel %(subject)s"), "name"),
+    "admin.calendar.update": (_l("Entered the working calendar of %(subject)s"), "year"),
+    "admin.calendar.delete": (_l("Removed the entered working calendar of %(subject)s"), "year"),
 }
 AUDIT_FIELDS = {
     "display_name": _l("name"),

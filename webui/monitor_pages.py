@@ -28,7 +28,8 @@ def index() -> ResponseReturnValue:
         summaries = engine.statistics.processes(session, actor())
     days = engine.statistics.trend_days()
     missing = calendar.missing_years(days[-1])
-    return render_template("monitor/index.html", summaries=summaries, days=days, missing_years=missing)
+    may_administer = engine.authorization.may_administer(actor())  # the banner links to the calendar
+    return render_template("monitor/index.html", summaries=summaries, days=days, missing_years=missing, may_administer=may_administer)
 
 
 @bp.get(f"/monitor/{KEY}")

@@ -17,6 +17,7 @@ def register_pages(app: Flask) -> None:
         admin_pages,
         auth,
         budgets_pages,
+        calendar_pages,
         channels_pages,
         customers_pages,
         designer_pages,
@@ -53,6 +54,7 @@ def register_pages(app: Flask) -> None:
         designer_pages,
         admin_pages,
         channels_pages,
+        calendar_pages,
     )
     for module in pages:
         app.register_blueprint(module.bp)

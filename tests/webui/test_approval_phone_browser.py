@@ -39,8 +39,11 @@ def test_a_receipt_attached_and_approved_on_a_phone_then_a_request_withdrawn(
 
     manager = Session(chromium, live_server, "region_mgr", viewport=PHONE)
     page = manager.goto(f"/tasks/{flow.task(instance.id, 'approve').id}")
-    expect(page.locator("#attachments img.thumb")).to_be_visible()
-    assert page.locator("#attachments img.thumb").evaluate("img => img.naturalWidth") == 40  # the image itself, inline
+    thumb = page.locator("#attachments img.thumb")
+    expect(thumb).to_be_visible()
+    thumb.scroll_into_view_if_needed()  # a lazy image loads once it comes near the screen
+    page.wait_for_function("() => document.querySelector('#attachments img.thumb').complete")
+    assert thumb.evaluate("img => img.naturalWidth") == 40  # the image itself, inline
     assert sideways(page) == 0
     shots(page, "phone-approval")
     manager.decide("approve")

@@ -164,3 +164,22 @@ def get_budget(code: str, month: str) -> ResponseReturnValue:
 @bp.put("/admin/budgets/<code>/<month>")
 def set_budget(code: str, month: str) -> ResponseReturnValue:
     return engine().budgets.set(actor(), code, month, json_body()).as_dict()
+
+
+@bp.get("/admin/calendar/<int(signed=True):year>")
+def get_calendar_year(year: int) -> ResponseReturnValue:
+    """A year of the working calendar: its holidays and make-up working days, where they come from."""
+    eng = engine()
+    with eng.db.sessions() as session:
+        return eng.calendar.get(session, actor(), year)
+
+
+@bp.put("/admin/calendar/<int(signed=True):year>")
+def put_calendar_year(year: int) -> ResponseReturnValue:
+    return engine().calendar.put(actor(), year, json_body())
+
+
+@bp.delete("/admin/calendar/<int(signed=True):year>")
+def delete_calendar_year(year: int) -> ResponseReturnValue:
+    engine().calendar.delete(actor(), year)
+    return "", 204

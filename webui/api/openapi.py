@@ -63,6 +63,7 @@ _CHANNEL_FIELDS: dict[str, Any] = {
     "locale": {"type": "string", "enum": ["zh_CN", "en"]},
     "active": {"type": "boolean"},
 }
+_YEAR = {"name": "year", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 2000, "maximum": 2100}}
 _CHANNEL_ID = {"name": "channel_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647}}
 _INSTANCE_ID = {"name": "instance_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647}}
 
@@ -221,6 +222,11 @@ def _with_files(operation: dict[str, Any]) -> dict[str, Any]:
     return operation
 
 
+def _body(schema: dict[str, Any]) -> dict[str, Any]:
+    """A required JSON request body of this schema."""
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
 def _action(summary: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
     op: dict[str, Any] = {
         "summary": summary,
@@ -228,7 +234,7 @@ def _action(summary: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         "responses": {"200": _json(_ref("Task")), **_errors(400, 401, 403, 404, 409, 422)},
     }
     if body is not None:
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+        op["requestBody"] = _body(body)
     return op
 
 
@@ -1116,6 +1122,32 @@ SPEC: dict[str, Any] = {
                 "responses": {"200": _json(_ref("Budget")), **_errors(400, 401, 403, 404, 422)},
             },
         },
+        "/admin/calendar/{year}": {
+            "get": {
+                "summary": "A year of the working calendar (admins): holidays and make-up working days (调休), and where they come from",
+                "parameters": [_YEAR],
+                "responses": {"200": _json(_ref("CalendarYear")), **_errors(401, 403, 404)},
+            },
+            "put": {
+                "summary": "Enter a year's holidays and make-up working days (admins): the calendar takes them over the packaged data",
+                "parameters": [_YEAR],
+                "requestBody": _body(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "holidays": {"type": "array", "items": {"type": "string", "format": "date"}, "maxItems": 200},
+                            "workdays": {"type": "array", "items": {"type": "string", "format": "date"}, "maxItems": 200},
+                        },
+                    }
+                ),
+                "responses": {"200": _json(_ref("CalendarYear")), **_errors(400, 401, 403, 404, 422)},
+            },
+            "delete": {
+                "summary": "Remove an entered year (admins): the packaged data, or none, again",
+                "parameters": [_YEAR],
+                "responses": {"204": {"description": "Removed"}, **_errors(401, 403, 404)},
+            },
+        },
         "/admin/channels": {
             "get": {
                 "summary": "The notification channels (admins); secrets are never shown",
@@ -1211,6 +1243,16 @@ SPEC: dict[str, Any] = {
             "Channel": {
                 "type": "object",
                 "properties": {"id": {"type": "integer"}, **_CHANNEL_FIELDS, "has_secret": {"type": "boolean"}},
+            },
+            "CalendarYear": {
+                "type": "object",
+                "properties": {
+                    "year": {"type": "integer"},
+                    "source": {"type": "string", "enum": ["admin", "chinesecalendar", "none"]},
+                    "holidays": {"type": "array", "items": {"type": "string", "format": "date"}},
+                    "workdays": {"type": "array", "items": {"type": "string", "format": "date"}},
+                    "complete": {"type": "boolean", "description": "false: no holiday data, deadlines there skip weekends only"},
+                },
             },
             "ChannelInput": {"type": "object", "properties": {**_CHANNEL_FIELDS, "secret": {"type": "string", "maxLength": 200}}},
             "Attachment": {
