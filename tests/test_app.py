@@ -36,6 +36,11 @@ def test_db_upgrade_seed_demo_twice_and_deploy(tmp_path: Path) -> None:
     bad = runner.invoke(args=["deploy", str(broken)])
     assert bad.exit_code == 1 and "set_approved" in bad.output and "imports are not allowed" in bad.output
     assert runner.invoke(args=["jobs", "run-due", "--now", "2026-01-01T00:00:00Z"]).output.strip() == "fired 0"
+    assert (
+        runner.invoke(args=["jobs", "run-due", "--now", "2026-01-01T00:00:00Z", "--instance", "7", "--instance", "8"]).output.strip()
+        == "fired 0"
+    )
+    assert runner.invoke(args=["jobs", "run-due", "--instance", "0"]).exit_code == 2  # not an instance number
 
 
 def test_chinese_text_is_returned_as_utf8_json(app: Flask) -> None:

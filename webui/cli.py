@@ -71,8 +71,12 @@ def init_app(app: Flask) -> None:
 
     @jobs.command("run-due")
     @click.option("--now", "now", default=None, help="ISO 8601 time to fire jobs up to (default: now)")
-    def run_due(now: str | None) -> None:
-        """Fire every job due at or before --now; prints how many fired."""
+    @click.option(
+        "--instance", "instances", type=click.IntRange(1, 2_147_483_647), multiple=True, help="only this instance's jobs (repeatable)"
+    )
+    def run_due(now: str | None, instances: tuple[int, ...]) -> None:
+        """Fire every job due at or before --now (of --instance only, and the jobs of no instance);
+        prints how many fired."""
         from engine.services.management import run_due_jobs
 
         try:
@@ -81,4 +85,4 @@ def init_app(app: Flask) -> None:
             raise click.BadParameter(f"'{now}' is not an ISO 8601 time, e.g. 2026-10-08T09:00:00+08:00", param_hint="--now") from exc
         if at is not None and at.tzinfo is None:
             at = at.replace(tzinfo=UTC)
-        click.echo(f"fired {run_due_jobs(engine(), at)}")
+        click.echo(f"fired {run_due_jobs(engine(), at, instances=instances or None)}")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import socket
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -112,24 +112,21 @@ class JobService:
 
     # --- claiming and running ---------------------------------------------------------------
 
-    def _claim(self, worker: str, at: datetime, limit: int) -> list[Any]:
+    def _claim(self, worker: str, at: datetime, limit: int, instances: Collection[int] | None = None) -> list[Any]:
         """Claim up to `limit` due jobs (and jobs whose lease ran out) for `worker`: their id, kind,
-        instance_id and attempts, in instance order."""
+        instance_id and attempts, in instance order; with `instances`, only theirs and the jobs of
+        no instance (mail, channels, reminders)."""
         wall = utcnow()
         with self._db.transaction() as session:
-            due = (
-                select(Job.id)
-                .where(
-                    or_(
-                        (Job.status == "pending") & (Job.run_at <= at),
-                        (Job.status == "running") & (Job.lock_expires_at < wall),
-                    )
+            due = select(Job.id).where(
+                or_(
+                    (Job.status == "pending") & (Job.run_at <= at),
+                    (Job.status == "running") & (Job.lock_expires_at < wall),
                 )
-                .order_by(Job.run_at, Job.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-                .scalar_subquery()
             )
+            if instances is not None:
+                due = due.where(or_(Job.instance_id.in_(list(instances)), Job.instance_id.is_(None)))
+            due = due.order_by(Job.run_at, Job.id).limit(limit).with_for_update(skip_locked=True).scalar_subquery()
             claimed = session.execute(
                 update(Job)
                 .where(Job.id.in_(due))
@@ -139,13 +136,17 @@ class JobService:
             ).all()
             return sorted(claimed, key=lambda job: (job.instance_id or 0, job.id))
 
-    def run_due(self, at: datetime | None = None, worker: str | None = None, limit: int | None = None) -> int:
-        """Run every job due at or before `at` (default now); returns how many fired."""
+    def run_due(
+        self, at: datetime | None = None, worker: str | None = None, limit: int | None = None, instances: Collection[int] | None = None
+    ) -> int:
+        """Run every job due at or before `at` (default now); returns how many fired. `instances`
+        brings only those instances forward (and the jobs of none): moving one case's time on
+        (`jobs run-due --instance`) leaves every other case's timers to their own time."""
         at = _utc(at or self._clock())
         worker = f"{worker or default_worker_id()}:{uuid4().hex[:8]}"
         fired = 0
         while limit is None or fired < limit:
-            batch = self._claim(worker, at, self.settings.batch if limit is None else min(self.settings.batch, limit - fired))
+            batch = self._claim(worker, at, self.settings.batch if limit is None else min(self.settings.batch, limit - fired), instances)
             if not batch:
                 break
             # A timer that failed before runs alone: it may fail again, and a failure re-runs its batch.
@@ -415,9 +416,11 @@ class JobService:
             return job
 
 
-def run_due_jobs(engine: ProcessEngine, at: datetime | None = None, worker: str | None = None) -> int:
-    """Fire every job due at or before `at` (the `jobs run-due` command)."""
-    return engine.jobs.run_due(at, worker)
+def run_due_jobs(
+    engine: ProcessEngine, at: datetime | None = None, worker: str | None = None, instances: Collection[int] | None = None
+) -> int:
+    """Fire every job due at or before `at` (the `jobs run-due` command), of `instances` only if given."""
+    return engine.jobs.run_due(at, worker, instances=instances)
 
 
 _jobs = Job.__table__

@@ -81,12 +81,13 @@ def _fires_exactly_at(flow: Flow, instance_id: int, element_id: str, kind: str) 
     due = aware(_timer_job(flow, instance_id, element_id).due_at)
     assert due is not None
     before = _notes(flow, instance_id, kind)
-    flow.engine.jobs.run_due(due - timedelta(minutes=1))
+    # Only this instance's time moves on (and the mail's): the other tests' timers keep theirs.
+    flow.engine.jobs.run_due(due - timedelta(minutes=1), instances=[instance_id])
     assert _notes(flow, instance_id, kind) == before
-    flow.engine.jobs.run_due(due + timedelta(seconds=1))
+    flow.engine.jobs.run_due(due + timedelta(seconds=1), instances=[instance_id])
     fired = _notes(flow, instance_id, kind)
     assert len(fired) > len(before)
-    flow.engine.jobs.run_due(due + timedelta(seconds=2))  # a second run fires nothing again
+    flow.engine.jobs.run_due(due + timedelta(seconds=2), instances=[instance_id])  # a second run fires nothing again
     assert _notes(flow, instance_id, kind) == fired
     return due
 
@@ -142,7 +143,7 @@ def test_lead_unverified_for_two_working_days_reminds_its_owner_and_30_days_aler
     assert inbox[0].to("sales2@nbkk.example")
     untouched = _timer_job(flow, instance.id, "lead_untouched")
     assert abs(aware(untouched.due_at) - (armed + timedelta(days=30))) < timedelta(minutes=1)  # type: ignore[operator]
-    flow.engine.jobs.run_due(aware(untouched.due_at) + timedelta(seconds=1))  # type: ignore[operator]
+    flow.engine.jobs.run_due(aware(untouched.due_at) + timedelta(seconds=1), instances=[instance.id])  # type: ignore[operator]
     assert _notes(flow, instance.id, "escalation") == ["sales_dir"]
     assert _notes(flow, instance.id, "reminder") == ["sales2", "sales2"]
 

@@ -22,6 +22,7 @@ from engine.process_engine import ProcessEngine
 from engine.services.management import JobSettings
 from store.models import HistoryEvent, Job, ProcessInstance, Task
 from tests.conftest import FIXTURES, Api
+from tests.data import approval_request
 from tests.flow import Flow
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -255,3 +256,18 @@ def test_a_timer_start_event_with_a_cycle_starts_one_instance_per_occurrence(flo
 def test_run_due_refuses_a_malformed_time(app: Any, bad_now: str) -> None:
     result = app.test_cli_runner().invoke(args=["jobs", "run-due", "--now", bad_now])
     assert result.exit_code != 0 and "ISO 8601" in result.output
+
+
+def test_moving_one_instances_time_on_leaves_the_others_timers(flow: Flow) -> None:
+    moved, left = (flow.start("store_staff", "approval_chain", approval_request("store_expense", n)) for n in (31, 32))
+
+    def pending(instance_id: int) -> set[str]:
+        with flow.engine.db.sessions() as session:
+            rows = session.scalars(
+                select(Job.element_id).where(Job.instance_id == instance_id, Job.kind == "timer", Job.status == "pending")
+            )
+            return set(rows)  # type: ignore[arg-type]
+
+    assert pending(moved.id) == pending(left.id) == {"approve_reminder", "approve_escalation"}
+    flow.engine.jobs.run_due(flow.engine.clock() + timedelta(days=10), instances=[moved.id])
+    assert pending(moved.id) == set() and pending(left.id) == {"approve_reminder", "approve_escalation"}
