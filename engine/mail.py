@@ -1,14 +1,15 @@
 """Email for notifications: bilingual templates and SMTP delivery (settings in engine.config).
 
 Mail is sent by jobs (kind `email`), written in the same transaction as the notification, so a
-rolled-back action sends nothing and a failed delivery is retried like any other job.
+rolled-back action sends nothing and a failed delivery is retried like any other job; every attempt
+at one job carries the same Message-ID (at least once, duplicates recognisable).
 """
 
 from __future__ import annotations
 
 import smtplib
 from email.message import EmailMessage
-from email.utils import formataddr
+from email.utils import formataddr, formatdate
 
 from engine.config import MailSettings
 
@@ -39,11 +40,22 @@ def render(kind: str, locale: str, **values: object) -> tuple[str, str]:
     return subject.format(**values), BODIES[index].format(**values)
 
 
-def send(settings: MailSettings, to: str, subject: str, body: str) -> None:
+def message_id(settings: MailSettings, delivery: str) -> str:
+    """A Message-ID that stays the same for every attempt at one delivery (`delivery`: the email
+    job's stable key), so that a worker killed between sending and recording the send causes at
+    most a second copy the receiving mail system and the reader's client recognise as the same."""
+    domain = settings.sender.rpartition("@")[2] or "crmflow.localhost"
+    return f"<{delivery}@{domain}>"
+
+
+def send(settings: MailSettings, to: str, subject: str, body: str, delivery: str | None = None) -> None:
     message = EmailMessage()
     message["From"] = formataddr((settings.sender_name, settings.sender))
     message["To"] = to
     message["Subject"] = subject
+    message["Date"] = formatdate(localtime=False)
+    if delivery is not None:
+        message["Message-ID"] = message_id(settings, delivery)
     message.set_content(body, charset="utf-8")
     with smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout) as smtp:
         if settings.starttls:

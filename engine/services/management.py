@@ -296,7 +296,9 @@ class JobService:
         settings = self._mail
         if settings is None:
             return "obsolete"  # mail was switched off after the notification was written
-        mail.send(settings, job.payload["to"], job.payload["subject"], job.payload["body"])
+        # The job's own key: its number and when it was made (a removed job's number may be reused).
+        delivery = f"crmflow-email-{job.id}-{aware(job.created_at).strftime('%Y%m%d%H%M%S%f')}"  # type: ignore[union-attr]
+        mail.send(settings, job.payload["to"], job.payload["subject"], job.payload["body"], delivery)
         return "fired"
 
     # --- scheduling -----------------------------------------------------------------------------

@@ -181,3 +181,27 @@ def test_a_completed_task_cancels_its_deadline(flow: Flow) -> None:
     assert pending == []
     flow.engine.jobs.run_due(due + timedelta(hours=1))  # type: ignore[operator]
     assert _notes(flow, instance.id, "escalation") == []
+
+
+def test_an_email_sent_again_after_a_crash_carries_the_same_message_id(mailing_flow: Flow, inbox: tuple[Inbox, int]) -> None:
+    # At least once: a worker killed after the SMTP server took the mail but before the job was
+    # recorded sends it again; the copy has the same Message-ID, so mail systems and readers see
+    # one message. Every other mail has its own.
+    flow, (received, _port) = mailing_flow, inbox
+    instance = flow.start("store_staff", "approval_chain", approval_request("store_expense", 432))
+    _fires_exactly_at(flow, instance.id, "approve_reminder", "reminder")
+    with flow.engine.db.sessions() as session:
+        jobs = session.scalars(select(Job).where(Job.kind == "email", Job.status == "done").order_by(Job.id.desc()).limit(50)).all()
+        job = next(j for j in jobs if j.payload["to"] == "region_mgr@nbkk.example" and "432" in j.payload["body"])
+    key = f"<crmflow-email-{job.id}-"
+    sent = [m for m in received.messages if str(m["Message-ID"]).startswith(key)]
+    assert len(sent) == 1 and str(sent[0]["Message-ID"]).endswith("@localhost>") and sent[0]["Date"]
+    with flow.engine.db.transaction() as session:  # the crash: the mail went out, the job was never marked done
+        session.get(Job, job.id).status = "pending"  # type: ignore[union-attr]
+    flow.engine.jobs.run_due(instances=[])
+    copies = [m for m in received.messages if str(m["Message-ID"]).startswith(key)]
+    assert len(copies) == 2 and copies[0]["Message-ID"] == copies[1]["Message-ID"]
+    count = len(received.messages)
+    _fires_exactly_at(flow, instance.id, "approve_escalation", "escalation")  # another delivery: its own id
+    later = [str(m["Message-ID"]) for m in received.messages[count:]]
+    assert later and all(i.startswith("<crmflow-email-") and not i.startswith(key) for i in later) and len(set(later)) == len(later)
