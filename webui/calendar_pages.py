@@ -8,25 +8,22 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from flask import abort, render_template, request, url_for
+from flask import render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import current_user
 
 from engine import calendar
 from engine.errors import ValidationFailed
 from engine.services.calendar_years import FIRST_YEAR, LAST_YEAR
 from webui import labels
+from webui.admin_pages import admins_only
 from webui.ui import actor, done, eng, page_blueprint
 
 bp = page_blueprint("calendar", __name__)
 MAX_RANGE_DAYS = 60  # one line's range: a holiday period is never longer
 
 
-@bp.before_request
-def admins_only() -> None:
-    if current_user.is_authenticated and not eng().authorization.may_administer(actor()):
-        abort(403)
+bp.before_request(admins_only)  # the administration area's rule (webui.admin_pages)
 
 
 def parse_days(text: str) -> list[str] | None:

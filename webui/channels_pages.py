@@ -7,26 +7,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, render_template, request, url_for
+from flask import render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import current_user
 
 from engine.errors import ValidationFailed
 from engine.robots import KINDS
 from engine.services.admin import LOCALES
 from engine.services.channels import view as channel_view
 from webui import labels
+from webui.admin_pages import admins_only
 from webui.ui import actor, done, eng, page_blueprint
 
 bp = page_blueprint("channels", __name__)
 CHANNEL_ID = "<int(min=1, max=2147483647):channel_id>"
 
 
-@bp.before_request
-def admins_only() -> None:
-    if current_user.is_authenticated and not eng().authorization.may_administer(actor()):
-        abort(403)
+bp.before_request(admins_only)  # the administration area's rule (webui.admin_pages)
 
 
 def _submitted(editing: bool) -> dict[str, Any]:

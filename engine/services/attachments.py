@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, undefer
 
-from engine.errors import Conflict, NotFound, TooLarge, ValidationFailed
+from engine.errors import Conflict, NotFound, TooLarge, Unavailable, ValidationFailed
 from engine.services.file_store import FileStore
 from engine.services.identity import Actor
 from store.models import Attachment, ProcessInstance
@@ -106,7 +106,6 @@ class AttachmentService:
     def add(self, actor: Actor, instance_id: int, filename: str, data: bytes) -> Attachment:
         """404 for an instance the actor may not see; 409 once it has ended; 413 too large; 422
         empty, of a refused type, or one too many."""
-        self.check(filename, data)
         with self._db.transaction() as session:
             instance = self._runtime.get(session, actor, instance_id)
             row = self.add_in(session, actor.username, instance, filename, data)
@@ -180,7 +179,9 @@ class AttachmentService:
             raise NotFound(f"no attachment {attachment_id}") from None
         if row.data is not None:
             return row, row.data
-        store = self._store() or FileStore(Path("/nonexistent"))  # the directory was unset since: say the file is missing
+        store = self._store()
+        if store is None:
+            raise Unavailable("the file is kept in the attachment directory, and ATTACHMENT_DIR is no longer set")
         return row, store.get(row.sha256)
 
     def sweep(self, session: Session) -> int:

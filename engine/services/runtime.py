@@ -141,10 +141,10 @@ class RuntimeService:
         if meta.get("initiator"):
             initial[meta["initiator"]] = actor.username
         instance, workflow = self._create(session, definition, initial, actor.username, business_key)
-        if form_files.file_fields(fields) and self._files is not None:  # the uploads become its first attachments
-            files = form_files.store(session, *self._files, actor.username, instance, fields, values)
-            workflow.task_tree.data.update({k: v for k, v in files.items() if k in form_files.file_fields(fields)})
-            values = files
+        file_fields = form_files.file_fields(fields)
+        if file_fields and self._files is not None:  # the uploads become its first attachments
+            values = form_files.store(session, *self._files, actor.username, instance, fields, values)
+            workflow.task_tree.data.update({k: values[k] for k in file_fields if k in values})
         if cc_field:
             copies.link(session, instance, values.get(cc_field))
         self._history.record(session, actor.username, "start", instance_id=instance.id, data=values)

@@ -99,3 +99,13 @@ def test_the_directory_setting_must_be_an_absolute_directory(tmp_path: Path) -> 
         Settings.from_environ({"ATTACHMENT_DIR": str(afile)})
     assert Settings.from_environ({"ATTACHMENT_DIR": f"{tmp_path}/files/"}).attachment_dir == f"{tmp_path}/files"
     assert Settings.from_environ({}).attachment_dir is None
+
+
+def test_a_file_in_the_directory_is_503_once_the_setting_is_gone(
+    api: Api, engine: ProcessEngine, directory: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    instance_id = _request(api)
+    made = _upload(api, "store_staff", instance_id, "kept-outside.pdf", PDF + b"% outside").get_json()
+    monkeypatch.setattr(engine, "settings", engine.settings.but(attachment_dir=None))
+    answer = api.get("store_staff", f"/api/v1/attachments/{made['id']}")
+    assert answer.status_code == 503 and "ATTACHMENT_DIR" in answer.get_json()["message"]
