@@ -3,6 +3,7 @@ the `flask --app app` commands live in webui/cli.py."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +53,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
-    app.extensions["crmflow"] = ProcessEngine(Database(settings.database_url), mail=settings.mail, settings=settings)
+    app.extensions["crmflow"] = ProcessEngine(
+        Database(settings.database_url, limits=asdict(settings.database_limits)), mail=settings.mail, settings=settings
+    )
 
     from webui import errors, register_blueprints
     from webui.extensions import init_extensions

@@ -119,6 +119,25 @@ class MailSettings:
 
 
 @dataclass(frozen=True)
+class DatabaseLimits:
+    """How long one PostgreSQL connection may wait, or keep others waiting, before it gives up:
+    what bounds recovery from a lost host, a cut link or a database restart (README "Faults").
+
+    A request waiting on a lock held by a host that vanished gets a retryable 503 after
+    `lock_timeout`; the vanished host's own session is ended by the server once it sat idle in its
+    transaction for `idle_in_transaction` or its socket went unanswered for `tcp_timeout`, which
+    releases its locks; the app's side of a cut socket fails after `tcp_timeout` too (keepalives
+    and TCP_USER_TIMEOUT on both ends) instead of hanging. 0 turns a limit off.
+    """
+
+    connect_timeout: float = 5.0
+    lock_timeout: float = 10.0
+    statement_timeout: float = 0.0
+    idle_in_transaction: float = 30.0
+    tcp_timeout: float = 15.0
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str | None = None
     secret_key: str | None = None
@@ -138,6 +157,10 @@ class Settings:
     # one file); an absolute directory stores them there (engine.services.file_store), shared
     # storage when several hosts run the app.
     attachment_dir: str | None = None
+    database_limits: DatabaseLimits = field(default_factory=DatabaseLimits)
+    # How long a worker holds the jobs it claimed: a worker that died or was cut off gives them up
+    # after this long and another worker takes them over (engine.services.management).
+    job_lease: float = 120.0
 
     @property
     def timezone(self) -> ZoneInfo:
@@ -189,6 +212,7 @@ class Settings:
                 "ATTACHMENT_MAX_BYTES",
             )
         }
+        seconds = {name: text(name) for name in (*_LIMITS, "JOB_LEASE")}
         return cls(
             database_url=text("DATABASE_URL"),
             secret_key=text("SECRET_KEY"),
@@ -219,7 +243,26 @@ class Settings:
             attachment_max_bytes=_number(numbers, "ATTACHMENT_MAX_BYTES", 1, 10 * 1024 * 1024, defaults.attachment_max_bytes),
             sandbox_workers=_number(numbers, "SANDBOX_WORKERS", 1, 64, defaults.sandbox_workers),
             attachment_dir=parse_directory("ATTACHMENT_DIR", text("ATTACHMENT_DIR")),
+            database_limits=DatabaseLimits(
+                **{
+                    attribute: parse_seconds(name, seconds[name], 0, 3600)
+                    if seconds[name]
+                    else getattr(defaults.database_limits, attribute)
+                    for name, attribute in _LIMITS.items()
+                }
+            ),
+            job_lease=parse_seconds("JOB_LEASE", seconds["JOB_LEASE"], 5, 86400) if seconds["JOB_LEASE"] else defaults.job_lease,
         )
+
+
+# The variables of DatabaseLimits, in seconds.
+_LIMITS = {
+    "DATABASE_CONNECT_TIMEOUT": "connect_timeout",
+    "DATABASE_LOCK_TIMEOUT": "lock_timeout",
+    "DATABASE_STATEMENT_TIMEOUT": "statement_timeout",
+    "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT": "idle_in_transaction",
+    "DATABASE_TCP_TIMEOUT": "tcp_timeout",
+}
 
 
 def _number(found: Mapping[str, str | None], name: str, low: int, high: int, default: int) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -89,7 +89,7 @@ class ProcessEngine:
             mail=mail,
             repository=self.repository,
             runtime=self.runtime,
-            settings=job_settings,
+            settings=job_settings or JobSettings(lease=timedelta(seconds=self.settings.job_lease)),
         )
         self.repository.use_jobs(self.jobs)
         self.channels = ChannelService(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import Flask, request
 from flask.typing import ResponseReturnValue
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import EngineError
@@ -47,6 +48,12 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(EngineError)
     def any_engine_error(exc: EngineError) -> ResponseReturnValue:
         return api.engine_error(exc) if _is_api() else ui.engine_error_page(exc)
+
+    @app.errorhandler(DBAPIError)
+    def any_database_error(exc: DBAPIError) -> ResponseReturnValue:
+        if _is_api():
+            return api.database_error(exc)
+        return ui.database_error_page(exc)
 
     @app.errorhandler(Exception)
     def any_error(exc: Exception) -> ResponseReturnValue:

@@ -16,6 +16,7 @@ from flask_babel import format_datetime, format_decimal, format_timedelta
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from engine.bpmn.forms import Upload, is_digits, is_storable_text
@@ -24,6 +25,7 @@ from engine.errors import EngineError
 from engine.services.identity import Actor
 from engine.services.inbox import InboxService
 from engine.services.worklist import WorklistService
+from store.db import RETRY_AFTER_SECONDS, retryable
 from webui import labels
 from webui.extensions import engine as eng
 from webui.extensions import login_manager
@@ -125,6 +127,7 @@ def page_blueprint(name: str, import_name: str, public: Iterable[str] = ()) -> B
     bp.register_error_handler(EngineError, engine_error_page)
     bp.register_error_handler(CSRFError, _csrf_error)
     bp.register_error_handler(HTTPException, http_error_page)
+    bp.register_error_handler(DBAPIError, database_error_page)
     bp.register_error_handler(Exception, unexpected_error_page)
     return bp
 
@@ -161,6 +164,24 @@ def http_error_page(exc: HTTPException) -> ResponseReturnValue:
     if status in (301, 302, 303, 307, 308):
         return exc  # type: ignore[return-value]
     return error_page(status, messages.get(status, _("The request could not be handled.")))
+
+
+def database_error_page(exc: DBAPIError) -> ResponseReturnValue:
+    """A retryable database failure (store.db.retryable) is the outage page; any other a 500."""
+    return unavailable_page() if retryable(exc) else unexpected_error_page(exc)
+
+
+def unavailable_page() -> ResponseReturnValue:
+    """The database was briefly out of reach or busy: a page that needs none of it (no user, no
+    locale), in both languages, reloading itself after Retry-After."""
+    retry_after = RETRY_AFTER_SECONDS
+    headers = {"Retry-After": str(retry_after)}
+    if is_htmx():
+        message = "系统暂时忙，这次操作没有生效，请稍后重试。"
+        headers["HX-Trigger"] = events_header({"crm-toast": {"message": message, "level": "error"}})
+        headers["HX-Reswap"] = "none"
+        return Response(message, status=503, headers=headers, mimetype="text/plain")
+    return render_template("unavailable.html", retry_after=retry_after), 503, headers
 
 
 def unexpected_error_page(exc: Exception) -> ResponseReturnValue:

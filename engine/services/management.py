@@ -24,6 +24,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 )
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from engine import mail
@@ -33,7 +34,7 @@ from engine.clock import aware, utcnow
 from engine.errors import Conflict, EngineError, NotFound
 from engine.services.identity import Actor
 from store import writes
-from store.db import is_sqlite
+from store.db import is_sqlite, retryable
 from store.models import Job, ProcessDefinition, ProcessInstance, User
 
 if TYPE_CHECKING:
@@ -52,6 +53,7 @@ class JobSettings:
     batch: int = 20
     max_attempts: int = 3
     backoff: timedelta = timedelta(seconds=30)
+    pause: timedelta = timedelta(seconds=5)  # after a retryable database failure (store.db.retryable)
 
 
 def default_worker_id() -> str:
@@ -213,10 +215,16 @@ class JobService:
             job = session.get(Job, job_id, with_for_update=True)
             if job is None or job.lock_owner != worker:
                 return
-            job.attempts += 1
             job.last_error = (message + "\n" + "".join(traceback.format_exception_only(exc))).strip()[:4000]
             job.lock_owner = None
             job.lock_expires_at = None
+            if isinstance(exc, DBAPIError) and retryable(exc):
+                # A lock wait or a lost connection is no fault of the job's: not an attempt, and
+                # soon again (not in this run: the lock may still be held).
+                job.status = "pending"
+                job.run_at = at + self.settings.pause
+                return
+            job.attempts += 1
             if job.attempts >= self.settings.max_attempts:
                 job.status = "incident"
                 self._history.record(

@@ -10,7 +10,7 @@ import pytest
 
 from app import create_app
 from engine import config
-from engine.config import ConfigError, Settings, parse_boolean
+from engine.config import ConfigError, DatabaseLimits, Settings, parse_boolean
 from engine.services.worklist import local_day_bounds
 from webui.ui import local_time
 
@@ -71,9 +71,27 @@ def test_every_variable_is_read() -> None:
     assert (settings.login_max_failures_per_user, settings.login_max_failures_per_address, settings.worklist_page_size) == (7, 70, 40)
 
 
+def test_the_limits_that_bound_recovery_from_faults_are_read_in_seconds() -> None:
+    settings = Settings.from_environ(
+        {
+            "DATABASE_CONNECT_TIMEOUT": "3",
+            "DATABASE_LOCK_TIMEOUT": "4.5",
+            "DATABASE_STATEMENT_TIMEOUT": "60",
+            "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT": "0",
+            "DATABASE_TCP_TIMEOUT": "9",
+            "JOB_LEASE": "30",
+        }
+    )
+    assert settings.database_limits == DatabaseLimits(
+        connect_timeout=3, lock_timeout=4.5, statement_timeout=60, idle_in_transaction=0, tcp_timeout=9
+    )
+    assert settings.job_lease == 30
+
+
 def test_nothing_set_means_the_documented_defaults() -> None:
     settings = Settings.from_environ({})
     assert settings.mail is None and settings.scheduler_enabled and settings.worklist_page_size == 25
+    assert settings.database_limits == DatabaseLimits(5, 10, 0, 30, 15) and settings.job_lease == 120
     assert settings.working_hours.zone == "Asia/Shanghai" and settings.working_hours.start == time(9, 0)
 
 
@@ -87,6 +105,9 @@ def test_nothing_set_means_the_documented_defaults() -> None:
         ("WORKING_TIMEZONE", "Mars/Olympus", "time zone"),
         ("WORKING_HOURS", "18:00-09:00", "end after it starts"),
         ("WORKING_HOURS", "nine to six", "span of hours"),
+        ("DATABASE_LOCK_TIMEOUT", "soon", "DATABASE_LOCK_TIMEOUT"),
+        ("DATABASE_TCP_TIMEOUT", "-1", "between 0 and 3600"),
+        ("JOB_LEASE", "1", "between 5 and 86400"),
     ],
 )
 def test_a_bad_value_stops_the_app_with_a_message_naming_it(

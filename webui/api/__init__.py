@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 from engine.bpmn import forms
 from engine.errors import BadRequest, EngineError
 from engine.services.identity import Actor
+from store.db import RETRY_AFTER_SECONDS, retryable
 from webui.errors import http_code
 from webui.extensions import engine
 
@@ -132,11 +133,12 @@ def unexpected_error(exc: Exception) -> ResponseReturnValue:
 
 @bp.errorhandler(DBAPIError)
 def database_error(exc: DBAPIError) -> ResponseReturnValue:
-    """A pooled connection found cut (the database restarted): the action rolled back with it and
-    the pool has dropped its connections, so the client can simply retry."""
-    if exc.connection_invalidated:
-        message = "the database connection was lost; the request changed nothing, retry it"
-        return error_response(503, "unavailable", message, headers={"Retry-After": "1"})
+    """A failure after which the same request may well succeed (store.db.retryable: a cut or
+    refused connection, a lock or statement timeout, a deadlock, a restarting server): the action
+    rolled back whole, so the client is told to retry; anything else is a logged 500."""
+    if retryable(exc):
+        message = "the database was briefly unavailable or busy; the request changed nothing, retry it"
+        return error_response(503, "unavailable", message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     return unexpected_error(exc)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, insert, select
+from sqlalchemy.exc import OperationalError
 
 from engine import operations
 from engine.clock import aware
@@ -181,6 +183,36 @@ def test_a_failing_job_is_retried_with_backoff_then_an_incident_an_admin_retries
     done = flow.instance(instance.id)
     assert done.status == "completed" and done.data["partner_called"] is True
     assert [e.action for e in flow.history(instance.id)].count("timer") == 1
+
+
+def test_a_job_that_met_a_lock_timeout_or_a_lost_connection_is_not_charged_an_attempt(flow: Flow, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A lock held by a host that vanished, or a database restart, is no fault of the job's: it
+    goes back to waiting as it was, with the error noted, and fires on the next run; three such
+    outages in a row do not make it an incident."""
+    _deploy(flow.engine, "timer_wait.bpmn")
+    instance = flow.start("admin", "timer_wait", {})
+    with flow.engine.db.sessions() as session:
+        job = session.scalars(select(Job).where(Job.instance_id == instance.id)).one()
+    at = aware(job.due_at) + timedelta(seconds=1)  # type: ignore[operator]
+    locked = OperationalError("SELECT ... FOR UPDATE", {}, sqlite3.OperationalError("database is locked"))
+    real = flow.engine.runtime.lock_for_job
+
+    def waits_too_long(session: Any, job_id: int) -> Any:
+        if job_id == job.id:
+            raise locked
+        return real(session, job_id)
+
+    monkeypatch.setattr(flow.engine.runtime, "lock_for_job", waits_too_long)
+    for n in range(4):
+        flow.engine.jobs.run_due(at + timedelta(seconds=6 * n), instances=[instance.id])  # once each: then 5 s later
+    with flow.engine.db.sessions() as session:
+        waiting = session.get(Job, job.id)
+    assert waiting is not None and (waiting.status, waiting.attempts) == ("pending", 0)
+    assert aware(waiting.run_at) == at + timedelta(seconds=18 + 5)  # type: ignore[arg-type]
+    assert "database is locked" in (waiting.last_error or "")
+    monkeypatch.setattr(flow.engine.runtime, "lock_for_job", real)
+    flow.engine.jobs.run_due(at + timedelta(seconds=24), instances=[instance.id])
+    assert flow.instance(instance.id).status == "completed"
 
 
 def test_timers_fired_together_are_not_held_back_by_one_that_fails(flow: Flow, monkeypatch: pytest.MonkeyPatch) -> None:
