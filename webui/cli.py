@@ -1,5 +1,5 @@
-"""The `flask --app app` commands of the contract (docs/api.md): db-upgrade, seed-demo, deploy and
-jobs run-due. `init_app` registers them, as flaskr's `db.init_app` registers its own."""
+"""The `flask --app app` commands of the contract (docs/api.md): db-upgrade, seed-demo, deploy,
+jobs run-due, backup and restore. `init_app` registers them, as flaskr's `db.init_app` registers its own."""
 
 from __future__ import annotations
 
@@ -13,11 +13,12 @@ from flask import Flask
 from engine.errors import EngineError
 from engine.process_engine import ProcessEngine
 
-ADMIN_COMMANDS = ("db-upgrade", "seed-demo", "deploy", "jobs", "routes")
+ADMIN_COMMANDS = ("db-upgrade", "seed-demo", "deploy", "jobs", "routes", "backup", "restore")
 
 
 def is_admin_command(argv: list[str] | None = None) -> bool:
-    """`flask db-upgrade`, `seed-demo`, `deploy` and `jobs` need no SECRET_KEY and start no ticker."""
+    """`flask db-upgrade`, `seed-demo`, `deploy`, `jobs`, `backup` and `restore` need no SECRET_KEY
+    and start no ticker (a restore must not race a ticker of its own process)."""
     return any(cmd in (sys.argv[1:] if argv is None else argv) for cmd in ADMIN_COMMANDS)
 
 
@@ -66,6 +67,45 @@ def init_app(app: Flask) -> None:
         for d in deployed:
             click.echo(f"{d.key} {d.version}")
 
+    @app.cli.command("backup")
+    @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+    @click.option("--force", is_flag=True, help="overwrite FILE if it exists")
+    def backup(file: Path, force: bool) -> None:
+        """Write a backup of DATABASE_URL's database to FILE (PostgreSQL: a pg_dump custom-format
+        archive; SQLite: a consistent copy, safe while the app runs)."""
+        from store import backup as backups
+
+        if file.exists() and not force:
+            raise click.ClickException(f"{file} already exists: pass --force to overwrite it")
+        try:
+            info = backups.backup(app.config["DATABASE_URL"], file, overwrite=force)
+        except backups.BackupError as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(f"wrote {info.path}: {_size(info.size)}, {backups.KIND_NAMES[info.kind]} backup at revision {info.revision}")
+
+    @app.cli.command("restore")
+    @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+    @click.option("--force", is_flag=True, help="replace the content of a database that is not empty")
+    def restore(file: Path, force: bool) -> None:
+        """Restore the backup FILE into DATABASE_URL's database, which must be empty (no tables)
+        unless --force. A file that is not a backup of the right kind changes nothing."""
+        from store import backup as backups
+
+        try:
+            info = backups.restore(file, app.config["DATABASE_URL"], clear=force)
+        except backups.TargetNotEmpty as exc:
+            raise click.ClickException(f"{exc}: restore into an empty database, or pass --force to replace its content") from exc
+        except backups.BackupError as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(f"restored {file} ({_size(info.size)}) at revision {info.revision}")
+        head = backups.head_revision()
+        if info.revision == head:
+            click.echo("the schema is current; a backup older than the code needs `flask --app app db-upgrade` after restoring")
+        elif info.revision is not None and not backups.is_known_revision(info.revision):
+            click.echo(f"revision {info.revision} is unknown to this code (at {head}): it was made by a newer CRMFlow; run that version")
+        else:
+            click.echo(f"this code's schema is at {head}: run `flask --app app db-upgrade` to bring the restored database up to it")
+
     jobs = click.Group("jobs", help="Timers, reminders and escalations.")
     app.cli.add_command(jobs)
 
@@ -86,3 +126,14 @@ def init_app(app: Flask) -> None:
         if at is not None and at.tzinfo is None:
             at = at.replace(tzinfo=UTC)
         click.echo(f"fired {run_due_jobs(engine(), at, instances=instances or None)}")
+
+
+def _size(n: int) -> str:
+    if n < 1024:
+        return f"{n} bytes"
+    size = n / 1024
+    for unit in ("KB", "MB"):
+        if size < 1024:
+            return f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"
