@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 FLASK := $(BIN)/flask --app app
 
-.PHONY: venv run test lint browser clean-db assets translations bench
+.PHONY: venv run test lint browser hosts clean-db assets translations bench
 
 venv: $(VENV)/.installed
 
@@ -25,9 +25,10 @@ run: venv instance/secret_key
 	SECRET_KEY="$${SECRET_KEY:-$$(cat instance/secret_key)}" $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 # Two worker processes (pytest-xdist), one per core of the machine kind: each has its own SQLite
-# and PostgreSQL databases; about 7 minutes instead of 9.
-test: venv browser
-	$(BIN)/python -m pytest -n 2
+# and PostgreSQL databases; about 7 minutes instead of 9. `loadgroup` keeps the fault tests of
+# tests/hosts (one network and database server of their own) on one worker.
+test: venv browser hosts
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 # The browser tests drive Debian's Chromium through Playwright (never `playwright install`, which
 # downloads a browser of its own); fonts-noto-cjk renders the Chinese interface in screenshots.
@@ -40,6 +41,18 @@ browser:
 	  else \
 	    echo "make: the browser tests need Debian's Chromium at $(CHROMIUM); install it with: sudo apt-get install chromium fonts-noto-cjk" >&2; \
 	    exit 1; \
+	  fi; \
+	fi
+
+# tests/hosts runs app hosts in network namespaces (iproute2's `ip`, as root, which CI is) against
+# a PostgreSQL server of its own (the machine's PostgreSQL binaries); without root they skip.
+hosts:
+	@if ! command -v ip >/dev/null || ! command -v tc >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "make: installing Debian's iproute2 for the multi-host fault tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null; \
+	  else \
+	    echo "make: the multi-host fault tests (tests/hosts) need iproute2 and root; they will be skipped" >&2; \
 	  fi; \
 	fi
 
