@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 FLASK := $(BIN)/flask --app app
 
-.PHONY: venv run test lint browser hosts clean-db assets translations bench
+.PHONY: venv run test lint browser hosts soak clean-db assets translations bench
 
 venv: $(VENV)/.installed
 
@@ -55,6 +55,11 @@ hosts:
 	    echo "make: the multi-host fault tests (tests/hosts) need iproute2 and root; they will be skipped" >&2; \
 	  fi; \
 	fi
+
+# 10 minutes of mixed load against two app hosts (root, as tests/hosts): no error, each worker's
+# memory flat within 10 %; figures printed and in instance/soak.json. Not part of `make test`.
+soak: venv hosts
+	$(BIN)/python -m tests.hosts.soak
 
 bench: venv
 	$(BIN)/python -m bench --json --profile --details instance/bench/results.json

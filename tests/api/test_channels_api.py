@@ -22,7 +22,7 @@ import pytest
 from engine.process_engine import ProcessEngine
 from engine.services.identity import Actor
 from engine.services.management import run_due_jobs
-from store.models import NotificationChannel
+from store.models import Job, NotificationChannel
 from tests.conftest import Api
 from tests.data import approval_request
 
@@ -173,3 +173,25 @@ def test_a_removed_channels_waiting_delivery_never_reaches_the_channel_given_its
     assert receiver.seen == []
     with engine.db.sessions() as session:
         assert old["id"] not in engine.channels.deliveries(session, actors("admin"))
+
+
+def test_a_webhook_sent_again_after_a_crash_carries_the_same_delivery_id(api: Api, engine: ProcessEngine, receiver: Receiver) -> None:
+    # At least once: a worker killed after the receiver took the notice but before the job was
+    # recorded sends it again, with the delivery id and signature of the first, so the receiver
+    # can drop the repeat; the next notice has an id of its own.
+    _channel(api, name="ERP 接收", kind="webhook", url=f"{receiver.url}/hook", secret="s3cret")
+    _urge(api)
+    _run(engine)
+    assert len(receiver.seen) == 1
+    delivery = receiver.seen[0]["headers"]["x-crmflow-delivery"]
+    job_id = int(delivery.removeprefix("crmflow-"))
+    with engine.db.transaction() as session:  # the crash: delivered, never marked done
+        job = session.get(Job, job_id)
+        assert job is not None and job.kind == "channel" and job.status == "done"
+        job.status = "pending"
+    _run(engine)
+    assert [r["headers"]["x-crmflow-delivery"] for r in receiver.seen] == [delivery, delivery]
+    assert receiver.seen[0]["body"] == receiver.seen[1]["body"]
+    _urge(api)
+    _run(engine)
+    assert len(receiver.seen) == 3 and receiver.seen[2]["headers"]["x-crmflow-delivery"] != delivery

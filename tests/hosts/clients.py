@@ -57,6 +57,9 @@ class Ledger:
 
 
 class Client(threading.Thread):
+    # What a client does next: the first operation whose bound exceeds a random number in [0, 1).
+    MIX: tuple[tuple[float, str], ...] = ((0.2, "start_one"), (0.35, "pay_one"), (1.0, "work_one"))
+
     def __init__(
         self, username: str, password: str, hosts: Sequence[tuple[int, str]], ledger: Ledger, stop: threading.Event, seed: int
     ) -> None:
@@ -139,12 +142,7 @@ class Client(threading.Thread):
             self.login()
             while not self.stop.is_set():
                 choice = self.random.random()
-                if choice < 0.2:
-                    self.start_one()
-                elif choice < 0.35:
-                    self.pay_one()
-                else:
-                    self.work_one()
+                getattr(self, next(op for bound, op in self.MIX if choice < bound))()
         except BaseException as exc:  # reported by the test, not lost in a thread
             self.failure = exc
 
