@@ -25,7 +25,7 @@ run: venv instance/secret_key
 	SECRET_KEY="$${SECRET_KEY:-$$(cat instance/secret_key)}" $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 # Two worker processes (pytest-xdist), one per core of the machine kind: each has its own SQLite
-# and PostgreSQL databases; about 7 minutes instead of 9. `loadgroup` keeps the fault tests of
+# and PostgreSQL databases; about 9 minutes (README). `loadgroup` keeps the fault tests of
 # tests/hosts (one network and database server of their own) on one worker.
 test: venv browser hosts
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
