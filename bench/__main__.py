@@ -23,10 +23,10 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from bench import customers, engine_bench, floor, http_bench, sandbox, timers, worklist
+from bench import customers, engine_bench, floor, http_bench, pages, sandbox, timers, worklist
 from bench.common import ROOT, Databases, pg_probe, pg_url, postgres_version, prepare, rnd
 
-PARTS = ("floor", "engine", "http", "worklist", "customers", "growth", "timers", "sandbox")
+PARTS = ("floor", "engine", "http", "worklist", "customers", "pages", "growth", "timers", "sandbox")
 KEYS = (
     "floor_complete_per_s",
     "floor_serialized_complete_per_s",
@@ -47,6 +47,7 @@ KEYS = (
     "follow_ups_p95_ms",
     "step_cost_ratio_1000_vs_10",
     "timer_jobs_per_s_4proc",
+    *pages.FLAT_KEYS,
 )
 
 
@@ -63,6 +64,8 @@ class Sizes:
     timer_jobs: int
     customers: tuple[int, int] = (100_000, 1_000_000)  # customers, activities (timeline entries)
     monitor_scale: tuple[int, int] = (1_000_000, 10_000_000)  # instances, history rows (#14)
+    pages_rows: tuple[int, int] = (1_000_000, 2_000_000)  # task rows (a tenth open), history rows (#19)
+    pages_repeat: int = 50  # requests per user and page
 
     def scaled(self, factor: float) -> Sizes:
         def s(n: int, low: int = 2) -> int:
@@ -80,11 +83,13 @@ class Sizes:
             s(self.timer_jobs, 20),
             (max(2000, int(self.customers[0] * factor)), max(5000, int(self.customers[1] * factor))),
             (max(5000, int(self.monitor_scale[0] * factor)), max(20_000, int(self.monitor_scale[1] * factor))),
+            (max(5000, int(self.pages_rows[0] * factor)), max(10_000, int(self.pages_rows[1] * factor))),
+            s(self.pages_repeat, 5),
         )
 
 
 FULL = Sizes(1000, 200, 100, 50, 50, (10_000, 1_000_000), 50, 1000, 10_000)
-QUICK = Sizes(200, 30, 10, 15, 4, (10_000, 50_000), 10, 60, 150, (10_000, 50_000), (20_000, 200_000))
+QUICK = Sizes(200, 30, 10, 15, 4, (10_000, 50_000), 10, 60, 150, (10_000, 50_000), (20_000, 200_000), (50_000, 100_000), 5)
 
 TARGETS = {
     "engine_pg_vs_floor >= 0.5": ("engine_pg_vs_serialized_floor", lambda v: v >= 0.5),
@@ -259,6 +264,22 @@ class Run:
         self.flat["receivables_board_p95_ms"] = result["receivables_p95_ms"]
         self.flat["follow_ups_p95_ms"] = result["follow_ups_p95_ms"]
 
+    def pages(self) -> None:
+        url = pg_url(self.databases.create("pages"))
+        engine = prepare(url)
+        try:
+            result = pages.measure(engine, url, *self.sizes.pages_rows, self.sizes.customers, self.sizes.pages_repeat)
+        finally:
+            engine.db.dispose()
+        self.details["pages"] = result
+        for name, page in result["pages"].items():
+            self.flat[f"page_p95_ms_{name}"] = page["p95_ms"]
+            self.flat[f"page_statements_{name}"] = page["statements"]
+            if page["error"]:
+                self.errors[f"pages.{name}"] = page["error"]
+        timed = {name: page["p95_ms"] for name, page in result["pages"].items() if page["p95_ms"] is not None}
+        self.flat["pages_slowest"] = max(timed, key=lambda name: timed[name]) if timed else None
+
     def growth(self) -> None:
         url = self.pg_engine_url()
         result = engine_bench.growth(url, self.sizes.growth_rounds)
@@ -306,6 +327,7 @@ class Run:
                 self.part("http", self.http)
                 self.part("worklist", self.worklist)
                 self.part("customers", self.customers)
+                self.part("pages", self.pages)
                 self.part("growth", self.growth)
                 self.part("timers", self.timers)
         finally:
@@ -397,6 +419,7 @@ def report(flat: dict[str, Any], details: dict[str, Any]) -> str:
     ]
     width = max(len(r[0]) for r in rows)
     lines += [f"  {label:<{width}}  {'-' if value is None else value}" for label, value in rows]
+    lines += _pages_table(flat, details.get("pages"))
     lines += ["", "targets:"]
     lines += [f"  {name:<40} {'met' if ok else ('MISSED' if ok is False else 'not measured')}" for name, ok in flat["targets"].items()]
     if flat["errors"]:
@@ -408,6 +431,25 @@ def report(flat: dict[str, Any], details: dict[str, Any]) -> str:
         lines += ["", f"EXPLAIN ANALYZE of the slowest worklist query ({slowest}; the full plans are in --details):"]
         lines += [f"  {line}" for line in summary]
     return "\n".join(lines)
+
+
+def _pages_table(flat: dict[str, Any], result: dict[str, Any] | None) -> list[str]:
+    """One line a page: p50 / p95 ms over HTTP and the SQL statements it sends."""
+    if not result:
+        return []
+    data = result["data"]
+    lines = [
+        "",
+        f"Pages, gunicorn -w {result['workers']}, {result['clients']} users at once, {result['repeat']} requests each "
+        f"({data['task_rows']} task rows, {data['instances']} instances, {data['history_rows']} history rows, "
+        f"{data['customers']} customers; slowest: {flat.get('pages_slowest')}): p50 / p95 ms; one request alone in-process, ms;"
+        " SQL statements",
+    ]
+    width = max(len(name) for name in result["pages"])
+    for name, page in result["pages"].items():
+        timing = f"{page['p50_ms']} / {page['p95_ms']}" if page["p95_ms"] is not None else f"error: {page['error']}"
+        lines.append(f"  {name:<{width}}  {timing:<18} {page['alone_ms']!s:<8} {page['statements']}")
+    return lines
 
 
 def _rate_lat(flat: dict[str, Any], prefix: str, suffix: str) -> str:

@@ -1,0 +1,268 @@
+"""Every page at a company's real size (#19): p50/p95 of the pages people open all day, served by
+gunicorn -w 4 to 8 users at once, each logged in through the login form; and the SQL statements
+each page sends, counted in-process (Flask's test client) on the same database.
+
+The data is worklist.py's bulk rows (tasks, instances and the history of every instance) and
+customers.py's customers and activities; then, through the engine, what needs a real instance
+state: a complaint naming the customer with the big timeline (its open task is the task page, and
+it makes that customer cs_agent1's to see) and a loop instance with 200 history lines (the
+instance page). A page is timed for each of the 8 users it is for: the in-process probe answers
+403 or 404 to the others (they are listed in the details); any other answer than 200, in the
+probe or over HTTP, is the page's error.
+"""
+
+from __future__ import annotations
+
+import http.client
+import re
+import threading
+import time
+from collections.abc import Callable
+from http.cookies import SimpleCookie
+from typing import Any
+from urllib.parse import urlencode
+
+import psycopg
+
+from bench import customers, http_bench, worklist
+from bench.common import AGENT, LOOP, open_tasks, pg_dsn, rnd, summary_ms
+from bench.profiling import QueryCounter
+from engine.process_engine import ProcessEngine
+from processes import demo
+
+USERS = ("admin", "gm", "cs_sup", "cs_agent1", "cs_agent2", "sales_dir", "sales1", "qa_staff")
+WORKERS = 4
+WARM = 2  # requests per user before timing: each gunicorn worker has then rendered the page once
+INSTANCE_HISTORY = 200
+BATCH = 20_000  # instances per COPY
+# page name: its path; {task}, {instance} and {customer} are the rows made for it.
+PAGES = {
+    "worklist_mine": "/tasks",
+    "worklist_available": "/tasks?tab=available",
+    "worklist_team": "/tasks?tab=team",
+    "worklist_started": "/tasks?tab=started",
+    "worklist_done": "/tasks?tab=done",
+    "worklist_search": "/tasks?" + urlencode({"tab": "available", "q": "宁波海联"}),
+    "worklist_filter": "/tasks?tab=available&process=complaint_handling&due=overdue",
+    "task": "/tasks/{task}",
+    "instance": "/instances/{instance}",
+    "start": "/processes",
+    "notifications": "/notifications",
+    "monitor": "/monitor",
+    "report": "/monitor/reports",
+    "customers": "/customers",
+    "customer": "/customers/{customer}",
+}
+FLAT_KEYS = tuple(f"page_{kind}_{name}" for kind in ("p95_ms", "statements") for name in PAGES)
+# The team tab falls back to "mine" for whoever has nobody reporting to them: timed for superiors only.
+SUPERIORS = frozenset(superior for *_rest, superior in demo.USERS.values() if superior)
+NOT_THEIRS = (403, 404)
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+# path, form (a POST) or None (a GET) -> status, body
+Fetch = Callable[[str, dict[str, str] | None], tuple[int, str]]
+
+
+# --- the data ---------------------------------------------------------------------------------
+
+
+def load(engine: ProcessEngine, url: str, task_rows: int, history_rows: int, customer_rows: tuple[int, int]) -> dict[str, Any]:
+    """COPY the worklist's rows, every instance's history and the customer file in; then make the
+    rows the task, instance and customer pages show. Returns what was loaded and those rows' ids."""
+    dsn = pg_dsn(url)
+    start = time.perf_counter()
+    with engine.db.sessions() as session:
+        definition_ids = {key: engine.repository.latest(session, key).id for key in worklist.PROCESSES}
+    generator = worklist.Generator(definition_ids)
+    instances = task_rows // worklist.TASKS_PER_INSTANCE
+    for first in range(0, instances, BATCH):
+        worklist.load(dsn, generator.batch(min(BATCH, instances - first)))
+    scaled = worklist.scale_up(dsn, generator, instances, history_rows)
+    worklist.fill_rollups(dsn)
+    with engine.db.transaction() as session:  # fold the load's counter deltas, as worklist.measure does
+        engine.counters.catch_up(session)
+    customers.load(dsn, *customer_rows)
+    with psycopg.connect(dsn, autocommit=True) as conn:  # the COPY gave the ids: the engine's next instance comes after them
+        conn.execute("SELECT setval(pg_get_serial_sequence('process_instances', 'id'), (SELECT max(id) FROM process_instances))")
+    ids = engine_rows(engine)
+    with psycopg.connect(dsn) as conn:
+        lines = conn.execute("SELECT count(*) FROM history_events WHERE instance_id = %s", (ids["instance"],)).fetchone()
+    return {
+        **scaled,
+        "customers": customer_rows[0],
+        "activities": customer_rows[1],
+        "instance_history_lines": lines[0] if lines else None,
+        "ids": ids,
+        "load_s": rnd(time.perf_counter() - start),
+    }
+
+
+def engine_rows(engine: ProcessEngine) -> dict[str, Any]:
+    """A complaint by cs_agent1 naming customer 1 (the 600-entry timeline), and a loop instance
+    whose 199 completed rounds give it 200 history lines with one task still open."""
+    with engine.db.sessions() as session:
+        agent = engine.identity.actor(session, AGENT)
+        big = engine.customers.get(session, engine.identity.actor(session, "admin"), 1)
+    complaint = engine.runtime.start(agent, "complaint_handling", {"customer": big.name, "category": "quality", "description": "外箱破损"})
+    loop = engine.runtime.start(agent, LOOP, {"n": 10 * INSTANCE_HISTORY})
+    for _ in range(INSTANCE_HISTORY - 1):
+        engine.tasks.complete(agent, open_tasks(engine, [loop.id])[loop.id], {})
+    return {"task": open_tasks(engine, [complaint.id])[complaint.id], "instance": loop.id, "customer": big.id}
+
+
+# --- logging in and fetching pages ---------------------------------------------------------------
+
+
+def log_in(fetch: Fetch, username: str) -> None:
+    """Through the login form, as a browser does: its CSRF token, then the POST (a redirect)."""
+    status, html = fetch("/login", None)
+    token = CSRF.search(html)
+    if status != 200 or token is None:
+        raise RuntimeError(f"the login form answered {status} without a CSRF token")
+    status, _ = fetch("/login", {"username": username, "password": demo.DEMO_PASSWORD, "csrf_token": token.group(1), "next": ""})
+    if status != 302:
+        raise RuntimeError(f"login as {username} answered {status}")
+
+
+class Browser:
+    """One user's cookie session against the server over one HTTP connection (reopened whenever
+    gunicorn's sync workers close it)."""
+
+    def __init__(self, port: int, username: str) -> None:
+        self.username = username
+        self.conn = http.client.HTTPConnection(http_bench.HOST, port, timeout=60)
+        self.cookies: dict[str, str] = {}
+        log_in(self.fetch, username)
+
+    def fetch(self, path: str, form: dict[str, str] | None = None) -> tuple[int, str]:
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())} if self.cookies else {}
+        if form is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        self.conn.request("GET" if form is None else "POST", path, body=None if form is None else urlencode(form), headers=headers)
+        response = self.conn.getresponse()
+        body = response.read().decode(errors="replace")
+        for header in response.headers.get_all("Set-Cookie") or []:
+            self.cookies.update({name: morsel.value for name, morsel in SimpleCookie(header).items()})
+        return response.status, body
+
+    def get(self, path: str) -> None:
+        status, _ = self.fetch(path)
+        if status != 200:
+            raise RuntimeError(f"{path} answered {status} to {self.username}")
+
+
+def users_of(page: str) -> tuple[str, ...]:
+    return tuple(u for u in USERS if page != "worklist_team" or u in SUPERIORS)
+
+
+# --- statements, in-process ------------------------------------------------------------------------
+
+
+def probe(url: str, paths: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """Per page and user, in-process: the answer's status, then on a second request (the first
+    warms the caches, as a running server has them) the statements the page sends, its time alone
+    and the database's share of it."""
+    from app import create_app
+
+    app = create_app({"TESTING": True, "DATABASE_URL": url, "SCHEDULER_ENABLED": False})
+    engine = app.extensions["crmflow"]
+    found: dict[str, dict[str, Any]] = {page: {} for page in paths}
+    try:
+        for username in USERS:
+            client = app.test_client()
+
+            def fetch(path: str, form: dict[str, str] | None = None, client: Any = client) -> tuple[int, str]:
+                answer = client.get(path) if form is None else client.post(path, data=form)
+                return answer.status_code, answer.get_data(as_text=True)
+
+            log_in(fetch, username)
+            for page, path in paths.items():
+                if username not in users_of(page):
+                    continue
+                status, _ = fetch(path)
+                found[page][username] = {"status": status, "statements": None}
+                if status == 200:
+                    with QueryCounter(engine.db.engine) as counter:
+                        start = time.perf_counter()
+                        status, _ = fetch(path)
+                        alone = time.perf_counter() - start
+                    found[page][username] = {
+                        "status": status,
+                        "statements": counter.total,
+                        "alone_ms": rnd(alone * 1000),  # one request, nothing else running: what queueing adds to over HTTP
+                        "db_ms": rnd(counter.seconds * 1000),
+                    }
+    finally:
+        engine.db.dispose()
+    return found
+
+
+# --- time over HTTP --------------------------------------------------------------------------------
+
+
+def concurrently(browsers: list[Browser], path: str, repeat: int) -> tuple[list[list[float]], list[str]]:
+    """Every browser warms up, then all request the page `repeat` times at once; seconds per request."""
+    samples: list[list[float]] = [[] for _ in browsers]
+    errors: list[str] = []
+    barrier = threading.Barrier(len(browsers))
+
+    def run(index: int) -> None:
+        browser = browsers[index]
+        try:
+            for _ in range(WARM):
+                browser.get(path)
+            barrier.wait()
+            for _ in range(repeat):
+                start = time.perf_counter()
+                browser.get(path)
+                samples[index].append(time.perf_counter() - start)
+        except threading.BrokenBarrierError:
+            pass  # another browser failed first: its error is reported
+        except Exception as exc:  # reported by the caller
+            errors.append(f"{type(exc).__name__}: {exc}")
+            barrier.abort()
+
+    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(len(browsers))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=600)
+    return samples, errors
+
+
+def measure(
+    engine: ProcessEngine, url: str, task_rows: int, history_rows: int, customer_rows: tuple[int, int], repeat: int
+) -> dict[str, Any]:
+    data = load(engine, url, task_rows, history_rows, customer_rows)
+    paths = {page: path.format(**data["ids"]) for page, path in PAGES.items()}
+    probed = probe(url, paths)
+    pages: dict[str, Any] = {}
+    with http_bench.gunicorn(url, WORKERS) as (port, _proc):
+        browsers = {u: Browser(port, u) for u in USERS}  # one after another: logins are slow by design (argon2)
+        for page, path in paths.items():
+            pages[page] = time_page(path, probed[page], browsers, repeat)
+    return {"data": data, "workers": WORKERS, "clients": len(USERS), "repeat": repeat, "pages": pages}
+
+
+def time_page(path: str, probed: dict[str, Any], browsers: dict[str, Browser], repeat: int) -> dict[str, Any]:
+    """One page for the users it is for: p50/p95 overall and per user; its statements and its time
+    alone in-process (the most of any of its users)."""
+    users = [u for u, r in probed.items() if r["status"] == 200]
+    failed = [f"{u} answered {r['status']} in-process" for u, r in probed.items() if r["status"] not in (200, *NOT_THEIRS)]
+    result: dict[str, Any] = {
+        "path": path,
+        "not_for": [u for u, r in probed.items() if r["status"] in NOT_THEIRS],
+        "statements": max((probed[u]["statements"] for u in users), default=None),
+        "alone_ms": max((probed[u]["alone_ms"] for u in users), default=None),
+        "p50_ms": None,
+        "p95_ms": None,
+        "error": "; ".join(failed) or (None if users else "no user may open it"),
+    }
+    if result["error"]:
+        return result
+    samples, errors = concurrently([browsers[u] for u in users], path, repeat)
+    if errors:
+        return {**result, "error": errors[0]}
+    result.update(summary_ms([s for per in samples for s in per]))
+    result["users"] = {u: {**summary_ms(per), **probed[u]} for u, per in zip(users, samples, strict=True)}
+    return result
