@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import http.client
 import re
+import statistics
 import threading
 import time
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from processes import demo
 
 USERS = ("admin", "gm", "cs_sup", "cs_agent1", "cs_agent2", "sales_dir", "sales1", "qa_staff")
 WORKERS = 4
+ALONE = 5  # requests timed alone per user and page, in-process
 WARM = 2  # requests per user before timing: each gunicorn worker has then rendered the page once
 INSTANCE_HISTORY = 200
 BATCH = 20_000  # instances per COPY
@@ -183,18 +185,24 @@ def probe(url: str, paths: dict[str, str]) -> dict[str, dict[str, Any]]:
                 found[page][username] = {"status": status, "statements": None}
                 if status == 200:
                     with QueryCounter(engine.db.engine) as counter:
-                        start = time.perf_counter()
                         status, _ = fetch(path)
-                        alone = time.perf_counter() - start
                     found[page][username] = {
                         "status": status,
                         "statements": counter.total,
-                        "alone_ms": rnd(alone * 1000),  # one request, nothing else running: what queueing adds to over HTTP
+                        # requests alone, nothing else running (what queueing adds to over HTTP):
+                        # the median of a few, as single samples jump (GC, a first use)
+                        "alone_ms": rnd(statistics.median(_timed(fetch, path) for _ in range(ALONE)) * 1000),
                         "db_ms": rnd(counter.seconds * 1000),
                     }
     finally:
         engine.db.dispose()
     return found
+
+
+def _timed(fetch: Fetch, path: str) -> float:
+    start = time.perf_counter()
+    fetch(path, None)
+    return time.perf_counter() - start
 
 
 # --- time over HTTP --------------------------------------------------------------------------------

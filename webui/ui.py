@@ -4,9 +4,11 @@ headers, and the template helpers (times in the product's time zone, due badges,
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -200,10 +202,39 @@ def unauthorized() -> ResponseReturnValue:
 # --- template helpers ------------------------------------------------------------------------
 
 
+# The CLDR date fields the templates use, as strftime's: numbers only, the same in every locale.
+_NUMERIC_FIELDS = {"yyyy": "%Y", "MM": "%m", "dd": "%d", "HH": "%H", "mm": "%M", "ss": "%S"}
+
+
+@lru_cache(maxsize=64)
+def _strftime_pattern(fmt: str) -> str | None:
+    """The strftime pattern of a CLDR pattern made of numeric fields and punctuation; None for any
+    other (a month's name, a quoted literal), which Babel formats."""
+    parts = []
+    for part in re.findall(r"[A-Za-z]+|[^A-Za-z]+", fmt):
+        if part[0].isalpha():
+            if part not in _NUMERIC_FIELDS:
+                return None
+            parts.append(_NUMERIC_FIELDS[part])
+        elif "'" in part:
+            return None
+        else:
+            parts.append(part.replace("%", "%%"))
+    return "".join(parts)
+
+
 def local_time(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
-    """A UTC time from the database, shown in the product's time zone (`WORKING_TIMEZONE`, Flask-Babel's)."""
+    """A UTC time from the database, shown in the product's time zone (`WORKING_TIMEZONE`, Flask-Babel's).
+
+    Numeric patterns go through strftime: Babel's format_datetime cost a fifth of a worklist
+    page's rendering (two times per row); the result is the same (tests/webui/test_local_time.py)."""
     value = aware(value)
-    return format_datetime(value, fmt) if value else ""
+    if value is None:
+        return ""
+    pattern = _strftime_pattern(fmt)
+    if pattern is None:
+        return format_datetime(value, fmt)
+    return value.astimezone(eng().settings.timezone).strftime(pattern)
 
 
 def relative_time(value: datetime | None) -> str:
