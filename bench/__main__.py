@@ -48,6 +48,7 @@ KEYS = (
     "step_cost_ratio_1000_vs_10",
     "timer_jobs_per_s_4proc",
     *pages.FLAT_KEYS,
+    "pages_worker_rss_mib_max",
 )
 
 
@@ -279,6 +280,7 @@ class Run:
                 self.errors[f"pages.{name}"] = page["error"]
         timed = {name: page["p95_ms"] for name, page in result["pages"].items() if page["p95_ms"] is not None}
         self.flat["pages_slowest"] = max(timed, key=lambda name: timed[name]) if timed else None
+        self.flat["pages_worker_rss_mib_max"] = max(result["worker_rss_mib"], default=None)
 
     def growth(self) -> None:
         url = self.pg_engine_url()
@@ -449,6 +451,7 @@ def _pages_table(flat: dict[str, Any], result: dict[str, Any] | None) -> list[st
     for name, page in result["pages"].items():
         timing = f"{page['p50_ms']} / {page['p95_ms']}" if page["p95_ms"] is not None else f"error: {page['error']}"
         lines.append(f"  {name:<{width}}  {timing:<18} {page['alone_ms']!s:<8} {page['statements']}")
+    lines.append(f"  each worker's resident memory after the pages: {result['worker_rss_mib']} MiB")
     return lines
 
 

@@ -295,3 +295,29 @@ def run_together(work: Callable[..., dict[str, Any]], args_list: list[tuple[Any,
     if errors:
         raise RuntimeError("; ".join(errors))
     return results
+
+
+def children_of(parent: int, among: Iterable[int] | None = None) -> list[int]:
+    """The processes whose parent is `parent` (gunicorn's workers under its master), from /proc;
+    `among` narrows the search (a network namespace's processes)."""
+    pids = among if among is not None else (int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit())
+    found = []
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
+            found.append(pid)
+    return found
+
+
+def rss_kib(pid: int) -> int | None:
+    """A process's resident memory in KiB (None once it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None

@@ -26,7 +26,7 @@ from urllib.parse import urlencode
 import psycopg
 
 from bench import customers, http_bench, worklist
-from bench.common import AGENT, LOOP, open_tasks, pg_dsn, rnd, summary_ms
+from bench.common import AGENT, LOOP, children_of, open_tasks, pg_dsn, rnd, rss_kib, summary_ms
 from bench.profiling import QueryCounter
 from engine.process_engine import ProcessEngine
 from processes import demo
@@ -245,11 +245,19 @@ def measure(
     paths = {page: path.format(**data["ids"]) for page, path in PAGES.items()}
     probed = probe(url, paths)
     pages: dict[str, Any] = {}
-    with http_bench.gunicorn(url, WORKERS) as (port, _proc):
+    with http_bench.gunicorn(url, WORKERS) as (port, proc):
         browsers = {u: Browser(port, u) for u in USERS}  # one after another: logins are slow by design (argon2)
         for page, path in paths.items():
             pages[page] = time_page(path, probed[page], browsers, repeat)
-    return {"data": data, "workers": WORKERS, "clients": len(USERS), "repeat": repeat, "pages": pages}
+        memory = [kib for pid in children_of(proc.pid) if (kib := rss_kib(pid)) is not None]
+    return {
+        "data": data,
+        "workers": WORKERS,
+        "clients": len(USERS),
+        "repeat": repeat,
+        "pages": pages,
+        "worker_rss_mib": sorted(round(kib / 1024, 1) for kib in memory),  # each worker's, after every page
+    }
 
 
 def time_page(path: str, probed: dict[str, Any], browsers: dict[str, Browser], repeat: int) -> dict[str, Any]:

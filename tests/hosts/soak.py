@@ -23,6 +23,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from bench.common import children_of, rss_kib
 from tests.hosts.app_hosts import AppHost
 from tests.hosts.clients import Client
 from tests.hosts.database import PrivatePostgres, binaries
@@ -57,26 +58,7 @@ class SoakClient(Client):
 
 def worker_pids(host: AppHost) -> list[int]:
     """The gunicorn workers of the host: the processes whose parent is its gunicorn master."""
-    master = host.proc.pid if host.proc else -1
-    workers = []
-    for pid in host.pids():
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == master:
-            workers.append(pid)
-    return workers
-
-
-def rss_kib(pid: int) -> int | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
-        return None
-    return None
+    return children_of(host.proc.pid, among=host.pids()) if host.proc else []
 
 
 class MemorySampler(threading.Thread):
