@@ -26,6 +26,9 @@ def test_a_supervisor_searches_complaints_by_severity_exports_and_prints_the_reg
     browser = Session(chromium, live_server, "cs_sup")
     page = browser.goto("/monitor")
     page.locator("[data-search-link]").click()
+    # app.js (deferred) submits the form on a change: choose only once it runs, at the load event
+    page.wait_for_url("**/monitor/instances**")
+    page.wait_for_load_state("load")
     page.locator("select[name=process_key]").select_option("complaint_handling")
     severity = page.locator("[data-field=severity] select")
     expect(severity).to_be_visible()  # the process's own fields, after the page reloaded with them
@@ -47,6 +50,7 @@ def test_a_supervisor_searches_complaints_by_severity_exports_and_prints_the_reg
     expect(page.locator("h1")).to_have_text("客户投诉登记表")
     expect(page.locator(f"#register tr[data-instance-id='{high}']")).to_be_visible()
     page.go_back()
+    page.wait_for_load_state("load")
 
     page.locator("select[name=process_key]").select_option("approval_chain")  # other fields, none carried over
     expect(page.locator("[data-field=request_type]")).to_be_visible()
