@@ -88,6 +88,20 @@ def new_url(tmp_path_factory: pytest.TempPathFactory, pg_database: Callable[[], 
     return make
 
 
+@pytest.fixture
+def app_on() -> Iterator[Callable[[str], Flask]]:
+    """An app on a database of the test's; every one's connections closed at the end."""
+    apps: list[Flask] = []
+
+    def make(url: str) -> Flask:
+        apps.append(_app(url))
+        return apps[-1]
+
+    yield make
+    for app in apps:
+        _engine(app).db.dispose()
+
+
 @pytest.fixture(scope="module")
 def sources(tmp_path_factory: pytest.TempPathFactory, new_url: Callable[[str], str]) -> Iterator[Callable[[str], Source]]:
     made: dict[str, Source] = {}
@@ -126,64 +140,58 @@ def sources(tmp_path_factory: pytest.TempPathFactory, new_url: Callable[[str], s
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_backup_restored_into_a_new_database_finishes_its_instances(
-    kind: str, sources: Callable[[str], Source], new_url: Callable[[str], str]
+    kind: str, sources: Callable[[str], Source], new_url: Callable[[str], str], app_on: Callable[[str], Flask]
 ) -> None:
     source = sources(kind)
     head = head_revision()
     assert source.backup.stat().st_mode & 0o077 == 0  # it holds password hashes: the owner's only
     assert not list(source.backup.parent.glob("*.partial"))
     target_url = new_url(kind)
-    target = _app(target_url)
-    try:
-        restored = _cli(target, "restore", str(source.backup))
-        assert restored.exit_code == 0, restored.output
-        assert f"at revision {head}" in restored.output and "flask --app app db-upgrade" in restored.output
-        assert _cli(target, "db-upgrade").output.strip() == f"database is up to date (revision {head})"
-        engine = _engine(target)
-        with engine.db.sessions() as session:
-            sales2 = engine.identity.actor(session, "sales2")
-            keys = {i: session.get(ProcessInstance, i).business_key for i in source.instances}  # type: ignore[union-attr]
-        assert keys == {i: f"B-{n}" for n, i in enumerate(source.instances)}  # not the uncommitted change
-        for instance_id in source.instances:
-            assert _history(engine, instance_id) == source.history[instance_id]
-            while True:
-                with engine.db.sessions() as session:
-                    task = session.scalars(select(Task).where(Task.instance_id == instance_id, Task.status == "open")).one_or_none()
-                if task is None:
-                    break
-                engine.tasks.complete(sales2, task.id, {"note" if task.task_key == "first" else "note2": "after the restore"})
+    target = app_on(target_url)
+    restored = _cli(target, "restore", str(source.backup))
+    assert restored.exit_code == 0, restored.output
+    assert f"at revision {head}" in restored.output and "flask --app app db-upgrade" in restored.output
+    assert _cli(target, "db-upgrade").output.strip() == f"database is up to date (revision {head})"
+    engine = _engine(target)
+    with engine.db.sessions() as session:
+        sales2 = engine.identity.actor(session, "sales2")
+        keys = {i: session.get(ProcessInstance, i).business_key for i in source.instances}  # type: ignore[union-attr]
+    assert keys == {i: f"B-{n}" for n, i in enumerate(source.instances)}  # not the uncommitted change
+    for instance_id in source.instances:
+        assert _history(engine, instance_id) == source.history[instance_id]
+        while True:
             with engine.db.sessions() as session:
-                assert session.get(ProcessInstance, instance_id).status == "completed"  # type: ignore[union-attr]
-            history = _history(engine, instance_id)
-            assert history[: len(source.history[instance_id])] == source.history[instance_id]  # intact, then continued
-            completions = [h for h in history if h[1] == "complete"]
-            assert [h[3] for h in completions] == ["first", "second"], history
-    finally:
-        _engine(target).db.dispose()
+                task = session.scalars(select(Task).where(Task.instance_id == instance_id, Task.status == "open")).one_or_none()
+            if task is None:
+                break
+            engine.tasks.complete(sales2, task.id, {"note" if task.task_key == "first" else "note2": "after the restore"})
+        with engine.db.sessions() as session:
+            assert session.get(ProcessInstance, instance_id).status == "completed"  # type: ignore[union-attr]
+        history = _history(engine, instance_id)
+        assert history[: len(source.history[instance_id])] == source.history[instance_id]  # intact, then continued
+        completions = [h for h in history if h[1] == "complete"]
+        assert [h[3] for h in completions] == ["first", "second"], history
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_restore_refuses_a_database_that_is_not_empty_unless_forced(
-    kind: str, sources: Callable[[str], Source], new_url: Callable[[str], str]
+    kind: str, sources: Callable[[str], Source], new_url: Callable[[str], str], app_on: Callable[[str], Flask]
 ) -> None:
     source = sources(kind)
     target_url = new_url(kind)
     upgrade(target_url)  # the schema, the demo organisation not: not empty, not the backup either
     before = _snapshot(target_url)
-    target = _app(target_url)
-    try:
-        _one_line_error(_cli(target, "restore", str(source.backup)), "is not empty", "--force")
-        assert _snapshot(target_url) == before
-        forced = _cli(target, "restore", "--force", str(source.backup))
-        assert forced.exit_code == 0, forced.output
-        assert _snapshot(target_url) == _snapshot(source.url)
-    finally:
-        _engine(target).db.dispose()
+    target = app_on(target_url)
+    _one_line_error(_cli(target, "restore", str(source.backup)), "is not empty", "--force")
+    assert _snapshot(target_url) == before
+    forced = _cli(target, "restore", "--force", str(source.backup))
+    assert forced.exit_code == 0, forced.output
+    assert _snapshot(target_url) == _snapshot(source.url)
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_an_older_backup_is_restored_as_it_is_and_db_upgrade_brings_it_to_the_head(
-    kind: str, new_url: Callable[[str], str], tmp_path: Path
+    kind: str, new_url: Callable[[str], str], tmp_path: Path, app_on: Callable[[str], Flask]
 ) -> None:
     head = head_revision()
     assert head is not None
@@ -191,19 +199,15 @@ def test_an_older_backup_is_restored_as_it_is_and_db_upgrade_brings_it_to_the_he
     assert isinstance(older, str)
     source_url, target_url = new_url(kind), new_url(kind)
     upgrade(source_url, older)
-    source, target = _app(source_url), _app(target_url)
-    try:
-        path = tmp_path / "older.backup"
-        assert f"at revision {older}" in _cli(source, "backup", str(path)).output
-        restored = _cli(target, "restore", str(path))
-        assert restored.exit_code == 0, restored.output
-        assert f"at revision {older}" in restored.output
-        assert f"this code's schema is at {head}: run `flask --app app db-upgrade`" in restored.output
-        assert current_revision(target_url) == older  # said, not done
-        assert _cli(target, "db-upgrade").output.strip() == f"database migrated from revision {older} to {head}"
-    finally:
-        _engine(source).db.dispose()
-        _engine(target).db.dispose()
+    source, target = app_on(source_url), app_on(target_url)
+    path = tmp_path / "older.backup"
+    assert f"at revision {older}" in _cli(source, "backup", str(path)).output
+    restored = _cli(target, "restore", str(path))
+    assert restored.exit_code == 0, restored.output
+    assert f"at revision {older}" in restored.output
+    assert f"this code's schema is at {head}: run `flask --app app db-upgrade`" in restored.output
+    assert current_revision(target_url) == older  # said, not done
+    assert _cli(target, "db-upgrade").output.strip() == f"database migrated from revision {older} to {head}"
 
 
 def _bad_file(kind: str, bad: str, sources: Callable[[str], Source], tmp_path: Path) -> tuple[Path, tuple[str, ...]]:
@@ -226,7 +230,7 @@ def _bad_file(kind: str, bad: str, sources: Callable[[str], Source], tmp_path: P
 @pytest.mark.parametrize("bad", ["garbage", "truncated", "other kind", "missing"])
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_bad_or_missing_file_is_refused_and_changes_nothing(
-    kind: str, bad: str, sources: Callable[[str], Source], new_url: Callable[[str], str], tmp_path: Path
+    kind: str, bad: str, sources: Callable[[str], Source], new_url: Callable[[str], str], tmp_path: Path, app_on: Callable[[str], Flask]
 ) -> None:
     path, message = _bad_file(kind, bad, sources, tmp_path)
     source = sources(kind)  # not empty, so --force would clear it: the file is checked first
@@ -234,15 +238,12 @@ def test_a_bad_or_missing_file_is_refused_and_changes_nothing(
     _one_line_error(_cli(source.app, "restore", "--force", str(path)), str(path), *message)
     assert _snapshot(source.url) == before
     empty_url = new_url(kind)
-    empty = _app(empty_url)
-    try:
-        _one_line_error(_cli(empty, "restore", str(path)), *message)
-        if kind == "sqlite":
-            assert not Path(empty_url.removeprefix("sqlite:///")).exists()  # not even created
-        else:
-            assert _snapshot(empty_url) == {"revision None": 0}
-    finally:
-        _engine(empty).db.dispose()
+    empty = app_on(empty_url)
+    _one_line_error(_cli(empty, "restore", str(path)), *message)
+    if kind == "sqlite":
+        assert not Path(empty_url.removeprefix("sqlite:///")).exists()  # not even created
+    else:
+        assert _snapshot(empty_url) == {"revision None": 0}
 
 
 @pytest.mark.parametrize("kind", KINDS)
