@@ -40,6 +40,10 @@ class TargetNotEmpty(BackupError):
     """The restore target already holds tables (restore with `clear=True` to replace them)."""
 
 
+class DestinationExists(BackupError):
+    """The backup file is there already (back up with `overwrite=True` to replace it)."""
+
+
 @dataclass(frozen=True)
 class BackupInfo:
     path: Path
@@ -76,7 +80,7 @@ def backup(url: str, dest: Path, *, overwrite: bool = False) -> BackupInfo:
     """
     kind = kind_of_url(url)
     if dest.exists() and not overwrite:
-        raise BackupError(f"{dest} already exists")
+        raise DestinationExists(f"{dest} already exists")
     if dest.is_dir():
         raise BackupError(f"{dest} is a directory")
     if not dest.parent.is_dir():

@@ -75,10 +75,10 @@ def init_app(app: Flask) -> None:
         archive; SQLite: a consistent copy, safe while the app runs)."""
         from store import backup as backups
 
-        if file.exists() and not force:
-            raise click.ClickException(f"{file} already exists: pass --force to overwrite it")
         try:
             info = backups.backup(app.config["DATABASE_URL"], file, overwrite=force)
+        except backups.DestinationExists as exc:
+            raise click.ClickException(f"{exc}: pass --force to overwrite it") from exc
         except backups.BackupError as exc:
             raise click.ClickException(str(exc)) from exc
         click.echo(f"wrote {info.path}: {_size(info.size)}, {backups.KIND_NAMES[info.kind]} backup at revision {info.revision}")
