@@ -57,9 +57,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         Database(settings.database_url, limits=asdict(settings.database_limits)), mail=settings.mail, settings=settings
     )
 
-    from webui import errors, register_blueprints
+    from webui import errors, register_blueprints, timing
     from webui.extensions import init_extensions
 
+    timing.init_app(app)  # first: its hooks time everything the others do
     init_extensions(app)
     register_blueprints(app)
     errors.init_app(app)

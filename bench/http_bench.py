@@ -36,8 +36,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(url: str, workers: int, wrap: list[str] | None = None) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
-    """A gunicorn serving the app on a free local port; `wrap` prefixes the command (e.g. py-spy)."""
+def gunicorn(
+    url: str, workers: int, wrap: list[str] | None = None, root: Path | None = None
+) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """A gunicorn serving the app on a free local port; `wrap` prefixes the command (e.g. py-spy);
+    `root` another checkout of the product to serve (by default this one)."""
     port = free_port()
     env = {
         **os.environ,
@@ -56,7 +59,7 @@ def gunicorn(url: str, workers: int, wrap: list[str] | None = None) -> Iterator[
         "warning",
         "app:create_app()",
     ]
-    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    proc = subprocess.Popen(command, cwd=root or ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     try:
         server = proc.pid
         deadline = time.monotonic() + 30

@@ -1,5 +1,6 @@
 """Every page at a company's real size (#19): p50/p95 of the pages people open all day, served by
-gunicorn -w 4 to 8 users at once, each logged in through the login form; and the SQL statements
+gunicorn -w 4 to 8 users at once, each logged in through the login form, timed by the server
+(its Server-Timing header: what the issue's targets are about) and by the client; and the SQL statements
 each page sends, counted in-process (Flask's test client) on the same database.
 
 The data is worklist.py's bulk rows (tasks, instances and the history of every instance) and
@@ -20,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from http.cookies import SimpleCookie
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -60,6 +62,7 @@ FLAT_KEYS = tuple(f"page_{kind}_{name}" for kind in ("p95_ms", "statements") for
 SUPERIORS = frozenset(superior for *_rest, superior in demo.USERS.values() if superior)
 NOT_THEIRS = (403, 404)
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+SERVER_TIMING = re.compile(r"\bapp;dur=([0-9.]+)")  # webui.timing's header: the app's own time
 
 # path, form (a POST) or None (a GET) -> status, body
 Fetch = Callable[[str, dict[str, str] | None], tuple[int, str]]
@@ -134,6 +137,7 @@ class Browser:
         self.username = username
         self.conn = http.client.HTTPConnection(http_bench.HOST, port, timeout=60)
         self.cookies: dict[str, str] = {}
+        self.server_s: float | None = None  # the last answer's Server-Timing
         log_in(self.fetch, username)
 
     def fetch(self, path: str, form: dict[str, str] | None = None) -> tuple[int, str]:
@@ -143,6 +147,8 @@ class Browser:
         self.conn.request("GET" if form is None else "POST", path, body=None if form is None else urlencode(form), headers=headers)
         response = self.conn.getresponse()
         body = response.read().decode(errors="replace")
+        timing = SERVER_TIMING.search(response.headers.get("Server-Timing", ""))
+        self.server_s = float(timing.group(1)) / 1000 if timing else None
         for header in response.headers.get_all("Set-Cookie") or []:
             self.cookies.update({name: morsel.value for name, morsel in SimpleCookie(header).items()})
         return response.status, body
@@ -208,9 +214,11 @@ def _timed(fetch: Fetch, path: str) -> float:
 # --- time over HTTP --------------------------------------------------------------------------------
 
 
-def concurrently(browsers: list[Browser], path: str, repeat: int) -> tuple[list[list[float]], list[str]]:
-    """Every browser warms up, then all request the page `repeat` times at once; seconds per request."""
+def concurrently(browsers: list[Browser], path: str, repeat: int) -> tuple[list[list[float]], list[list[float]], list[str]]:
+    """Every browser warms up, then all request the page `repeat` times at once; seconds per
+    request as the server timed it (Server-Timing) and as the client waited for it."""
     samples: list[list[float]] = [[] for _ in browsers]
+    server: list[list[float]] = [[] for _ in browsers]
     errors: list[str] = []
     barrier = threading.Barrier(len(browsers))
 
@@ -224,6 +232,8 @@ def concurrently(browsers: list[Browser], path: str, repeat: int) -> tuple[list[
                 start = time.perf_counter()
                 browser.get(path)
                 samples[index].append(time.perf_counter() - start)
+                if browser.server_s is not None:  # a checkout from before webui.timing sends none
+                    server[index].append(browser.server_s)
         except threading.BrokenBarrierError:
             pass  # another browser failed first: its error is reported
         except Exception as exc:  # reported by the caller
@@ -235,34 +245,50 @@ def concurrently(browsers: list[Browser], path: str, repeat: int) -> tuple[list[
         t.start()
     for t in threads:
         t.join(timeout=600)
-    return samples, errors
+    return samples, server, errors
 
 
 def measure(
-    engine: ProcessEngine, url: str, task_rows: int, history_rows: int, customer_rows: tuple[int, int], repeat: int
+    engine: ProcessEngine,
+    url: str,
+    task_rows: int,
+    history_rows: int,
+    customer_rows: tuple[int, int],
+    repeat: int,
+    before: Path | None = None,
 ) -> dict[str, Any]:
+    """The pages served by this checkout; with `before` (another checkout of the product, e.g. the
+    commit before a change) also by that one, on the same data, first: the README's before column."""
     data = load(engine, url, task_rows, history_rows, customer_rows)
     paths = {page: path.format(**data["ids"]) for page, path in PAGES.items()}
     probed = probe(url, paths)
+    result: dict[str, Any] = {"data": data, "workers": WORKERS, "clients": len(USERS), "repeat": repeat}
+    if before is not None:
+        earlier, _memory = serve(url, paths, probed, repeat, before)
+        result["before"] = {"root": str(before), "pages": earlier}
+    result["pages"], memory = serve(url, paths, probed, repeat)
+    result["worker_rss_mib"] = memory  # each worker's, after every page
+    return result
+
+
+def serve(
+    url: str, paths: dict[str, str], probed: dict[str, Any], repeat: int, root: Path | None = None
+) -> tuple[dict[str, Any], list[float]]:
+    """Every page timed over HTTP from gunicorn -w 4 (serving the checkout at `root`, by default
+    this one); and each worker's resident memory after them, MiB."""
     pages: dict[str, Any] = {}
-    with http_bench.gunicorn(url, WORKERS) as (port, proc):
+    with http_bench.gunicorn(url, WORKERS, root=root) as (port, proc):
         browsers = {u: Browser(port, u) for u in USERS}  # one after another: logins are slow by design (argon2)
         for page, path in paths.items():
             pages[page] = time_page(path, probed[page], browsers, repeat)
         memory = [kib for pid in children_of(proc.pid) if (kib := rss_kib(pid)) is not None]
-    return {
-        "data": data,
-        "workers": WORKERS,
-        "clients": len(USERS),
-        "repeat": repeat,
-        "pages": pages,
-        "worker_rss_mib": sorted(round(kib / 1024, 1) for kib in memory),  # each worker's, after every page
-    }
+    return pages, sorted(round(kib / 1024, 1) for kib in memory)
 
 
 def time_page(path: str, probed: dict[str, Any], browsers: dict[str, Browser], repeat: int) -> dict[str, Any]:
-    """One page for the users it is for: p50/p95 overall and per user; its statements and its time
-    alone in-process (the most of any of its users)."""
+    """One page for the users it is for: p50/p95 of the server's time (Server-Timing) overall and
+    per user, and of the time the clients waited; its statements and its time alone in-process
+    (the most of any of its users)."""
     users = [u for u, r in probed.items() if r["status"] == 200]
     failed = [f"{u} answered {r['status']} in-process" for u, r in probed.items() if r["status"] not in (200, *NOT_THEIRS)]
     result: dict[str, Any] = {
@@ -272,13 +298,17 @@ def time_page(path: str, probed: dict[str, Any], browsers: dict[str, Browser], r
         "alone_ms": max((probed[u]["alone_ms"] for u in users), default=None),
         "p50_ms": None,
         "p95_ms": None,
+        "client_p95_ms": None,
         "error": "; ".join(failed) or (None if users else "no user may open it"),
     }
     if result["error"]:
         return result
-    samples, errors = concurrently([browsers[u] for u in users], path, repeat)
+    waited, server, errors = concurrently([browsers[u] for u in users], path, repeat)
     if errors:
         return {**result, "error": errors[0]}
-    result.update(summary_ms([s for per in samples for s in per]))
-    result["users"] = {u: {**summary_ms(per), **probed[u]} for u, per in zip(users, samples, strict=True)}
+    client = summary_ms([s for per in waited for s in per])
+    result.update(client_p50_ms=client["p50_ms"], client_p95_ms=client["p95_ms"])
+    timed = server if all(len(s) == len(w) for s, w in zip(server, waited, strict=True)) else waited
+    result.update(summary_ms([s for per in server for s in per]) if timed is server else {})
+    result["users"] = {u: {**summary_ms(per), **probed[u]} for u, per in zip(users, timed, strict=True)}
     return result

@@ -8,10 +8,10 @@ from typing import Any
 
 from flask import render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 
 from engine.errors import ValidationFailed
 from webui import labels
+from webui.i18n import gettext as _
 from webui.ui import actor, done, eng, page_blueprint
 
 bp = page_blueprint("account", __name__)

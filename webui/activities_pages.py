@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from flask import request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 
 from engine.errors import Conflict, ValidationFailed
 from webui.customers_pages import error_detail
+from webui.i18n import gettext as _
 from webui.ui import actor, done, eng, page_blueprint, safe_next
 
 bp = page_blueprint("activities", __name__)

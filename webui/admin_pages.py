@@ -10,7 +10,6 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -18,6 +17,7 @@ from engine.bpmn.forms import is_digits
 from engine.errors import Conflict, ValidationFailed
 from engine.services.admin import LOCALES, user_view
 from webui import labels
+from webui.i18n import gettext as _
 from webui.ui import actor, eng, page_blueprint
 
 bp = page_blueprint("admin", __name__)

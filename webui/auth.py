@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from engine.errors import EngineError, NotFound, TooManyAttempts
 from webui.extensions import LOCALES, WebUser
+from webui.i18n import gettext as _
 from webui.ui import eng, inbox, page_blueprint, safe_next
 
 bp = page_blueprint("auth", __name__, public=("login", "login_form", "language"))

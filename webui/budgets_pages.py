@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from flask import render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 
 from engine.errors import ValidationFailed
 from engine.services.budgets import month_of
 from webui import labels
+from webui.i18n import gettext as _
 from webui.ui import actor, done, eng, money, page_blueprint
 
 bp = page_blueprint("budgets", __name__)

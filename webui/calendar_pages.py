@@ -10,13 +10,13 @@ from typing import Any
 
 from flask import render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 
 from engine import calendar
 from engine.errors import ValidationFailed
 from engine.services.calendar_years import FIRST_YEAR, LAST_YEAR
 from webui import labels
 from webui.admin_pages import admins_only
+from webui.i18n import gettext as _
 from webui.ui import actor, done, eng, page_blueprint
 
 bp = page_blueprint("calendar", __name__)

@@ -9,7 +9,6 @@ from typing import Any
 
 from flask import render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 
 from engine.errors import ValidationFailed
 from engine.robots import KINDS
@@ -17,6 +16,7 @@ from engine.services.admin import LOCALES
 from engine.services.channels import view as channel_view
 from webui import labels
 from webui.admin_pages import admins_only
+from webui.i18n import gettext as _
 from webui.ui import actor, done, eng, page_blueprint
 
 bp = page_blueprint("channels", __name__)

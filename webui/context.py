@@ -13,11 +13,11 @@ from datetime import datetime
 from typing import Any
 
 from flask import url_for
-from flask_babel import gettext as _
 
 from engine.process_parts import DEFAULT, ProcessParts, parts_of
 from store.models import HistoryEvent
 from webui import labels
+from webui.i18n import gettext as _
 from webui.ui import filesize, local_time, money, person, role_names
 
 # What no process shows on its cards: the engine's own variables and the decision history's fields.

@@ -9,13 +9,13 @@ from urllib.parse import urlencode
 
 from flask import jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 
 from engine.errors import ValidationFailed
 from engine.services.activities import ACTIVITY_KINDS
 from engine.services.customers import GRADES, RELATIONSHIPS, SORTS, STATUSES, TEXT_FIELDS, CustomerFilter, Duplicate
 from engine.services.opportunities import STAGES
 from webui import labels
+from webui.i18n import gettext as _
 from webui.spreadsheets import download
 from webui.ui import actor, done, eng, page_arg, page_blueprint
 

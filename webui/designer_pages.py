@@ -11,7 +11,6 @@ from typing import Any
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from lxml import etree
@@ -22,6 +21,7 @@ from engine.clock import aware
 from engine.errors import EngineError, InvalidDefinition, NotFound, ValidationFailed
 from webui import labels
 from webui.documents import xml_response
+from webui.i18n import gettext as _
 from webui.ui import actor, eng, local_time, page_blueprint, role_names
 
 bp = page_blueprint("designer", __name__)

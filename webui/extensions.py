@@ -7,14 +7,16 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, g, request, session
 from flask_babel import Babel
 from flask_login import LoginManager, UserMixin
 from flask_wtf.csrf import CSRFProtect
+from sqlalchemy.orm import Session
 
 from engine.process_engine import ProcessEngine
 from engine.services.identity import Actor
 from store.models import User
+from webui import i18n
 
 LOCALES = ("zh_CN", "en")
 DEFAULT_LOCALE = "zh_CN"  # the demo organisation is Chinese
@@ -53,6 +55,26 @@ class WebUser(UserMixin):
 def engine() -> ProcessEngine:
     """The app's process engine (set by app.create_app); pages, API and health checks all use this."""
     return current_app.extensions["crmflow"]  # type: ignore[no-any-return]
+
+
+def page_session() -> Session:
+    """The request's read-only session for what a page shows around its content: the header's
+    menus and badges, people's names, role and process labels, and a read-only page's own
+    lists. One connection for all of them instead of one each (a checkout and a rollback per
+    helper), and one memo (authorization asks for a user's reports more than once).
+
+    Opened on first use, so after whatever the request wrote, and closed when the request ends.
+    Never for writes: those keep their own transaction (`engine.db.transaction()`)."""
+    found = g.get("_page_session")
+    if found is None:
+        found = g._page_session = engine().db.sessions()
+    return found  # type: ignore[no-any-return]
+
+
+def _close_page_session(_exc: BaseException | None) -> None:
+    found = g.pop("_page_session", None)
+    if found is not None:
+        found.close()
 
 
 @login_manager.user_loader
@@ -103,3 +125,5 @@ def init_extensions(app: Flask) -> None:
 
     csrf.exempt(api_bp)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: zone)
+    i18n.init_app(app)
+    app.teardown_appcontext(_close_page_session)

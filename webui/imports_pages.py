@@ -10,11 +10,11 @@ from typing import Any
 
 from flask import render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 
 from engine.errors import EngineError, ValidationFailed
 from engine.services.imports import CUSTOMER_HEADERS, MAX_BYTES, ImportReport, MissingColumn
 from webui import labels
+from webui.i18n import gettext as _
 from webui.ui import actor, eng, is_htmx, page_blueprint
 
 bp = page_blueprint("imports", __name__)

@@ -12,7 +12,6 @@ from urllib.parse import urlencode
 
 from flask import Response, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 
 from engine.clock import aware
 from engine.errors import NotFound
@@ -20,6 +19,7 @@ from engine.process_parts import N_, parts_of
 from engine.services.presentation import element_names, field_catalogue, start_field_ids
 from webui import labels
 from webui.context import label_of
+from webui.i18n import gettext as _
 from webui.instance_tables import INTERNAL, STATUSES, Query, export_download, register
 from webui.ui import actor, done, eng, page_arg, page_blueprint
 

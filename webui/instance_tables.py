@@ -12,7 +12,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flask import Response
-from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from engine.errors import ValidationFailed
@@ -24,6 +23,7 @@ from engine.services.presentation import field_catalogue
 from store.models import ProcessInstance, Task
 from webui import labels
 from webui.context import HIDDEN, format_value, label_of
+from webui.i18n import gettext as _
 from webui.spreadsheets import download
 
 EXPORT_LIMIT = 10_000

@@ -7,7 +7,6 @@ import re
 
 from flask import render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 
 from engine.errors import Conflict, TooLarge, TooSoon, ValidationFailed
 from engine.services.activities import ACTIVITY_KINDS
@@ -15,6 +14,7 @@ from engine.services.chain_steps import countersign
 from engine.services.presentation import diagram_state, element_names, field_catalogue
 from webui import context, labels
 from webui.documents import attachment_response, xml_response
+from webui.i18n import gettext as _
 from webui.ui import actor, done, eng, error_page, page_blueprint, person
 
 bp = page_blueprint("instances", __name__)

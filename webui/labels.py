@@ -11,12 +11,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask_babel import get_locale
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from engine.errors import Conflict, EngineError, Forbidden, NotFound, ProcessError, TooLarge, TooSoon, ValidationFailed
 from engine.process_parts import registered
+from webui.i18n import english
+from webui.i18n import gettext as _
 
 ROLE_EN = {
     "admin": "Administrator",
@@ -253,11 +253,6 @@ FIELD_ERRORS: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"^is neither UTF-8 nor GB18030 text$"), lambda m: _("The CSV file is neither UTF-8 nor GB18030 text.")),
     (re.compile(r"^has no header row$"), lambda m: _("The file has no header row.")),
 ]
-
-
-def english() -> bool:
-    locale = get_locale()
-    return locale is not None and locale.language == "en"
 
 
 def _english_names() -> tuple[dict[str, str], dict[str, str], dict[str, str]]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from flask import render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 
 from engine import calendar
 from engine.bpmn.forms import is_digits
@@ -15,6 +14,7 @@ from engine.errors import Conflict, ValidationFailed
 from engine.services.statistics import PERIODS
 from webui import labels
 from webui.documents import xml_response
+from webui.i18n import gettext as _
 from webui.ui import actor, done, eng, page_blueprint
 
 bp = page_blueprint("monitor", __name__)

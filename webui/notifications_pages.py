@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 
 from engine.errors import NotFound
+from webui.i18n import gettext as _
 from webui.ui import actor, done, eng, inbox, page_arg, page_blueprint
 
 bp = page_blueprint("notifications", __name__)

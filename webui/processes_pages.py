@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from engine.errors import TooLarge, ValidationFailed
@@ -14,6 +13,7 @@ from engine.services.presentation import start_form
 from store.models import ProcessDefinition
 from webui import labels
 from webui.documents import xml_response
+from webui.i18n import gettext as _
 from webui.ui import actor, done, eng, page_blueprint, submitted_form
 
 bp = page_blueprint("processes", __name__)

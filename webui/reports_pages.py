@@ -10,7 +10,6 @@ from typing import Any
 
 from flask import render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 
 from engine.bpmn.forms import is_digits
 from engine.errors import ValidationFailed
@@ -20,6 +19,7 @@ from engine.services.presentation import element_names, field_catalogue
 from engine.services.reports import NOT_SET, CycleTime, OnTime, Period
 from webui import labels
 from webui.context import label_of
+from webui.i18n import gettext as _
 from webui.ui import actor, eng, page_blueprint, person
 
 bp = page_blueprint("reports", __name__)

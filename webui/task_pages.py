@@ -8,12 +8,12 @@ from typing import Any
 
 from flask import render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 
 from engine.errors import EngineError, ValidationFailed
 from engine.services.chain_steps import countersign, refusal
 from engine.services.presentation import diagram_state, element_names, field_catalogue
 from webui import context, labels
+from webui.i18n import gettext as _
 from webui.ui import actor, done, eng, error_page, page_blueprint, person, safe_next, submitted_form
 
 bp = page_blueprint("tasks", __name__)

@@ -10,12 +10,11 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from flask import Blueprint, Flask, Response, current_app, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import format_datetime, format_decimal, format_timedelta
-from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError
@@ -28,9 +27,10 @@ from engine.services.identity import Actor
 from engine.services.inbox import InboxService
 from engine.services.worklist import WorklistService
 from store.db import RETRY_AFTER_SECONDS, retryable
-from webui import labels
+from webui import i18n, labels
 from webui.extensions import engine as eng
-from webui.extensions import login_manager
+from webui.extensions import login_manager, page_session
+from webui.i18n import gettext as _
 
 SOON = timedelta(hours=24)
 CSP = (
@@ -223,6 +223,20 @@ def _strftime_pattern(fmt: str) -> str | None:
     return "".join(parts)
 
 
+# A value no id ever has, digits so that every converter (string, int, uuid) builds it.
+_ROW_MARK = 1_000_000_007_000_000_003
+_PATH_SAFE = "!$&'()*+,/:;=@"  # what werkzeug's converters leave unquoted in a path
+
+
+def row_url(endpoint: str, key: str, **values: Any) -> Callable[[Any], str]:
+    """One url_for for a whole table's links to `endpoint`: each row's `key` (an id, in the path)
+    put where the marker was built. url_for per row was a tenth of a worklist page's rendering."""
+    head, mark, tail = url_for(endpoint, **values, **{key: _ROW_MARK}).partition(str(_ROW_MARK))
+    if not mark or "?" in head:
+        raise ValueError(f"{endpoint}: {key} is not part of its address's path")
+    return lambda value: head + quote(str(value), safe=_PATH_SAFE) + tail
+
+
 def local_time(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
     """A UTC time from the database, shown in the product's time zone (`WORKING_TIMEZONE`, Flask-Babel's).
 
@@ -262,7 +276,10 @@ def money(amount: Any, currency: str | None = "CNY") -> str:
         value = Decimal(str(amount))
     except ArithmeticError:
         return str(amount)
-    text = format_decimal(value, format="#,##0.00")
+    if not value.is_finite():
+        return str(amount)
+    # Babel's "#,##0.00" through format(): the same text (tests/webui/test_money.py), a tenth of the time.
+    text = f"{value:,.2f}".translate(i18n.number_symbols())
     symbol = {"CNY": "¥", "RMB": "¥", "USD": "US$", "EUR": "€"}.get((currency or "CNY").upper())
     return f"{symbol}{text}" if symbol else f"{text} {currency}"
 
@@ -270,8 +287,7 @@ def money(amount: Any, currency: str | None = "CNY") -> str:
 def _people() -> dict[str, str]:
     """Display names of every user, loaded once per request (organisations are small)."""
     if "people" not in g:
-        with eng().db.sessions() as session:
-            g.people = eng().identity.display_names(session)
+        g.people = eng().identity.display_names(page_session())
     return g.people  # type: ignore[no-any-return]
 
 
@@ -284,8 +300,7 @@ def person(username: str | None) -> str:
 def role_names(roles: str | Iterable[str]) -> str:
     items = [r for r in (roles.split(",") if isinstance(roles, str) else roles) if r]
     if "role_labels" not in g:
-        with eng().db.sessions() as session:
-            g.role_labels = eng().identity.role_labels(session)
+        g.role_labels = eng().identity.role_labels(page_session())
     separator = ", " if labels.english() else "、"
     return separator.join(labels.role_label(r, g.role_labels.get(r)) for r in items)
 
@@ -294,8 +309,7 @@ def process_title(key: str, name: str | None = None) -> str:
     """A process's name in the user's language; without a name given, the latest version's."""
     if name is None:
         if "process_names" not in g:
-            with eng().db.sessions() as session:
-                g.process_names = eng().repository.latest_names(session)
+            g.process_names = eng().repository.latest_names(page_session())
         name = g.process_names.get(key)
     return labels.process_name(key, name)
 
@@ -304,8 +318,7 @@ def unread_count() -> int:
     if not current_user.is_authenticated:
         return 0
     if "unread" not in g:
-        with eng().db.sessions() as session:
-            g.unread = inbox().unread(session, current_user.username)
+        g.unread = inbox().unread(page_session(), current_user.username)
     return g.unread  # type: ignore[no-any-return]
 
 
@@ -328,8 +341,7 @@ def may_monitor() -> bool:
     if not current_user.is_authenticated:
         return False
     if "may_monitor" not in g:
-        with eng().db.sessions() as session:
-            g.may_monitor = eng().authorization.may_monitor(session, actor())
+        g.may_monitor = eng().authorization.may_monitor(page_session(), actor())
     return bool(g.may_monitor)
 
 
@@ -364,6 +376,7 @@ def count_label(total: int) -> str:
 def register_template_helpers(app: Flask) -> None:
     helpers: dict[str, Callable[..., Any]] = {
         "local_time": local_time,
+        "row_url": row_url,
         "relative_time": relative_time,
         "due_state": due_state,
         "money": money,

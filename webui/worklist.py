@@ -9,12 +9,13 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from flask import current_app, g, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
-from flask_babel import ngettext
 
 from engine.errors import EngineError, ValidationFailed
 from engine.services.worklist import DUE_FILTERS, PRIORITIES, SORTS, TaskFilter
 from webui import labels
+from webui.extensions import page_session
+from webui.i18n import gettext as _
+from webui.i18n import ngettext
 from webui.ui import actor, done, eng, error_page, is_htmx, page_arg, page_blueprint, worklist
 
 bp = page_blueprint("worklist", __name__)
@@ -30,29 +31,30 @@ def worklist_url(f: TaskFilter, page: int = 1, **changes: str | None) -> str:
 
 
 def _view(f: TaskFilter, page: int) -> dict[str, Any]:
-    """Everything the list and its sidebar show, in one short read-only session."""
+    """Everything the list and its sidebar show, read in the request's page session (whose memo
+    the header's helpers share)."""
     service = worklist()
     me = actor()
-    with eng().db.sessions() as session:
-        tabs = service.tabs(session, me)
-        if f.tab not in tabs:
-            f = f.with_tab("mine")
-        counts = service.counts(session, me)
-        per_page = int(current_app.config["WORKLIST_PAGE_SIZE"])
-        if f.tab == "started":
-            result = service.started(session, me, f, page, per_page)
-        else:
-            result = service.tasks(session, me, f, page, per_page, total=None if f.is_filtered else counts.get(f.tab))
-        escalations = service.escalations(session, me, result) if f.tab == "team" else {}
-        saved = [
-            (s, service.count(session, me, TaskFilter.from_params(s.params)), TaskFilter.from_params(s.params))
-            for s in service.saved_filters(session, me)
-        ]
-        reports = service.reports(session, me)
-        # Next steps of activities come due: on the first page of one's own tasks, unfiltered.
-        follow_ups = eng().activities.follow_ups(session, me) if f.tab == "mine" and page == 1 and not f.is_filtered else ([], 0)
-        g.process_names = eng().repository.latest_names(session)  # process_title() reads them too
-        processes = list(g.process_names.items())
+    session = page_session()
+    tabs = service.tabs(session, me)
+    if f.tab not in tabs:
+        f = f.with_tab("mine")
+    counts = service.counts(session, me)
+    per_page = int(current_app.config["WORKLIST_PAGE_SIZE"])
+    if f.tab == "started":
+        result = service.started(session, me, f, page, per_page)
+    else:
+        result = service.tasks(session, me, f, page, per_page, total=None if f.is_filtered else counts.get(f.tab))
+    escalations = service.escalations(session, me, result) if f.tab == "team" else {}
+    saved = [
+        (s, service.count(session, me, TaskFilter.from_params(s.params)), TaskFilter.from_params(s.params))
+        for s in service.saved_filters(session, me)
+    ]
+    reports = service.reports(session, me)
+    # Next steps of activities come due: on the first page of one's own tasks, unfiltered.
+    follow_ups = eng().activities.follow_ups(session, me) if f.tab == "mine" and page == 1 and not f.is_filtered else ([], 0)
+    g.process_names = eng().repository.latest_names(session)  # process_title() reads them too
+    processes = list(g.process_names.items())
     return {
         "f": f,
         "tabs": tabs,
