@@ -4,9 +4,11 @@ bearer tokens and is exempt from CSRF: it has no cookies to ride on)."""
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from babel import Locale
 from flask import Flask, current_app, g, request, session
 from flask_babel import Babel
 from flask_login import LoginManager, UserMixin
@@ -86,15 +88,22 @@ def load_user(session_secret: str) -> WebUser | None:
         return WebUser(user, session_secret) if user is not None else None
 
 
-def select_locale() -> str:
+def select_locale() -> Locale:
+    """The user's language, else the one chosen on the login page, else the browser's."""
     from flask_login import current_user
 
     if current_user and current_user.is_authenticated:
-        return current_user.locale  # type: ignore[no-any-return]
+        return _locale(current_user.locale)
     chosen = session.get("locale")
     if chosen in LOCALES:
-        return chosen  # type: ignore[no-any-return]
-    return request.accept_languages.best_match(LOCALES, default=DEFAULT_LOCALE) or DEFAULT_LOCALE
+        return _locale(chosen)
+    return _locale(request.accept_languages.best_match(LOCALES, default=DEFAULT_LOCALE) or DEFAULT_LOCALE)
+
+
+@lru_cache(maxsize=16)
+def _locale(name: str) -> Locale:
+    """Parsed once per process: Babel's Locale.parse looks for the locale's data file on disk each time."""
+    return Locale.parse(name)
 
 
 def init_extensions(app: Flask) -> None:

@@ -14,7 +14,7 @@ import functools
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, exists, func, or_, select, union
+from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, exists, func, literal, or_, select, union
 from sqlalchemy.orm import Session
 
 from engine.services.identity import Actor
@@ -131,14 +131,24 @@ def available_count(session: Session, actor: Actor) -> int:
     own few rows. A COUNT(DISTINCT task_id) over all keys would sort or hash every row instead,
     which costs as much again as reading them.
     """
+    return session.scalar(select(available_count_of(actor))) or 0
+
+
+def available_count_of(actor: Actor) -> ColumnElement[int]:
+    """available_count as an expression, to be selected with other counts in one statement."""
     params = _key_params(actor)
-    return session.scalar(_available_count_statement(len(params) // 2), params) or 0
+    return _available_count_statement(len(params) // 2).params(params).scalar_subquery()
 
 
 def assigned_count(session: Session, assignees: Collection[str]) -> int:
     """Open tasks claimed by any of these users."""
+    return session.scalar(select(assigned_count_of(assignees))) or 0
+
+
+def assigned_count_of(assignees: Collection[str]) -> ColumnElement[int]:
+    """assigned_count as an expression (a constant 0 for nobody)."""
     if not assignees:
-        return 0
+        return literal(0)
     names = sorted(assignees)
     where = TaskAssignment.assignee == names[0] if len(names) == 1 else TaskAssignment.assignee.in_(names)
-    return session.scalar(select(func.count()).select_from(TaskAssignment).where(where)) or 0
+    return select(func.count()).select_from(TaskAssignment).where(where).scalar_subquery()

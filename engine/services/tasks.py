@@ -112,21 +112,30 @@ class TaskService:
 
     def scope_count(self, session: Session, actor: Actor, scope: str) -> int:
         """How many open tasks an unfiltered scope holds, from the open-task tables (engine.task_counts)."""
+        return session.scalar(select(self.scope_count_of(session, actor, scope))) or 0
+
+    def scope_count_of(self, session: Session, actor: Actor, scope: str) -> ColumnElement[int]:
+        """scope_count as an expression, to be selected with other counts in one statement (what
+        it depends on, the reports and whether anything is escalated, is asked first)."""
         if scope == "available":
-            return task_counts.available_count(session, actor)
+            return task_counts.available_count_of(actor)
         if scope == "mine":
-            return task_counts.assigned_count(session, [actor.username])
+            return task_counts.assigned_count_of([actor.username])
         if scope == "substitute":
-            stmt = select(func.count()).select_from(Task).where(Task.status == "open", self.substitute_clause(session, actor))
-            return session.scalar(stmt) or 0
+            return (
+                select(func.count())
+                .select_from(Task)
+                .where(Task.status == "open", self.substitute_clause(session, actor))
+                .scalar_subquery()
+            )
         reports = self._identity.subordinates(session, actor.username)
         if not self.has_escalations(session, actor):
-            return task_counts.assigned_count(session, reports)
+            return task_counts.assigned_count_of(reports)
         escalated = select(func.count()).select_from(TaskEscalation).join(Task, Task.id == TaskEscalation.task_id)
         escalated = escalated.where(TaskEscalation.username == actor.username, Task.status == "open")
         if reports:  # those the reports hold are counted already
             escalated = escalated.where(or_(Task.assignee.is_(None), Task.assignee.not_in(sorted(reports))))
-        return task_counts.assigned_count(session, reports) + (session.scalar(escalated) or 0)
+        return task_counts.assigned_count_of(reports) + escalated.scalar_subquery()
 
     def escalations(
         self, session: Session, actor: Actor, task_ids: list[str] | None = None, limit: int = 1000
