@@ -190,9 +190,17 @@ class Authorization:
 
     def may_view_instance(self, session: Session, actor: Actor, instance: ProcessInstance) -> bool:
         """As visible_instances_clause; and, out of office, the instances of the open tasks the actor
-        stands in for."""
+        stands in for. Remembered for the rest of the session (a task page asks it for the form's
+        data, the history and the files)."""
         if actor.is_admin:
             return True
+        memo = session.info.setdefault("crmflow_may_view_instance", {})
+        key = (actor.username, instance.id)
+        if key not in memo:
+            memo[key] = self._may_view_instance(session, actor, instance)
+        return bool(memo[key])
+
+    def _may_view_instance(self, session: Session, actor: Actor, instance: ProcessInstance) -> bool:
         if session.scalar(select(exists().where(ProcessInstance.id == instance.id, self.visible_instances_clause(session, actor)))):
             return True
         if not self._identity.principals(session, actor.username):
@@ -253,17 +261,21 @@ class Authorization:
         owned = Customer.owner.in_(sorted(people))
         if not actor.roles & CUSTOMER_SERVICE_ROLES:
             return owned
-        # One set of ids, driven from the person's own customers and complaints (a few hundred),
-        # so that the database never probes every customer (an OR would).
-        complaint = ProcessInstance.process_key == "complaint_handling"
+        # One set of ids, driven from the person's own customers and the complaints they took part
+        # in (started, held or completed a task of, or were copied on: instance_people, a range of
+        # its key), so that the database never probes every customer (an OR would), nor every task
+        # the person ever held (the tasks an OR of assignee and completed_by matches: a seq scan).
         mine = select(Customer.id).where(owned)
-        started = select(ProcessInstance.customer_id).where(complaint, ProcessInstance.started_by == actor.username)
-        worked = (
+        took_part = (
             select(ProcessInstance.customer_id)
-            .join(Task, Task.instance_id == ProcessInstance.id)
-            .where(complaint, or_(Task.assignee == actor.username, Task.completed_by == actor.username))
+            .join(InstancePerson, InstancePerson.instance_id == ProcessInstance.id)
+            .where(
+                InstancePerson.username == actor.username,
+                ProcessInstance.process_key == "complaint_handling",
+                ProcessInstance.customer_id.is_not(None),
+            )
         )
-        return Customer.id.in_(union(mine, started, worked).scalar_subquery())
+        return Customer.id.in_(union(mine, took_part).scalar_subquery())
 
     @staticmethod
     def may_create_customer(actor: Actor) -> bool:

@@ -15,6 +15,7 @@ from engine.services.activities import ACTIVITY_KINDS
 from engine.services.customers import GRADES, RELATIONSHIPS, SORTS, STATUSES, TEXT_FIELDS, CustomerFilter, Duplicate
 from engine.services.opportunities import STAGES
 from webui import labels
+from webui.extensions import page_session
 from webui.i18n import gettext as _
 from webui.spreadsheets import download
 from webui.ui import actor, done, eng, page_arg, page_blueprint
@@ -45,9 +46,9 @@ def list_url(f: CustomerFilter, page: int = 1) -> str:
 def index() -> ResponseReturnValue:
     f = CustomerFilter.from_params(request.args)
     engine = eng()
-    with engine.db.sessions() as session:
-        rows, total, page = engine.customers.query(session, actor(), f, page_arg())
-        owners = engine.customers.owners(session)
+    session = page_session()
+    rows, total, page = engine.customers.query(session, actor(), f, page_arg())
+    owners = engine.customers.owners(session)
     pages = max(1, -(-total // 25))
     return render_template(
         "customers/index.html",
@@ -139,19 +140,19 @@ def create() -> ResponseReturnValue:
 def show(customer_id: int) -> ResponseReturnValue:
     engine = eng()
     me = actor()
-    with engine.db.sessions() as session:
-        customer = engine.customers.get(session, me, customer_id)
-        contacts = engine.customers.contacts(session, customer.id)
-        timeline = engine.customers.timeline(session, customer)
-        may_edit = engine.authorization.may_edit_customer(session, me, customer)
-        reports = [u.username for u in engine.worklist.reports(session, me)]
-        startable = {d.key for d in engine.repository.list_latest(session) if engine.authorization.may_start(d, me)} & {
-            "complaint_handling",
-            "approval_chain",
-            "receivable_collection",
-        }
-        may_merge = engine.authorization.may_merge_customers(me)
-        opportunities = engine.opportunities.open_of(session, customer.id)
+    session = page_session()
+    customer = engine.customers.get(session, me, customer_id)
+    contacts = engine.customers.contacts(session, customer.id)
+    timeline = engine.customers.timeline(session, customer)
+    may_edit = engine.authorization.may_edit_customer(session, me, customer)
+    reports = [u.username for u in engine.worklist.reports(session, me)]
+    startable = {d.key for d in engine.repository.list_latest(session) if engine.authorization.may_start(d, me)} & {
+        "complaint_handling",
+        "approval_chain",
+        "receivable_collection",
+    }
+    may_merge = engine.authorization.may_merge_customers(me)
+    opportunities = engine.opportunities.open_of(session, customer.id)
     return render_template(
         "customers/show.html",
         may_merge=may_merge,

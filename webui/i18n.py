@@ -49,6 +49,11 @@ def _cached(name: str, compute: Callable[[], Any]) -> Any:
     return value
 
 
+def locale_name() -> str:
+    """The request's locale as text (zh_Hans_CN, en), for caches keyed by language."""
+    return _cached("_locale_name", lambda: str(get_locale()))  # type: ignore[no-any-return]
+
+
 def number_symbols() -> dict[int, str]:
     """The request's locale's decimal sign, grouping sign and minus sign, as a str.translate table
     from the ones Python's format() writes."""

@@ -14,6 +14,7 @@ from engine.services.chain_steps import countersign
 from engine.services.presentation import diagram_state, element_names, field_catalogue
 from webui import context, labels
 from webui.documents import attachment_response, xml_response
+from webui.extensions import page_session
 from webui.i18n import gettext as _
 from webui.ui import actor, done, eng, error_page, page_blueprint, person
 
@@ -25,25 +26,25 @@ TASK_ID = re.compile(r"^[0-9a-f-]{36}$")
 def show(instance_id: int) -> ResponseReturnValue:
     engine = eng()
     me = actor()
-    with engine.db.sessions() as session:
-        instance = engine.runtime.get(session, me, instance_id)
-        definition = engine.repository.summary(session, instance.definition_id)  # the XML comes from diagram.bpmn
-        catalogue = field_catalogue(engine, session, instance.definition_id)
-        names = element_names(engine, session, instance.definition_id)
-        history = engine.history.for_instance(session, instance.id)
-        open_tasks = engine.runtime.open_tasks(session, [instance.id])
-        visible = {t.id for t in open_tasks if engine.authorization.may_view_task(session, me, t)}
-        diagram = diagram_state(engine, session, instance).as_dict()
-        lead, lead_activities = engine.activities.of_instance(session, instance.id)
-        attachments = engine.attachments.listed(session, instance.id)  # engine.runtime.get checked who sees it
-        may_operate = engine.authorization.may_administer(me)
-        running = instance.status == "running"
-        may_urge = running and engine.authorization.may_urge(me, instance)
-        may_withdraw = running and engine.authorization.may_withdraw(me, instance)
-        # Admins see where it failed: the incident's element marked on the diagram, its error and a retry.
-        incidents = engine.jobs.incidents(session, me, instance.id) if may_operate else []
-        diagram["incidents"] = sorted({j.element_id for j in incidents if j.element_id})
-        signers = countersign(session, instance)
+    session = page_session()
+    instance = engine.runtime.get(session, me, instance_id)
+    definition = engine.repository.summary(session, instance.definition_id)  # the XML comes from diagram.bpmn
+    catalogue = field_catalogue(engine, session, instance.definition_id)
+    names = element_names(engine, session, instance.definition_id)
+    history = engine.history.for_instance(session, instance.id)
+    open_tasks = engine.runtime.open_tasks(session, [instance.id])
+    visible = {t.id for t in open_tasks if engine.authorization.may_view_task(session, me, t)}
+    diagram = diagram_state(engine, session, instance).as_dict()
+    lead, lead_activities = engine.activities.of_instance(session, instance.id)
+    attachments = engine.attachments.listed(session, instance.id)  # engine.runtime.get checked who sees it
+    may_operate = engine.authorization.may_administer(me)
+    running = instance.status == "running"
+    may_urge = running and engine.authorization.may_urge(me, instance)
+    may_withdraw = running and engine.authorization.may_withdraw(me, instance)
+    # Admins see where it failed: the incident's element marked on the diagram, its error and a retry.
+    incidents = engine.jobs.incidents(session, me, instance.id) if may_operate else []
+    diagram["incidents"] = sorted({j.element_id for j in incidents if j.element_id})
+    signers = countersign(session, instance)
     data = instance.data or {}
     return render_template(
         "instances/show.html",

@@ -14,6 +14,7 @@ from engine.errors import Conflict, ValidationFailed
 from engine.services.statistics import PERIODS
 from webui import labels
 from webui.documents import xml_response
+from webui.extensions import page_session
 from webui.i18n import gettext as _
 from webui.ui import actor, done, eng, page_blueprint
 
@@ -24,8 +25,8 @@ KEY = "<string(maxlength=128):key>"
 @bp.get("/monitor")
 def index() -> ResponseReturnValue:
     engine = eng()
-    with engine.db.sessions() as session:
-        summaries = engine.statistics.processes(session, actor())
+    session = page_session()
+    summaries = engine.statistics.processes(session, actor())
     days = engine.statistics.trend_days()
     missing = calendar.missing_years(days[-1])
     may_administer = engine.authorization.may_administer(actor())  # the banner links to the calendar
@@ -39,12 +40,12 @@ def process(key: str) -> ResponseReturnValue:
     period = request.args.get("days", type=int) or 30
     period = period if period in PERIODS else 30
     step_key = (request.args.get("step") or "")[:128] or None
-    with engine.db.sessions() as session:
-        stats = engine.statistics.process(session, me, key, period)
-        for s in stats.steps:
-            s.name = labels.task_name(s.task_key, s.name)
-        waiting, waiting_total = engine.statistics.waiting(session, me, key, step_key) if step_key else ([], 0)
-        ttl = engine.cleanup.ttl_of(session, key)
+    session = page_session()
+    stats = engine.statistics.process(session, me, key, period)
+    for s in stats.steps:
+        s.name = labels.task_name(s.task_key, s.name)
+    waiting, waiting_total = engine.statistics.waiting(session, me, key, step_key) if step_key else ([], 0)
+    ttl = engine.cleanup.ttl_of(session, key)
     overlays = {s.task_key: s.as_dict() for s in stats.steps}
     return render_template(
         "monitor/process.html",

@@ -6,6 +6,7 @@ from flask import redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from engine.errors import NotFound
+from webui.extensions import page_session
 from webui.i18n import gettext as _
 from webui.ui import actor, done, eng, inbox, page_arg, page_blueprint
 
@@ -22,9 +23,9 @@ def _username() -> str:
 def index() -> ResponseReturnValue:
     unread_only = request.args.get("show") == "unread"
     page = page_arg()
-    with eng().db.sessions() as session:
-        result = inbox().notifications(session, _username(), unread_only, page)
-        task_keys = inbox().task_keys(session, result.items)
+    session = page_session()
+    result = inbox().notifications(session, _username(), unread_only, page)
+    task_keys = inbox().task_keys(session, result.items)
     return render_template("notifications/index.html", result=result, unread_only=unread_only, task_keys=task_keys)
 
 

@@ -13,6 +13,7 @@ from engine.services.presentation import start_form
 from store.models import ProcessDefinition
 from webui import labels
 from webui.documents import xml_response
+from webui.extensions import page_session
 from webui.i18n import gettext as _
 from webui.ui import actor, done, eng, page_blueprint, submitted_form
 
@@ -39,9 +40,9 @@ def _startable(key: str) -> tuple[ProcessDefinition, list[dict[str, Any]]]:
 @bp.get("/processes")
 def index() -> ResponseReturnValue:
     engine = eng()
-    with engine.db.sessions() as session:
-        startable = [d for d in engine.repository.list_latest(session) if engine.authorization.may_start(d, actor())]
-        forms = {d.key: start_form(engine, session, d, actor().username) for d in startable}
+    session = page_session()
+    startable = [d for d in engine.repository.list_latest(session) if engine.authorization.may_start(d, actor())]
+    forms = {d.key: start_form(engine, session, d, actor().username) for d in startable}
     return render_template("processes/index.html", definitions=startable, forms=forms)
 
 

@@ -19,6 +19,7 @@ from engine.services.presentation import element_names, field_catalogue
 from engine.services.reports import NOT_SET, CycleTime, OnTime, Period
 from webui import labels
 from webui.context import label_of
+from webui.extensions import page_session
 from webui.i18n import gettext as _
 from webui.ui import actor, eng, page_blueprint, person
 
@@ -71,21 +72,21 @@ def index() -> ResponseReturnValue:
     me = actor()
     period: Period = engine.reports.period(_day("from"), _day("to"))
     orders = _orders()
-    with engine.db.sessions() as session:
-        sla = engine.reports.sla(session, me, period)
-        names = engine.repository.latest_names(session)
-        approvals = engine.reports.approvals(session, me, period) if "approval_chain" in names else None
-        conversion = engine.reports.lead_conversion(session, me, period) if "lead_qualification" in names else []
-        reporting = [parts for parts in registered() if parts.key in names and parts.report_fields]
-        counted = [
-            (parts, engine.reports.counts_by_field(session, me, parts.key, f, period)) for parts in reporting for f in parts.report_fields
-        ]
-        # The forms' words and the steps' names, read only for the processes the report names.
-        keys = {p.key for p in reporting} | {s.key[0] for s in sla.steps} | ({"approval_chain"} if approvals else set())
-        keys |= {"lead_qualification"} if conversion else set()
-        latest = {key: engine.repository.latest_id(session, key) for key in keys & names.keys()}
-        catalogues = {key: field_catalogue(engine, session, d) for key, d in latest.items()}
-        step_words = {key: element_names(engine, session, d) for key, d in latest.items()}
+    session = page_session()
+    sla = engine.reports.sla(session, me, period)
+    names = engine.repository.latest_names(session)
+    approvals = engine.reports.approvals(session, me, period) if "approval_chain" in names else None
+    conversion = engine.reports.lead_conversion(session, me, period) if "lead_qualification" in names else []
+    reporting = [parts for parts in registered() if parts.key in names and parts.report_fields]
+    counted = [
+        (parts, engine.reports.counts_by_field(session, me, parts.key, f, period)) for parts in reporting for f in parts.report_fields
+    ]
+    # The forms' words and the steps' names, read only for the processes the report names.
+    keys = {p.key for p in reporting} | {s.key[0] for s in sla.steps} | ({"approval_chain"} if approvals else set())
+    keys |= {"lead_qualification"} if conversion else set()
+    latest = {key: d for key, d in engine.repository.latest_ids(session).items() if key in keys}
+    catalogues = {key: field_catalogue(engine, session, d) for key, d in latest.items()}
+    step_words = {key: element_names(engine, session, d) for key, d in latest.items()}
     fields = [
         (parts, label_of(c.field, catalogues[parts.key], parts), c, _words(catalogues[parts.key], c.field, [t for t, _n in c.counts]))
         for parts, c in counted

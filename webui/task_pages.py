@@ -13,8 +13,9 @@ from engine.errors import EngineError, ValidationFailed
 from engine.services.chain_steps import countersign, refusal
 from engine.services.presentation import diagram_state, element_names, field_catalogue
 from webui import context, labels
+from webui.extensions import page_session
 from webui.i18n import gettext as _
-from webui.ui import actor, done, eng, error_page, page_blueprint, person, safe_next, submitted_form
+from webui.ui import actor, display_names, done, eng, error_page, page_blueprint, person, safe_next, submitted_form
 
 bp = page_blueprint("tasks", __name__)
 
@@ -42,24 +43,25 @@ def initial_values(form_model: list[dict[str, Any]]) -> dict[str, Any]:
 def _task_view(task_id: str, errors: dict[str, str] | None = None, values: dict[str, Any] | None = None) -> dict[str, Any]:
     me = actor()
     engine = eng()
-    with engine.db.sessions() as session:
-        task, form_model, data = engine.tasks.details(session, me, task_id)
-        instance = engine.runtime.instance_of(session, task)
-        catalogue = field_catalogue(engine, session, instance.definition_id)
-        names = element_names(engine, session, instance.definition_id)
-        history = engine.tasks.history(session, me, task)
-        allowed = _permissions(session, task)
-        diagram = diagram_state(engine, session, instance).as_dict()
-        reports = engine.authorization.assignees(session, me, task)
-        colleagues = engine.authorization.delegates(session, me, task)
-        # A candidate may read a step they were offered without seeing the rest of the instance
-        # (a lead is its owner's): its files and comments are for those who see the instance.
-        sees_instance = engine.authorization.may_view_instance(session, me, instance)
-        attachments = engine.attachments.listed(session, instance.id) if sees_instance else []
-        # 加签: whoever may decide a chain step may add someone before or after themself
-        may_add = task.status == "open" and allowed.get("complete") and refusal(task.process_key, task.task_key, data) is None
-        people = engine.identity.display_names(session) if may_add else {}
-        signers = countersign(session, instance)
+    session = page_session()
+    task = engine.tasks.get(session, me, task_id)
+    instance = engine.runtime.instance_of(session, task)
+    form_model, data = engine.tasks.details_of(session, me, task, instance)
+    catalogue = field_catalogue(engine, session, instance.definition_id)
+    names = element_names(engine, session, instance.definition_id)
+    history = engine.tasks.history(session, me, task)
+    allowed = _permissions(session, task)
+    diagram = diagram_state(engine, session, instance).as_dict()
+    reports = engine.authorization.assignees(session, me, task)
+    colleagues = engine.authorization.delegates(session, me, task)
+    # A candidate may read a step they were offered without seeing the rest of the instance
+    # (a lead is its owner's): its files and comments are for those who see the instance.
+    sees_instance = engine.authorization.may_view_instance(session, me, instance)
+    attachments = engine.attachments.listed(session, instance.id) if sees_instance else []
+    # 加签: whoever may decide a chain step may add someone before or after themself
+    may_add = task.status == "open" and allowed.get("complete") and refusal(task.process_key, task.task_key, data) is None
+    people = display_names() if may_add else {}
+    signers = countersign(session, instance)
     approval_cards = context.side_by_side(task.process_key, task.task_key)
     decisions = context.decisions(history, catalogue, names)
     returned = context.last_return(decisions) if task.status == "open" and not approval_cards else None

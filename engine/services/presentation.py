@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from engine import operations
 from engine.bpmn import forms
 from engine.bpmn.diagram import DiagramState, diagram_of
-from engine.errors import NotFound
 from store.models import HistoryEvent, ProcessDefinition, ProcessInstance
 
 if TYPE_CHECKING:
@@ -35,12 +34,9 @@ def diagram_state(engine: ProcessEngine, session: Session, instance: ProcessInst
 def field_catalogue(engine: ProcessEngine, session: Session, definition_id: int) -> dict[str, dict[str, Any]]:
     """Every form field of a definition (start form first, then user tasks): label, English label,
     type and enum options, so instance data can be shown with the words of its forms."""
-    # Only the start form's column: the row's large columns (XML, serialized spec) are not needed.
-    found = session.execute(select(ProcessDefinition.start_meta).where(ProcessDefinition.id == definition_id)).one_or_none()
-    if found is None:
-        raise NotFound(f"no process definition {definition_id}")
+    start_meta = engine.repository.start_meta(session, definition_id)
     spec, subs = engine.repository.spec(session, definition_id)
-    forms_in_order: list[list[dict[str, Any]]] = [(found.start_meta or {}).get("form") or []]
+    forms_in_order: list[list[dict[str, Any]]] = [start_meta.get("form") or []]
     for process_spec in (spec, *subs.values()):
         for task_spec in process_spec.task_specs.values():
             forms_in_order.append((getattr(task_spec, "extensions", None) or {}).get("form") or [])

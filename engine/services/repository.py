@@ -7,7 +7,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
@@ -43,21 +43,24 @@ class Deployed:
         return {"id": self.id, "key": self.key, "name": self.name, "version": self.version, "kind": self.kind, "new": self.new}
 
 
-class SpecCache:
-    """Parsed specs by definition id; a version's spec never changes, so entries never go stale."""
+T = TypeVar("T")
+
+
+class VersionCache(Generic[T]):
+    """What is derived from one deployed version, by definition id, least recently used dropped
+    past `size`: a version never changes once deployed, so entries never go stale."""
 
     def __init__(self, size: int = 256) -> None:
         self.size = size
-        self._items: OrderedDict[int, tuple[Any, dict[str, Any]]] = OrderedDict()
+        self._items: OrderedDict[int, T] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, definition_id: int, load_json: Callable[[], str]) -> tuple[Any, dict[str, Any]]:
+    def get(self, definition_id: int, load: Callable[[], T]) -> T:
         with self._lock:
-            hit = self._items.get(definition_id)
-            if hit is not None:
+            if definition_id in self._items:
                 self._items.move_to_end(definition_id)
-                return hit
-        loaded = serializer.load_spec(load_json())
+                return self._items[definition_id]
+        loaded = load()
         with self._lock:
             self._items[definition_id] = loaded
             while len(self._items) > self.size:
@@ -99,7 +102,10 @@ class RepositoryService:
         self._clock = clock
         self._db = db
         self._history = history
-        self.specs = SpecCache()
+        # Parsed specs (a few hundred KB each at most) and start forms of the versions in use: 256
+        # of each per process (README "Running in production": memory).
+        self.specs: VersionCache[tuple[Any, dict[str, Any]]] = VersionCache()
+        self.start_metas: VersionCache[dict[str, Any]] = VersionCache()
         self._versions: dict[int, int] = {}
 
     def use_jobs(self, jobs: JobService) -> None:
@@ -157,8 +163,33 @@ class RepositoryService:
     def latest_names(self, session: Session) -> dict[str, str]:
         """Process key -> the latest version's name, ordered by key: for pages that only name the
         processes (list_latest also reads each version's XML)."""
-        newest = _newest_versions(ProcessDefinition).subquery()
-        return {key: name for key, name in session.execute(select(newest.c.key, newest.c.name).order_by(newest.c.key))}
+        return {key: name for key, (_id, name) in self._latest_versions(session).items()}
+
+    def latest_ids(self, session: Session) -> dict[str, int]:
+        """Process key -> the latest version's id, ordered by key (one statement for every process)."""
+        return {key: definition_id for key, (definition_id, _name) in self._latest_versions(session).items()}
+
+    def _latest_versions(self, session: Session) -> dict[str, tuple[int, str]]:
+        """key -> (id, name) of every latest version; read once per session (a page names its
+        processes in its content and its header)."""
+        memo = session.info.get("crmflow_latest_versions")
+        if memo is None:
+            newest = _newest_versions(ProcessDefinition).subquery()
+            rows = session.execute(select(newest.c.key, newest.c.id, newest.c.name).order_by(newest.c.key))
+            memo = session.info["crmflow_latest_versions"] = {key: (definition_id, name) for key, definition_id, name in rows}
+        return dict(memo)
+
+    def start_meta(self, session: Session, definition_id: int) -> dict[str, Any]:
+        """A version's start form and starters (`start_meta`): fixed at deployment like its spec,
+        so kept beside the spec cache."""
+
+        def load() -> dict[str, Any]:
+            found = session.execute(select(ProcessDefinition.start_meta).where(ProcessDefinition.id == definition_id)).one_or_none()
+            if found is None:
+                raise NotFound(f"no process definition {definition_id}")
+            return dict(found.start_meta or {})
+
+        return self.start_metas.get(definition_id, load)
 
     def versions(self, session: Session, key: str) -> list[dict[str, Any]]:
         return self.catalogue(session, key).get(key, {"versions": []})["versions"]  # type: ignore[no-any-return]
@@ -212,7 +243,7 @@ class RepositoryService:
                 raise NotFound(f"no process definition {definition_id}")
             return text
 
-        return self.specs.get(definition_id, load_json)
+        return self.specs.get(definition_id, lambda: serializer.load_spec(load_json()))
 
     # --- decision tables (for the designer) -----------------------------------------------
 
@@ -420,6 +451,7 @@ class RepositoryService:
             )
             session.add(row)
             session.flush()
+            session.info.pop("crmflow_latest_versions", None)  # this session's latest versions changed
             self._jobs.schedule_timer_starts(session, row, _start_timers(plan.process), now)
             self._history.record(session, deployed_by, "deploy", data={"key": plan.key, "version": row.version, "definition_id": row.id})
             result.append(Deployed(row.id, plan.key, row.name, row.version))

@@ -140,10 +140,11 @@ class Scope:
             .where(User.username.in_(people))
         )
         offered = select(TaskCandidate.task_id).where(
+            ~TaskCandidate.claimed,  # an unassigned task's candidate rows are all unclaimed: fewer to match
             or_(
                 and_(TaskCandidate.kind == "user", TaskCandidate.name.in_(people)),
                 and_(TaskCandidate.kind == "role", TaskCandidate.name.in_(roles)),
-            )
+            ),
         )
         return or_(assignee.in_(people), and_(assignee.is_(None), task_id.in_(offered)))
 

@@ -203,6 +203,14 @@ class TaskService:
         task = self.get(session, actor, task_id)
         instance = session.get(ProcessInstance, task.instance_id)
         assert instance is not None
+        return (task, *self.details_of(session, actor, task, instance))
+
+    def details_of(
+        self, session: Session, actor: Actor, task: Task, instance: ProcessInstance
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """`details` of a task the actor may see (TaskService.get) and its instance, which the
+        caller keeps: the session holds rows only while someone does, so a page that shows the
+        instance too reads it once."""
         if self._authorization.may_view_instance(session, actor, instance):
             context = dict(instance.data or {})
         else:  # offered to them once: what the task showed, not what the case became
@@ -216,7 +224,7 @@ class TaskService:
                 fields = (spiff_task.task_spec.extensions or {}).get("form", [])
         with operations.action(self._context(session, actor.username, instance)):
             model = forms.form_model(fields, context)
-        return task, model, {k: v for k, v in context.items() if not k.startswith("spiff__")}
+        return model, {k: v for k, v in context.items() if not k.startswith("spiff__")}
 
     def _as_it_was(self, session: Session, task: Task) -> dict[str, Any]:
         """A finished task seen by someone who may not see its instance (a candidate of its pool who

@@ -45,14 +45,14 @@ BUDGET = {
     "worklist_done": 11,
     "worklist_search": 13,
     "worklist_filter": 12,
-    "task": 21,
-    "instance": 19,
+    "task": 16,
+    "instance": 18,
     "start": 6,
     "notifications": 7,
-    "monitor": 11,
-    "report": 23,
+    "monitor": 10,
+    "report": 16,
     "customers": 11,
-    "customer": 14,
+    "customer": 13,
 }
 
 
