@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import bindparam, delete, event, func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from engine.clock import aware
 from engine.errors import NotFound, TooManyAttempts
@@ -181,9 +181,11 @@ class IdentityService:
         return self.start_session(session, user, "api", address, user_agent)
 
     def user_for_session(self, session: Session, secret: str) -> User | None:
-        """The active user of a live browser session (one statement), or None."""
+        """The active user of a live browser session, roles included (one statement: every page
+        asks it first), or None."""
         return session.scalar(
             select(User)
+            .options(joinedload(User.roles))
             .join(LoginSession, LoginSession.user_id == User.id)
             .where(
                 LoginSession.token_hash == _token_hash(secret),

@@ -46,6 +46,14 @@ HIGH_PRIORITY, LOW_PRIORITY = 70, 30
 
 
 @dataclass(frozen=True)
+class Person:
+    """Someone to hand work to, as a choice shows them."""
+
+    username: str
+    display_name: str
+
+
+@dataclass(frozen=True)
 class TaskFilter:
     """One worklist query; built from request parameters, unknown values fall back to defaults."""
 
@@ -139,13 +147,17 @@ class WorklistService:
 
     # --- who -----------------------------------------------------------------------------
 
-    def reports(self, session: Session, actor: Actor) -> list[User]:
+    def reports(self, session: Session, actor: Actor) -> list[Person]:
         """Active users reporting to the actor directly: whom a supervisor may hand work to from the
-        worklist (engine.authorization still checks each task: only to those it is offered to)."""
+        worklist (engine.authorization still checks each task: only to those it is offered to).
+        Names only: a User row would load its roles too (one more statement)."""
         names = self._identity.subordinates(session, actor.username, direct_only=True)
         if not names:
             return []
-        return list(session.scalars(select(User).where(User.username.in_(sorted(names)), User.active.is_(True)).order_by(User.username)))
+        rows = session.execute(
+            select(User.username, User.display_name).where(User.username.in_(sorted(names)), User.active.is_(True)).order_by(User.username)
+        )
+        return [Person(username, display_name or username) for username, display_name in rows]
 
     def tabs(self, session: Session, actor: Actor) -> list[str]:
         """The tabs this user has: 'team' only for those with people reporting to them or with
