@@ -231,6 +231,8 @@ class Task(Base):
         # one; its steps completed in a period.
         Index("ix_tasks_open_step", "process_key", "task_key", "created_at", postgresql_where=OPEN, sqlite_where=OPEN),
         Index("ix_tasks_completed_process", "process_key", "completed_at", postgresql_where=COMPLETED, sqlite_where=COMPLETED),
+        # "Done by me", newest first (read backwards; engine.services.worklist): its page and its capped count.
+        Index("ix_tasks_done_by_order", "completed_by", "completed_at", "id", postgresql_where=COMPLETED, sqlite_where=COMPLETED),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

@@ -156,9 +156,12 @@ class RepositoryService:
             raise NotFound(f"no process definition {definition_id or key} {version or ''}".strip())
         return xml
 
-    def list_latest(self, session: Session) -> list[ProcessDefinition]:
-        """The latest version of every process, without its serialized spec (`spec` reads that)."""
-        return list(session.scalars(_newest_versions(ProcessDefinition).options(defer(ProcessDefinition.spec_json))))
+    def list_latest(self, session: Session, documents: bool = False) -> list[ProcessDefinition]:
+        """The latest version of every process, without its serialized spec (`spec` reads that)
+        and, unless `documents`, without its BPMN and DMN (tens of KB each: the start page lists
+        the processes by name and start form)."""
+        deferred = [ProcessDefinition.spec_json] + ([] if documents else [ProcessDefinition.bpmn_xml, ProcessDefinition.dmn_xml])
+        return list(session.scalars(_newest_versions(ProcessDefinition).options(*(defer(c) for c in deferred))))
 
     def latest_names(self, session: Session) -> dict[str, str]:
         """Process key -> the latest version's name, ordered by key: for pages that only name the
@@ -338,7 +341,7 @@ class RepositoryService:
         if not changed:
             return []
         extra = []
-        for definition in self.list_latest(session):
+        for definition in self.list_latest(session, documents=True):
             if definition.key in in_batch or not any(f'decisionRef="{d}"' in definition.bpmn_xml for d in changed):
                 continue
             content = definition.bpmn_xml.encode()

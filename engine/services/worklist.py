@@ -22,6 +22,7 @@ from engine.bpmn.forms import is_digits
 from engine.errors import NotFound, ValidationFailed
 from engine.services import task_counts
 from engine.services.identity import Actor
+from engine.services.instance_search import TOTAL_CAP, Total
 from store.models import MAX_ID, ProcessInstance, Task, User
 from store.ui_models import SavedFilter
 
@@ -206,7 +207,7 @@ class WorklistService:
     @staticmethod
     def _order(f: TaskFilter) -> list[Any]:
         if f.tab == "done":
-            return [Task.completed_at.desc(), Task.id]
+            return [Task.completed_at.desc(), Task.id.desc()]  # ix_tasks_done_by_order, backwards
         no_due = Task.due_at.is_(None)
         orders: dict[str, list[Any]] = {
             "due": [no_due, Task.due_at, Task.priority.desc(), Task.created_at],
@@ -223,14 +224,14 @@ class WorklistService:
     ) -> Page:
         """A page of tasks for the tabs mine, available, team and done. `total`: the filter's
         count, when the caller has just counted it (the worklist counts every tab anyway)."""
-        stmt = self._task_statement(session, actor, f)
         if total is None:
             total = self._open_count(session, actor, f)
         if total is None:
-            total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+            total = Total.counted(session.scalar(select(_capped_count(self._task_statement(session, actor, f)))) or 0)
         page = max(1, min(page, max(1, math.ceil(total / per_page))))
         if f.tab == "available" and f.sort == "due" and not f.is_filtered:  # from the candidate index
             return Page(task_counts.available_page(session, actor, per_page, (page - 1) * per_page), total, page, per_page)
+        stmt = self._task_statement(session, actor, f)
         rows = session.scalars(stmt.order_by(*self._order(f)).limit(per_page).offset((page - 1) * per_page))
         return Page(list(rows), total, page, per_page)
 
@@ -263,7 +264,7 @@ class WorklistService:
     def started(self, session: Session, actor: Actor, f: TaskFilter, page: int = 1, per_page: int = PAGE_SIZE) -> Page:
         """Instances the user started, running first, newest first, with their open tasks."""
         stmt = self._started_statement(actor, f)
-        total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        total = Total.counted(session.scalar(select(_capped_count(stmt))) or 0)
         page = max(1, min(page, max(1, math.ceil(total / per_page))))
         running_first = case((ProcessInstance.status == "running", 0), else_=1)
         instances = list(
@@ -296,26 +297,33 @@ class WorklistService:
         """How many rows a filter has now; 'started' counts the running instances."""
         return self.counts_of(session, actor, [f])[0]
 
-    def counts_of(self, session: Session, actor: Actor, filters: list[TaskFilter]) -> list[int]:
+    def counts_of(self, session: Session, actor: Actor, filters: list[TaskFilter]) -> list[Total]:
         """Each filter's count, all in one statement: one wait for the database, not one per
-        filter (a worklist page counts every tab and every saved filter)."""
+        filter (a worklist page counts every tab and every saved filter). Unfiltered open tabs
+        are exact (the open-task tables); the others, whose rows grow with the years (done by
+        me, started by me, a search), stop one past TOTAL_CAP and say so (`Total.exact`)."""
         if not filters:
             return []
-        row = session.execute(select(*(self._count_of(session, actor, f).label(f"c{i}") for i, f in enumerate(filters)))).one()
-        return [int(value or 0) for value in row]
+        counts = [self._count_of(session, actor, f) for f in filters]
+        row = session.execute(select(*(count.label(f"c{i}") for i, (count, _capped) in enumerate(counts)))).one()
+        return [
+            Total.counted(int(value or 0)) if capped else Total(int(value or 0))
+            for value, (_count, capped) in zip(row, counts, strict=True)
+        ]
 
-    def counts(self, session: Session, actor: Actor) -> dict[str, int]:
+    def counts(self, session: Session, actor: Actor) -> dict[str, Total]:
         tabs = self.tabs(session, actor)
         return dict(zip(tabs, self.counts_of(session, actor, [TaskFilter(tab=tab) for tab in tabs]), strict=True))
 
-    def _count_of(self, session: Session, actor: Actor, f: TaskFilter) -> ColumnElement[int]:
+    def _count_of(self, session: Session, actor: Actor, f: TaskFilter) -> tuple[ColumnElement[int], bool]:
+        """The filter's count as an expression, and whether it is capped."""
         if f.tab == "started":
             stmt: Select[Any] = self._started_statement(actor, f, running_only=True)
         elif not f.is_filtered and f.tab in OPEN_TABS:  # from the open-task tables (engine.task_counts)
-            return self._tasks.scope_count_of(session, actor, f.tab)
+            return self._tasks.scope_count_of(session, actor, f.tab), False
         else:
             stmt = self._task_statement(session, actor, f)
-        return select(func.count()).select_from(stmt.subquery()).scalar_subquery()
+        return _capped_count(stmt), True
 
     # --- saved filters -----------------------------------------------------------------------
 
@@ -373,3 +381,8 @@ def _instance_number(text: str) -> int | None:
     if is_digits(digits) and len(digits) <= 10 and 1 <= int(digits) <= MAX_ID:
         return int(digits)
     return None
+
+
+def _capped_count(stmt: Select[Any]) -> ColumnElement[int]:
+    """How many rows `stmt` has, counted up to one past TOTAL_CAP (instance_search.Total.counted)."""
+    return select(func.count()).select_from(stmt.limit(TOTAL_CAP + 1).subquery()).scalar_subquery()

@@ -44,7 +44,7 @@ BUDGET = {
     "worklist_started": 12,
     "worklist_done": 10,
     "worklist_search": 12,
-    "worklist_filter": 11,
+    "worklist_filter": 12,
     "task": 15,
     "instance": 17,
     "start": 5,
