@@ -290,6 +290,6 @@ def test_going_below_0024_with_files_in_the_attachment_directory_is_refused_and_
     assert str(refused.value) == (
         "1 attachments keep their bytes in the attachment directory: copy them into the database before downgrading"
     )
-    assert current_revision(fresh_database) == HEAD  # one transaction: 0025's step down is undone too
+    assert current_revision(fresh_database) == HEAD  # one transaction: the later migrations' steps down are undone too
     with current_engine(fresh_database) as engine:
         assert "calendar_years" in inspect(engine.db.engine).get_table_names()
