@@ -231,6 +231,9 @@ class WorklistService:
         page = max(1, min(page, max(1, math.ceil(total / per_page))))
         if f.tab == "available" and f.sort == "due" and not f.is_filtered:  # from the candidate index
             return Page(task_counts.available_page(session, actor, per_page, (page - 1) * per_page), total, page, per_page)
+        if f.tab == "team" and f.sort == "due" and not f.is_filtered and not self._tasks.has_escalations(session, actor):
+            reports = self._identity.subordinates(session, actor.username)  # what scope_clause('team') holds then
+            return Page(task_counts.held_page(session, reports, per_page, (page - 1) * per_page), total, page, per_page)
         stmt = self._task_statement(session, actor, f)
         rows = session.scalars(stmt.order_by(*self._order(f)).limit(per_page).offset((page - 1) * per_page))
         return Page(list(rows), total, page, per_page)

@@ -220,3 +220,39 @@ def test_available_pages_follow_the_task_rows_order(flow: Flow, actors: Callable
         for number in (1, 2, 3):
             ui = service.tasks(session, actor, TaskFilter(tab="available"), page=number, per_page=2)
             assert [t.id for t in ui.items] == expected[(number - 1) * 2 : number * 2] and ui.total == len(expected)
+
+
+def test_team_pages_follow_the_held_tasks_order(flow: Flow, new_user: Callable[..., str]) -> None:
+    """A supervisor's team tab merges each report's first tasks from the assignee index: the same
+    rows, in the same worklist order, as sorting every task the team holds, on every page."""
+    boss = new_user("team_boss", ["cs_supervisor"])
+    reports = [new_user("team_report", ["cs_supervisor"], superior=boss) for _ in range(2)]
+    tasks = [flow.task(start(flow), "assess").id for _ in range(6)]
+    early = datetime(2000, 1, 1, tzinfo=UTC)
+    created = datetime(2001, 1, 1, tzinfo=UTC)
+    settings = [
+        (early, 50, created),
+        (early, 80, created),
+        (None, 90, created),
+        (early, 50, created),
+        (early.replace(day=2), 20, created),
+        (early, 50, created.replace(month=2)),
+    ]
+    for i, task_id in enumerate(tasks):
+        flow.engine.tasks.claim(flow.actor(reports[i % 2]), task_id)
+    with flow.engine.db.transaction() as session:
+        for task_id, (due, priority, at) in zip(tasks, settings, strict=True):
+            session.execute(update(Task).where(Task.id == task_id).values(due_at=due, priority=priority, created_at=at))
+    actor = flow.actor(boss)
+    with flow.engine.db.sessions() as session:
+        held = session.scalars(select(Task).where(Task.status == "open", Task.assignee.in_(reports)))
+        expected = [t.id for t in sorted(held, key=_worklist_key)]
+        assert sorted(expected) == sorted(tasks)
+        for size in (1, 2, 4):
+            for number in range(1, -(-len(expected) // size) + 1):
+                page = flow.engine.worklist.tasks(session, actor, TaskFilter(tab="team"), page=number, per_page=size)
+                assert [t.id for t in page.items] == expected[(number - 1) * size : number * size], (size, number)
+                assert page.total == len(expected)
+        one = [t.id for t in task_counts.held_page(session, [reports[0]], 10)]  # one person: no merge
+        assert one == [t for t in expected if t in tasks[0::2]]
+        assert task_counts.held_page(session, [], 10) == []
