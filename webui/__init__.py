@@ -7,7 +7,8 @@
 - `api/`: the REST API under /api/v1 (`shapes.py`: the JSON shape of each object).
 - `errors.py`: one map from engine errors and HTTP codes to answers, for pages and API alike;
   `documents.py`: how BPMN and DMN documents are served; `cli.py`: the flask commands;
-  `extensions.py`: sessions, CSRF and languages; `health.py`: /healthz.
+  `extensions.py`: sessions (and the request's read session, `page_session`), CSRF and languages;
+  `i18n.py`: the request's catalogue, looked up once; `timing.py`: Server-Timing; `health.py`: /healthz.
 
 May import `engine` and `store` models as types; builds no query (tests/test_layering.py).
 """
