@@ -17,8 +17,7 @@ from flask_babel import get_locale, get_translations
 
 
 def translations() -> NullTranslations:
-    found = _cached("_translations", get_translations)
-    return found  # type: ignore[no-any-return]
+    return _cached("_translations", get_translations)  # type: ignore[no-any-return]
 
 
 def gettext(string: str, **variables: Any) -> str:

@@ -253,7 +253,7 @@ def local_time(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
 
 
 def relative_time(value: datetime | None) -> str:
-    """ "in 3 days", "2 小时前": how far a time is from now, as Babel's format_timedelta says it."""
+    """How far a time is from now ("in 3 days", "2 小时前"), as Babel's format_timedelta says it."""
     value = aware(value)
     if value is None:
         return ""

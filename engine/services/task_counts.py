@@ -160,32 +160,23 @@ def _available_count_statement(keys: int) -> Select[tuple[int]]:
     return select(sum(parts[1:], parts[0]))
 
 
-def available_count(session: Session, actor: Actor) -> int:
-    """Open unclaimed tasks offered to the actor, each once although it may name several of the
-    actor's roles and the actor too.
-
-    One statement summing a count per candidate key, each key skipping the tasks an earlier key
-    already counted: every part reads one range of ix_task_candidates_unclaimed_order, and the
-    overlap checks (primary-key probes) only run for the second and later keys, usually the user's
-    own few rows. A COUNT(DISTINCT task_id) over all keys would sort or hash every row instead,
-    which costs as much again as reading them.
-    """
-    return session.scalar(select(available_count_of(actor))) or 0
-
-
 def available_count_of(actor: Actor) -> ColumnElement[int]:
-    """available_count as an expression, to be selected with other counts in one statement."""
+    """How many open unclaimed tasks are offered to the actor, each once although it may name
+    several of the actor's roles and the actor too: an expression, selected with the other counts
+    in one statement (TaskService.scope_count_of).
+
+    One sum of a count per candidate key, each key skipping the tasks an earlier key already
+    counted: every part reads one range of ix_task_candidates_unclaimed_order, and the overlap
+    checks (primary-key probes) only run for the second and later keys, usually the user's own few
+    rows. A COUNT(DISTINCT task_id) over all keys would sort or hash every row instead, which costs
+    as much again as reading them.
+    """
     params = _key_params(actor)
     return _available_count_statement(len(params) // 2).params(params).scalar_subquery()
 
 
-def assigned_count(session: Session, assignees: Collection[str]) -> int:
-    """Open tasks claimed by any of these users."""
-    return session.scalar(select(assigned_count_of(assignees))) or 0
-
-
 def assigned_count_of(assignees: Collection[str]) -> ColumnElement[int]:
-    """assigned_count as an expression (a constant 0 for nobody)."""
+    """How many open tasks any of these users holds, as an expression (a constant 0 for nobody)."""
     if not assignees:
         return literal(0)
     names = sorted(assignees)

@@ -201,24 +201,24 @@ class TaskService:
         The page walks a partial index in that order (ix_tasks_open_*_order; unfiltered 'available':
         ix_task_candidates_unclaimed_order per candidate key); unfiltered counts come from the
         open-task tables (engine.task_counts), filtered ones from `tasks`."""
-        stmt = select(Task).where(Task.status == "open")
         if scope == "all":
             self._authorization.require_admin(actor, "may list all tasks")
-        elif scope in SCOPES:
-            stmt = stmt.where(self.scope_clause(session, actor, scope))
-        else:
+        elif scope not in SCOPES:
             raise ValidationFailed({"scope": f"must be one of {', '.join(SCOPES)}"})
+        unfiltered = not process_key and instance_id is None
+        if scope == "available" and unfiltered:  # counted and paged from the candidate rows alone
+            return task_counts.available_page(session, actor, limit, offset), self.scope_count(session, actor, scope)
+        stmt = select(Task).where(Task.status == "open")
+        if scope != "all":  # built only when used: 'available' reads the actor's offered ids for it
+            stmt = stmt.where(self.scope_clause(session, actor, scope))
         if process_key:
             stmt = stmt.where(Task.process_key == process_key)
         if instance_id is not None:
             stmt = stmt.where(Task.instance_id == instance_id)
-        unfiltered = not process_key and instance_id is None
         if unfiltered and scope != "all":
             total = self.scope_count(session, actor, scope)
         else:
             total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-        if scope == "available" and unfiltered:  # in worklist order from the candidate index
-            return task_counts.available_page(session, actor, limit, offset), total
         rows = session.scalars(
             stmt.order_by(Task.due_at.is_(None), Task.due_at, Task.priority.desc(), Task.created_at, Task.id).limit(limit).offset(offset)
         )

@@ -7,13 +7,11 @@ tests leave behind (saved filters, substitutes, escalations) does not change the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import event
-
+from tests.engine.services.test_statement_budget import statements
 from tests.flow import Flow
 from tests.webui.conftest import Page
 
@@ -56,26 +54,12 @@ BUDGET = {
 }
 
 
-@contextmanager
-def counted(flow: Flow) -> Iterator[list[str]]:
-    sent: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        sent.append(statement)
-
-    event.listen(flow.engine.db.engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(flow.engine.db.engine, "before_cursor_execute", record)
-
-
 def statements_per_page(flow: Flow, pages: dict[str, Page], rows: dict[str, Any]) -> dict[str, int]:
     found = {}
     for name, (who, path) in PAGES.items():
         page, address = pages[who], path.format(**rows)
         assert page.get(address).status_code == 200, (name, address)  # the first request warms the caches
-        with counted(flow) as sent:
+        with statements(flow) as sent:
             answer = page.get(address)
         assert answer.status_code == 200, (name, address, answer.status_code)
         found[name] = len(sent)
